@@ -1,0 +1,162 @@
+package bus
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ChangeType names what happened to the source model.
+type ChangeType string
+
+// The eight change types of the wire schema.
+const (
+	NodeAdded       ChangeType = "node_added"
+	NodeRemoved     ChangeType = "node_removed"
+	NodeUpdated     ChangeType = "node_updated"
+	EdgeAdded       ChangeType = "edge_added"
+	EdgeRemoved     ChangeType = "edge_removed"
+	EdgeUpdated     ChangeType = "edge_updated"
+	SchemaChanged   ChangeType = "schema_changed"
+	TemplateChanged ChangeType = "template_changed"
+)
+
+// ChangeTypes lists every valid change type in wire order.
+var ChangeTypes = []ChangeType{NodeAdded, NodeRemoved, NodeUpdated, EdgeAdded,
+	EdgeRemoved, EdgeUpdated, SchemaChanged, TemplateChanged}
+
+// Valid reports whether t is one of the eight change types.
+func (t ChangeType) Valid() bool {
+	for _, c := range ChangeTypes {
+		if c == t {
+			return true
+		}
+	}
+	return false
+}
+
+// IsEdge reports whether t is about an edge (and so needs predicate and object).
+func (t ChangeType) IsEdge() bool {
+	return t == EdgeAdded || t == EdgeRemoved || t == EdgeUpdated
+}
+
+// Priority orders change events; it is the second token of the subject.
+type Priority string
+
+// The four priorities.
+const (
+	PriorityCritical Priority = "critical"
+	PriorityHigh     Priority = "high"
+	PriorityNormal   Priority = "normal"
+	PriorityLow      Priority = "low"
+)
+
+// Valid reports whether p is one of the four priorities.
+func (p Priority) Valid() bool {
+	switch p {
+	case PriorityCritical, PriorityHigh, PriorityNormal, PriorityLow:
+		return true
+	}
+	return false
+}
+
+// ChangeEvent is one change to the source model, as published on
+// regen.changes.<priority>.<change_type>. It is the public wire schema v1.
+type ChangeEvent struct {
+	ID         string            `json:"id"`
+	ChangeType ChangeType        `json:"change_type"`
+	Timestamp  time.Time         `json:"timestamp"`
+	Subject    string            `json:"subject"`
+	Predicate  *string           `json:"predicate"`
+	Object     *string           `json:"object"`
+	Properties map[string]any    `json:"properties,omitempty"`
+	Source     string            `json:"source,omitempty"`
+	Metadata   map[string]string `json:"metadata,omitempty"`
+}
+
+// Limits on event fields; beyond them an event is invalid.
+const (
+	// DefaultMaxPayload is the default largest accepted event payload (1 MiB).
+	DefaultMaxPayload = 1 << 20
+	maxIDLen          = 256
+	maxSubjectLen     = 4096
+)
+
+// ErrInvalidEvent marks an event that no retry can fix: it is terminated and
+// dead-lettered. Match it with errors.Is.
+var ErrInvalidEvent = errors.New("invalid event")
+
+// InvalidEventError says why an event was refused. Reason is a short stable
+// token (bad_json, unknown_change_type, ...) for DLQ headers and metrics.
+type InvalidEventError struct {
+	Reason string
+	Detail string
+}
+
+func (e *InvalidEventError) Error() string {
+	return fmt.Sprintf("invalid event: %s: %s", e.Reason, e.Detail)
+}
+
+// Is makes errors.Is(err, ErrInvalidEvent) true.
+func (e *InvalidEventError) Is(target error) bool { return target == ErrInvalidEvent }
+
+func invalid(reason, format string, args ...any) error {
+	return &InvalidEventError{Reason: reason, Detail: fmt.Sprintf(format, args...)}
+}
+
+// DecodeChangeEvent parses and validates one event payload. maxPayload <= 0
+// means DefaultMaxPayload. Every error it returns matches ErrInvalidEvent.
+func DecodeChangeEvent(data []byte, maxPayload int) (ChangeEvent, error) {
+	if maxPayload <= 0 {
+		maxPayload = DefaultMaxPayload
+	}
+	var ev ChangeEvent
+	if len(data) > maxPayload {
+		return ev, invalid("oversize", "payload is %d bytes, limit %d", len(data), maxPayload)
+	}
+	if err := json.Unmarshal(data, &ev); err != nil {
+		return ev, invalid("bad_json", "%v", err)
+	}
+	return ev, ev.Validate()
+}
+
+// Validate checks the fields every consumer relies on.
+func (e *ChangeEvent) Validate() error {
+	switch {
+	case e.ID == "":
+		return invalid("missing_id", "id is empty")
+	case len(e.ID) > maxIDLen || !utf8.ValidString(e.ID) || strings.ContainsAny(e.ID, "\x00\r\n"):
+		return invalid("bad_id", "id must be printable and at most %d bytes", maxIDLen)
+	case !e.ChangeType.Valid():
+		return invalid("unknown_change_type", "change_type %q is not one of %v", e.ChangeType, ChangeTypes)
+	case e.Subject == "":
+		return invalid("missing_subject", "subject is empty")
+	case len(e.Subject) > maxSubjectLen || !utf8.ValidString(e.Subject) || strings.ContainsRune(e.Subject, 0):
+		return invalid("bad_subject", "subject must be valid UTF-8 without NUL, at most %d bytes", maxSubjectLen)
+	}
+	if e.ChangeType.IsEdge() && (e.Predicate == nil || *e.Predicate == "" || e.Object == nil || *e.Object == "") {
+		return invalid("edge_incomplete", "%s needs predicate and object", e.ChangeType)
+	}
+	return nil
+}
+
+// NATSSubject returns the NATS subject this event is published on.
+func (e *ChangeEvent) NATSSubject(p Priority) string {
+	return ChangeSubject(p, e.ChangeType)
+}
+
+// Change is a validated event together with its place in the stream: what
+// the engine needs to apply it last-writer-wins.
+type Change struct {
+	Event ChangeEvent
+	// Seq is the JetStream stream sequence of the message: a total order
+	// over all changes, used for last-writer-wins.
+	Seq uint64
+	// Deliveries counts how many times this message was delivered (1 first).
+	Deliveries uint64
+	// ExecutionID is the cycle this change is processed in (for logs).
+	ExecutionID string
+}

@@ -1,0 +1,163 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ProvisionConfig sizes what Provision creates. The zero value works.
+type ProvisionConfig struct {
+	// Replicas is the stream/bucket replication factor (1; 3 in a cluster).
+	Replicas int
+	// Dedupe is the REGEN_CHANGES duplicate window (2m).
+	Dedupe time.Duration
+	// TelemetryMaxAge bounds how long telemetry is kept for replay (24h).
+	TelemetryMaxAge time.Duration
+	// Consumer names the shared durable pull consumer (DefaultConsumer).
+	Consumer string
+	// AckWait is how long a delivered message may stay unacked (30s).
+	AckWait time.Duration
+	// MaxDeliver bounds deliveries per message before it is dead-lettered (10).
+	MaxDeliver int
+	// MaxAckPending bounds unacked messages across all replicas (4096). Size
+	// it at least replicas x (concurrency + batch).
+	MaxAckPending int
+	// ObjectStore, when set, is the object-store bucket to create.
+	ObjectStore string
+	// Storage is file (default) or memory.
+	Storage jetstream.StorageType
+}
+
+// Defaults for ProvisionConfig.
+const (
+	DefaultDedupe          = 2 * time.Minute
+	DefaultTelemetryMaxAge = 24 * time.Hour
+	DefaultAckWait         = 30 * time.Second
+	DefaultMaxDeliver      = 10
+	DefaultMaxAckPending   = 4096
+)
+
+// WithDefaults fills zero fields with their defaults.
+func (c ProvisionConfig) WithDefaults() ProvisionConfig {
+	c.Replicas = max(c.Replicas, 1)
+	c.Dedupe = orDur(c.Dedupe, DefaultDedupe)
+	c.TelemetryMaxAge = orDur(c.TelemetryMaxAge, DefaultTelemetryMaxAge)
+	c.Consumer = cmpOr(c.Consumer, DefaultConsumer)
+	c.AckWait = orDur(c.AckWait, DefaultAckWait)
+	if c.MaxDeliver == 0 {
+		c.MaxDeliver = DefaultMaxDeliver
+	}
+	if c.MaxAckPending == 0 {
+		c.MaxAckPending = DefaultMaxAckPending
+	}
+	return c
+}
+
+func orDur(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// Provision creates or updates every stream, the shared consumer, the KV
+// buckets and (if configured) the object store. It is idempotent and safe
+// for many replicas starting at once: a lost creation race is retried as an
+// update.
+func Provision(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig) error {
+	cfg = cfg.WithDefaults()
+	steps := []struct {
+		name string
+		fn   func(context.Context, jetstream.JetStream, ProvisionConfig) error
+	}{
+		{"streams", provisionStreams},
+		{"consumer", provisionConsumer},
+		{"buckets", provisionBuckets},
+	}
+	for _, s := range steps {
+		if err := retryProvision(ctx, func() error { return s.fn(ctx, js, cfg) }); err != nil {
+			return fmt.Errorf("provision %s: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+func retryProvision(ctx context.Context, fn func() error) error {
+	var err error
+	for attempt := range 5 {
+		if err = fn(); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(time.Duration(attempt+1) * 100 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func provisionStreams(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig) error {
+	streams := []jetstream.StreamConfig{
+		{Name: ChangesStream, Subjects: []string{ChangesSubjects}, Retention: jetstream.WorkQueuePolicy,
+			Duplicates: cfg.Dedupe, Replicas: cfg.Replicas, Storage: cfg.Storage,
+			Description: "regen change events (work queue)"},
+		{Name: TelemetryStream, Subjects: []string{TelemetrySubject}, Retention: jetstream.LimitsPolicy,
+			MaxAge: cfg.TelemetryMaxAge, Replicas: cfg.Replicas, Storage: cfg.Storage,
+			Discard: jetstream.DiscardOld, Description: "regen telemetry for late observers"},
+		{Name: DLQStream, Subjects: []string{DLQSubjects}, Retention: jetstream.LimitsPolicy,
+			Replicas: cfg.Replicas, Storage: cfg.Storage, Description: "regen dead letters"},
+	}
+	for _, sc := range streams {
+		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
+			return fmt.Errorf("stream %s: %w", sc.Name, err)
+		}
+	}
+	return nil
+}
+
+// ConsumerConfig is the shared durable pull consumer's configuration.
+func ConsumerConfig(cfg ProvisionConfig) jetstream.ConsumerConfig {
+	cfg = cfg.WithDefaults()
+	return jetstream.ConsumerConfig{
+		Durable:       cfg.Consumer,
+		Description:   "regen workers (shared by every replica)",
+		FilterSubject: ChangesSubjects,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       cfg.AckWait,
+		MaxDeliver:    cfg.MaxDeliver,
+		MaxAckPending: cfg.MaxAckPending,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		Replicas:      cfg.Replicas,
+	}
+}
+
+func provisionConsumer(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig) error {
+	_, err := js.CreateOrUpdateConsumer(ctx, ChangesStream, ConsumerConfig(cfg))
+	return err
+}
+
+func provisionBuckets(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig) error {
+	kvs := []jetstream.KeyValueConfig{
+		{Bucket: ModelBucket, Description: "regen source model, one key per node", Replicas: cfg.Replicas, Storage: cfg.Storage},
+		{Bucket: ArtifactBucket, Description: "regen deployed artifacts: hash and revision", Replicas: cfg.Replicas, Storage: cfg.Storage},
+	}
+	for _, kc := range kvs {
+		if _, err := js.CreateOrUpdateKeyValue(ctx, kc); err != nil {
+			return fmt.Errorf("kv %s: %w", kc.Bucket, err)
+		}
+	}
+	if cfg.ObjectStore == "" {
+		return nil
+	}
+	_, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket: cfg.ObjectStore, Description: "regen deployed artifacts", Replicas: cfg.Replicas, Storage: cfg.Storage})
+	if err != nil {
+		return fmt.Errorf("object store %s: %w", cfg.ObjectStore, err)
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Message is one delivered change event. Implementations are safe to use
+// from the goroutine that processes the message; each ack method is called
+// at most once per delivery.
+type Message interface {
+	// Data is the raw payload.
+	Data() []byte
+	// Subject is the subject the event was published on.
+	Subject() string
+	// Headers are the message headers (may be nil).
+	Headers() nats.Header
+	// Seq is the stream sequence (0 if unknown).
+	Seq() uint64
+	// Deliveries is the delivery count, 1 on first delivery.
+	Deliveries() uint64
+	// Ack acknowledges and waits for the server's confirmation.
+	Ack(ctx context.Context) error
+	// Nak asks for redelivery after delay.
+	Nak(delay time.Duration) error
+	// Term stops redelivery for good.
+	Term(reason string) error
+	// InProgress resets the ack-wait timer.
+	InProgress() error
+}
+
+// SourceConfig configures NewSource.
+type SourceConfig struct {
+	// Stream and Consumer name the durable pull consumer
+	// (ChangesStream / DefaultConsumer).
+	Stream, Consumer string
+	// AsyncAck acks without waiting for the server's confirmation.
+	AsyncAck bool
+}
+
+// Source fetches batches of change events from the shared durable consumer.
+// It is safe for one fetching goroutine; messages may be acked from many.
+type Source struct {
+	js       jetstream.JetStream
+	cfg      SourceConfig
+	consumer jetstream.Consumer
+}
+
+// NewSource binds to the durable consumer (which Provision created).
+func NewSource(ctx context.Context, js jetstream.JetStream, cfg SourceConfig) (*Source, error) {
+	cfg.Stream = cmpOr(cfg.Stream, ChangesStream)
+	cfg.Consumer = cmpOr(cfg.Consumer, DefaultConsumer)
+	s := &Source{js: js, cfg: cfg}
+	if err := s.bind(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Source) bind(ctx context.Context) error {
+	c, err := s.js.Consumer(ctx, s.cfg.Stream, s.cfg.Consumer)
+	if err != nil {
+		return fmt.Errorf("bind consumer %s/%s: %w", s.cfg.Stream, s.cfg.Consumer, err)
+	}
+	s.consumer = c
+	return nil
+}
+
+// Fetch returns up to max messages, waiting at most wait for the first.
+// An empty batch with a nil error means nothing is pending.
+func (s *Source) Fetch(ctx context.Context, max int, wait time.Duration) ([]Message, error) {
+	if wait < time.Millisecond {
+		wait = time.Millisecond
+	}
+	batch, err := s.consumer.Fetch(max, jetstream.FetchMaxWait(wait))
+	if err != nil {
+		return nil, s.fetchErr(ctx, err)
+	}
+	out := make([]Message, 0, max)
+	for m := range batch.Messages() {
+		out = append(out, newMsg(m, s.cfg.AsyncAck))
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && len(out) == 0 {
+		return nil, s.fetchErr(ctx, err)
+	}
+	return out, nil
+}
+
+// fetchErr rebinds after the consumer vanished (deleted, leader change).
+func (s *Source) fetchErr(ctx context.Context, err error) error {
+	if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) {
+		if berr := s.bind(ctx); berr != nil {
+			return errors.Join(err, berr)
+		}
+	}
+	return fmt.Errorf("fetch: %w", err)
+}
+
+// Pending reports messages not yet delivered plus those awaiting ack.
+func (s *Source) Pending(ctx context.Context) (uint64, error) {
+	info, err := s.consumer.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("consumer info: %w", err)
+	}
+	return info.NumPending + uint64(info.NumAckPending), nil
+}
+
+// Ready reports whether the consumer is bound (for readiness probes).
+func (s *Source) Ready(ctx context.Context) error {
+	_, err := s.consumer.Info(ctx)
+	return err
+}

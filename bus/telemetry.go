@@ -1,0 +1,55 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+)
+
+// Telemetry publishes TelemetryEvents on telemetry.<type> with core NATS
+// publish: it never blocks the caller on the network (the client buffers,
+// also while reconnecting) and REGEN_TELEMETRY captures every event for
+// late observers. Safe for concurrent use.
+type Telemetry struct {
+	nc      *nats.Conn
+	replica string
+}
+
+// NewTelemetry returns a publisher that stamps every event with replica.
+func NewTelemetry(nc *nats.Conn, replica string) *Telemetry {
+	return &Telemetry{nc: nc, replica: replica}
+}
+
+// Publish sends one event; Timestamp, ID and Replica are filled in when
+// empty. Errors (closed connection, full buffer) are returned, never fatal.
+func (t *Telemetry) Publish(ev TelemetryEvent) error {
+	if ev.ID == "" {
+		ev.ID = uuid.NewString()
+	}
+	if ev.Timestamp.IsZero() {
+		ev.Timestamp = time.Now().UTC()
+	}
+	if ev.Replica == "" {
+		ev.Replica = t.replica
+	}
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("telemetry %s: %w", ev.Type, err)
+	}
+	if err := t.nc.Publish(TelemetrySubjectFor(ev.Type), data); err != nil {
+		return fmt.Errorf("telemetry %s: %w", ev.Type, err)
+	}
+	return nil
+}
+
+// Flush waits until the server has received everything published so far.
+func (t *Telemetry) Flush(ctx context.Context) error {
+	if err := t.nc.FlushWithContext(ctx); err != nil {
+		return fmt.Errorf("telemetry flush: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,165 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/regen-dev/regen/breaker"
+	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/orchestrator"
+)
+
+// Config is everything `regen run` needs. YAML keys are the field tags;
+// the orchestrator's keys (max_concurrent, target_cycle, ...) sit at the
+// top level.
+type Config struct {
+	NATS      NATS     `yaml:"nats"`
+	Embedded  Embedded `yaml:"embedded"`
+	Templates string   `yaml:"templates"`
+	// Deploy lists deploy targets: "dir:PATH" or "objectstore:BUCKET".
+	Deploy   []string `yaml:"deploy"`
+	Consumer Consumer `yaml:"consumer"`
+	Log      Log      `yaml:"log"`
+	// HTTP is the address of the metrics/probe server ("" = off).
+	HTTP         string              `yaml:"http"`
+	Orchestrator orchestrator.Config `yaml:",inline"`
+	Breaker      breaker.Config      `yaml:"breaker"`
+}
+
+// NATS says where the NATS server is; URL empty means embedded.
+type NATS struct {
+	URL      string `yaml:"url"`
+	Creds    string `yaml:"creds"`
+	User     string `yaml:"user"`
+	Password string `yaml:"password"`
+	Token    string `yaml:"token"`
+	TLSCA    string `yaml:"tls_ca"`
+	TLSCert  string `yaml:"tls_cert"`
+	TLSKey   string `yaml:"tls_key"`
+	// Replicas is the stream/bucket replication factor (3 in a cluster).
+	Replicas int `yaml:"replicas"`
+}
+
+// Embedded configures the in-process nats-server.
+type Embedded struct {
+	Listen  string `yaml:"listen"`
+	DataDir string `yaml:"data_dir"`
+	// Sync is "default" (JetStream's periodic fsync) or "always".
+	Sync string `yaml:"sync"`
+}
+
+// Consumer sizes the shared durable consumer.
+type Consumer struct {
+	Name          string        `yaml:"name"`
+	MaxAckPending int           `yaml:"max_ack_pending"`
+	Dedupe        time.Duration `yaml:"dedupe_window"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // auto (tint on a terminal, JSON otherwise), text, json
+}
+
+// Default returns the defaults (the seed's for the orchestrator).
+func Default() Config {
+	return Config{
+		Embedded:     Embedded{Listen: bus.DefaultListen, DataDir: "./data", Sync: "default"},
+		NATS:         NATS{Replicas: 1},
+		Templates:    "examples/templates",
+		Deploy:       []string{"dir:./out"},
+		Consumer:     Consumer{Name: bus.DefaultConsumer, MaxAckPending: bus.DefaultMaxAckPending, Dedupe: bus.DefaultDedupe},
+		Log:          Log{Level: "info", Format: "auto"},
+		Orchestrator: defaultOrchestrator(),
+		Breaker:      breaker.Config{}.WithDefaults(),
+	}
+}
+
+func defaultOrchestrator() orchestrator.Config {
+	o := orchestrator.DefaultConfig()
+	o.BatchSize, o.Replica = 0, "" // resolved after overlays
+	return o
+}
+
+// Target is one parsed deploy target.
+type Target struct {
+	Kind string // "dir" or "objectstore"
+	Arg  string // the directory or the bucket
+}
+
+// Targets parses Deploy.
+func (c Config) Targets() ([]Target, error) {
+	var out []Target
+	for _, d := range c.Deploy {
+		kind, arg, ok := strings.Cut(d, ":")
+		if !ok || arg == "" || (kind != "dir" && kind != "objectstore") {
+			return nil, fmt.Errorf("deploy: %q is not dir:PATH or objectstore:BUCKET", d)
+		}
+		out = append(out, Target{Kind: kind, Arg: arg})
+	}
+	return out, nil
+}
+
+// Validate reports every invalid field at once.
+func (c Config) Validate() error {
+	var errs []error
+	if err := c.Orchestrator.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Breaker.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.Targets(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(c.Deploy) == 0 {
+		errs = append(errs, errors.New("deploy: at least one target is required"))
+	}
+	if c.Templates == "" {
+		errs = append(errs, errors.New("templates: a template directory is required"))
+	}
+	errs = append(errs, c.validateNATS()...)
+	return errors.Join(errs...)
+}
+
+func (c Config) validateNATS() []error {
+	var errs []error
+	if c.NATS.Replicas < 1 || c.NATS.Replicas > 5 {
+		errs = append(errs, fmt.Errorf("nats.replicas: must be 1..5, got %d", c.NATS.Replicas))
+	}
+	if c.NATS.URL == "" && c.Embedded.DataDir == "" {
+		errs = append(errs, errors.New("embedded.data_dir: required when nats.url is empty"))
+	}
+	if c.Embedded.Sync != "default" && c.Embedded.Sync != "always" {
+		errs = append(errs, fmt.Errorf("embedded.sync: must be default or always, got %q", c.Embedded.Sync))
+	}
+	if c.Consumer.MaxAckPending < 1 {
+		errs = append(errs, fmt.Errorf("consumer.max_ack_pending: must be at least 1, got %d", c.Consumer.MaxAckPending))
+	}
+	if c.Consumer.Dedupe <= 0 {
+		errs = append(errs, fmt.Errorf("consumer.dedupe_window: must be positive, got %s", c.Consumer.Dedupe))
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level: must be debug, info, warn or error, got %q", c.Log.Level))
+	}
+	switch c.Log.Format {
+	case "auto", "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log.format: must be auto, text or json, got %q", c.Log.Format))
+	}
+	return errs
+}
+
+// Redacted returns a copy safe to print: secrets replaced.
+func (c Config) Redacted() Config {
+	for _, s := range []*string{&c.NATS.Password, &c.NATS.Token} {
+		if *s != "" {
+			*s = "REDACTED"
+		}
+	}
+	return c
+}

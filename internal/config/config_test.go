@@ -1,0 +1,112 @@
+package config
+
+import (
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func load(t *testing.T, args []string, env map[string]string) (Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	l := Flags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	return l.Load(func(k string) string { return env[k] })
+}
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "regen.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultsAreTheSeeds(t *testing.T) {
+	t.Parallel()
+	cfg, err := load(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cfg.Orchestrator
+	if !o.Autonomous || !o.AdaptiveOptimization || o.TargetCycle != 30*time.Second ||
+		o.HealthCheckInterval != time.Minute || o.MaxConcurrent < 1 {
+		t.Fatalf("defaults = %+v", o)
+	}
+}
+
+func TestPrecedenceFlagsEnvFileDefaults(t *testing.T) {
+	t.Parallel()
+	file := writeFile(t, "max_concurrent: 3\nbatch_size: 7\ntarget_cycle: 5s\nnats:\n  url: nats://file:4222\n")
+	env := map[string]string{"REGEN_BATCH_SIZE": "9", "REGEN_TARGET_CYCLE": "6s"}
+	cfg, err := load(t, []string{"--config", file, "--target-cycle", "8s", "--deploy", "dir:/a", "--deploy", "objectstore:B"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cfg.Orchestrator
+	if o.MaxConcurrent != 3 || o.BatchSize != 9 || o.TargetCycle != 8*time.Second || cfg.NATS.URL != "nats://file:4222" {
+		t.Fatalf("precedence wrong: %+v nats=%q", o, cfg.NATS.URL)
+	}
+	if got := strings.Join(cfg.Deploy, ","); got != "dir:/a,objectstore:B" {
+		t.Fatalf("deploy = %q", got)
+	}
+}
+
+func TestInvalidValuesAreAllNamed(t *testing.T) {
+	t.Parallel()
+	_, err := load(t, []string{"--max-concurrent", "0", "--deploy", "ftp:x", "--log-level", "loud"},
+		map[string]string{"REGEN_NAK_DELAY": "soon"})
+	if err == nil {
+		t.Fatal("invalid config accepted")
+	}
+	for _, want := range []string{"nak_delay", "REGEN_NAK_DELAY"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+	_, err = load(t, []string{"--max-concurrent", "0", "--deploy", "ftp:x", "--log-level", "loud"}, nil)
+	for _, want := range []string{"max_concurrent", "deploy", "log.level"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %s", err, want)
+		}
+	}
+}
+
+func TestUnknownFileFieldIsRefused(t *testing.T) {
+	t.Parallel()
+	file := writeFile(t, "max_concurent: 3\n")
+	_, err := load(t, []string{"--config", file}, nil)
+	if err == nil || !strings.Contains(err.Error(), "max_concurent") || !strings.Contains(err.Error(), file) {
+		t.Fatalf("err = %v, want the file and the unknown field named", err)
+	}
+}
+
+func TestOnceAndYAMLRoundTrip(t *testing.T) {
+	t.Parallel()
+	cfg, err := load(t, []string{"--once", "--password", "s3cret"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Orchestrator.Autonomous {
+		t.Fatal("--once left autonomous on")
+	}
+	out, err := YAML(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "s3cret") || !strings.Contains(string(out), "max_concurrent:") {
+		t.Fatalf("yaml:\n%s", out)
+	}
+	back, err := load(t, []string{"--config", writeFile(t, strings.Replace(string(out), "REDACTED", "x", 1))}, nil)
+	if err != nil || back.Orchestrator.Autonomous {
+		t.Fatalf("printed config does not load back: %v", err)
+	}
+}

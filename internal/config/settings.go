@@ -1,0 +1,132 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// setting is one configurable field reachable by flag and REGEN_* env.
+type setting struct {
+	key    string // YAML path, e.g. "max_concurrent" or "nats.url"
+	flag   string // e.g. "max-concurrent"
+	usage  string
+	isBool bool
+	set    func(string) error
+}
+
+// Env is the environment variable of the setting: REGEN_ + key in upper
+// case with dots and dashes as underscores.
+func (s setting) Env() string {
+	return "REGEN_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(s.key))
+}
+
+func strS(key, flag, usage string, p *string) setting {
+	return setting{key: key, flag: flag, usage: usage, set: func(v string) error { *p = v; return nil }}
+}
+
+func intS(key, flag, usage string, p *int) setting {
+	return setting{key: key, flag: flag, usage: usage, set: func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", v)
+		}
+		*p = n
+		return nil
+	}}
+}
+
+func floatS(key, flag, usage string, p *float64) setting {
+	return setting{key: key, flag: flag, usage: usage, set: func(v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Errorf("not a number: %q", v)
+		}
+		*p = f
+		return nil
+	}}
+}
+
+func durS(key, flag, usage string, p *time.Duration) setting {
+	return setting{key: key, flag: flag, usage: usage, set: func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("not a duration (like 30s, 1m): %q", v)
+		}
+		*p = d
+		return nil
+	}}
+}
+
+func boolS(key, flag, usage string, p *bool) setting {
+	return setting{key: key, flag: flag, usage: usage, isBool: true, set: func(v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("not a boolean: %q", v)
+		}
+		*p = b
+		return nil
+	}}
+}
+
+func listS(key, flag, usage string, p *[]string) setting {
+	return setting{key: key, flag: flag, usage: usage, set: func(v string) error {
+		*p = nil
+		for _, part := range strings.Split(v, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				*p = append(*p, part)
+			}
+		}
+		return nil
+	}}
+}
+
+// settings lists every flag/env setting bound to the fields of c.
+func settings(c *Config) []setting {
+	o, b := &c.Orchestrator, &c.Breaker
+	return []setting{
+		strS("nats.url", "nats-url", "NATS server URLs, comma-separated (empty: embedded server)", &c.NATS.URL),
+		strS("nats.creds", "creds", "NATS credentials file", &c.NATS.Creds),
+		strS("nats.user", "user", "NATS user", &c.NATS.User),
+		strS("nats.password", "password", "NATS password", &c.NATS.Password),
+		strS("nats.token", "token", "NATS token", &c.NATS.Token),
+		strS("nats.tls_ca", "tls-ca", "CA certificate to verify the NATS server", &c.NATS.TLSCA),
+		strS("nats.tls_cert", "tls-cert", "client certificate", &c.NATS.TLSCert),
+		strS("nats.tls_key", "tls-key", "client key", &c.NATS.TLSKey),
+		intS("nats.replicas", "replicas", "stream and bucket replication factor", &c.NATS.Replicas),
+		strS("embedded.listen", "listen", "embedded server client address", &c.Embedded.Listen),
+		strS("embedded.data_dir", "data-dir", "embedded server JetStream store", &c.Embedded.DataDir),
+		strS("embedded.sync", "sync", "embedded fsync policy: default or always", &c.Embedded.Sync),
+		strS("templates", "templates", "template directory", &c.Templates),
+		listS("deploy", "deploy", "deploy targets dir:PATH or objectstore:BUCKET (comma-separated or repeated)", &c.Deploy),
+		strS("consumer.name", "consumer", "durable consumer name", &c.Consumer.Name),
+		intS("consumer.max_ack_pending", "max-ack-pending", "unacked messages allowed across replicas", &c.Consumer.MaxAckPending),
+		durS("consumer.dedupe_window", "dedupe-window", "duplicate window of REGEN_CHANGES", &c.Consumer.Dedupe),
+		strS("log.level", "log-level", "debug, info, warn or error", &c.Log.Level),
+		strS("log.format", "log-format", "auto, text or json", &c.Log.Format),
+		strS("http", "http", "metrics and probes address (empty: off)", &c.HTTP),
+		boolS("autonomous", "autonomous", "keep running (false: drain the backlog and exit)", &o.Autonomous),
+		intS("max_concurrent", "max-concurrent", "events in flight at most", &o.MaxConcurrent),
+		intS("batch_size", "batch-size", "events per fetch", &o.BatchSize),
+		durS("fetch_wait", "fetch-wait", "longest wait for a batch", &o.FetchWait),
+		durS("event_timeout", "event-timeout", "time limit per event", &o.EventTimeout),
+		durS("target_cycle", "target-cycle", "cycle time target", &o.TargetCycle),
+		boolS("adaptive_optimization", "adaptive", "adaptive tuning of concurrency and batch size", &o.AdaptiveOptimization),
+		durS("health_check_interval", "health-interval", "health loop period", &o.HealthCheckInterval),
+		durS("ack_wait", "ack-wait", "consumer ack wait", &o.AckWait),
+		intS("max_deliver", "max-deliver", "deliveries before dead-lettering", &o.MaxDeliver),
+		durS("nak_delay", "nak-delay", "first redelivery delay after a failure", &o.NakDelay),
+		durS("nak_delay_max", "nak-delay-max", "largest redelivery delay", &o.NakDelayMax),
+		durS("shutdown_grace", "shutdown-grace", "time in-flight events get at shutdown", &o.ShutdownGrace),
+		intS("max_payload", "max-payload", "largest accepted event in bytes", &o.MaxPayload),
+		strS("replica", "replica", "replica name in telemetry (default host-pid)", &o.Replica),
+		durS("breaker.window", "breaker-window", "breaker rolling window", &b.Window),
+		intS("breaker.min_requests", "breaker-min-requests", "calls in the window before the breaker may trip", &b.MinRequests),
+		floatS("breaker.failure_ratio", "breaker-failure-ratio", "failure ratio that trips the breaker", &b.FailureRatio),
+		durS("breaker.open_timeout", "breaker-open-timeout", "how long a tripped breaker stays open", &b.OpenTimeout),
+		intS("breaker.half_open_probes", "breaker-probes", "calls let through when half-open", &b.HalfOpenProbes),
+		intS("breaker.retries", "retries", "in-process retries of a transient error", &b.Retries),
+		durS("breaker.call_timeout", "call-timeout", "time limit per engine/deployer call", &b.CallTimeout),
+	}
+}

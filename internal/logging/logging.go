@@ -1,0 +1,35 @@
+// Package logging builds regen's *slog.Logger: tint (coloured, human) on a
+// terminal, JSON otherwise.
+//
+//	log := logging.New(os.Stderr, "info", "auto")
+package logging
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/lmittmann/tint"
+	"golang.org/x/term"
+)
+
+// New returns a logger writing to w at level ("debug", "info", "warn",
+// "error"). format "auto" picks tint when w is a terminal, JSON otherwise;
+// "text" forces tint, "json" forces JSON.
+func New(w io.Writer, level, format string) *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	if format == "text" || (format == "auto" && IsTerminal(w)) {
+		return slog.New(tint.NewHandler(w, &tint.Options{Level: lvl, TimeFormat: time.TimeOnly, NoColor: !IsTerminal(w)}))
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl}))
+}
+
+// IsTerminal reports whether w is a terminal.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

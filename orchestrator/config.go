@@ -1,0 +1,139 @@
+package orchestrator
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+)
+
+// Defaults (the seed's, plus what the loop needs).
+const (
+	TargetCycleDefault         = 30 * time.Second
+	HealthCheckIntervalDefault = 60 * time.Second
+	FetchWaitDefault           = 500 * time.Millisecond
+	EventTimeoutDefault        = 30 * time.Second
+	AckWaitDefault             = 30 * time.Second
+	MaxDeliverDefault          = 10
+	NakDelayDefault            = time.Second
+	NakDelayMaxDefault         = time.Minute
+	OpenNakDelayDefault        = 10 * time.Second
+	ShutdownGraceDefault       = 10 * time.Second
+	MaxPayloadDefault          = 1 << 20
+)
+
+// Config tunes an Orchestrator. Start from DefaultConfig; zero numeric
+// fields take their defaults in WithDefaults.
+type Config struct {
+	// Autonomous keeps fetching forever; false drains the backlog and stops.
+	Autonomous bool `yaml:"autonomous" json:"autonomous"`
+	// MaxConcurrent bounds events in flight (default runtime.NumCPU()).
+	MaxConcurrent int `yaml:"max_concurrent" json:"max_concurrent"`
+	// BatchSize is how many events one fetch asks for (default 2×MaxConcurrent, at least 16).
+	BatchSize int `yaml:"batch_size" json:"batch_size"`
+	// FetchWait is the longest a fetch waits for the first event (500ms).
+	FetchWait time.Duration `yaml:"fetch_wait" json:"fetch_wait"`
+	// EventTimeout bounds the work on one event (30s).
+	EventTimeout time.Duration `yaml:"event_timeout" json:"event_timeout"`
+	// TargetCycle is the cycle time the health loop and tuner aim under (30s).
+	TargetCycle time.Duration `yaml:"target_cycle" json:"target_cycle"`
+	// AdaptiveOptimization lets the tuner change concurrency and batch size.
+	AdaptiveOptimization bool `yaml:"adaptive_optimization" json:"adaptive_optimization"`
+	// HealthCheckInterval is the health loop's period (60s).
+	HealthCheckInterval time.Duration `yaml:"health_check_interval" json:"health_check_interval"`
+	// AckWait must equal the consumer's AckWait; InProgress is sent at half of it (30s).
+	AckWait time.Duration `yaml:"ack_wait" json:"ack_wait"`
+	// MaxDeliver must equal the consumer's MaxDeliver; the last delivery
+	// that fails is dead-lettered (10).
+	MaxDeliver int `yaml:"max_deliver" json:"max_deliver"`
+	// NakDelay is the first redelivery delay after a transient failure,
+	// doubling per delivery up to NakDelayMax (1s, 1m).
+	NakDelay    time.Duration `yaml:"nak_delay" json:"nak_delay"`
+	NakDelayMax time.Duration `yaml:"nak_delay_max" json:"nak_delay_max"`
+	// OpenNakDelay is the redelivery delay while a circuit is open and the
+	// breaker did not say how long (10s).
+	OpenNakDelay time.Duration `yaml:"open_nak_delay" json:"open_nak_delay"`
+	// ShutdownGrace is how long Stop lets in-flight events finish (10s).
+	ShutdownGrace time.Duration `yaml:"shutdown_grace" json:"shutdown_grace"`
+	// MaxPayload is the largest accepted event in bytes (1 MiB).
+	MaxPayload int `yaml:"max_payload" json:"max_payload"`
+	// Replica names this replica in telemetry (default hostname-pid).
+	Replica string `yaml:"replica" json:"replica"`
+}
+
+// DefaultConfig returns the seed defaults: autonomous, NumCPU workers,
+// 30s target cycle, adaptive optimisation on, 60s health checks.
+func DefaultConfig() Config {
+	return Config{Autonomous: true, AdaptiveOptimization: true}.WithDefaults()
+}
+
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
+	if c.MaxConcurrent == 0 {
+		c.MaxConcurrent = runtime.NumCPU()
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = max(2*c.MaxConcurrent, 16)
+	}
+	c.FetchWait = orDur(c.FetchWait, FetchWaitDefault)
+	c.EventTimeout = orDur(c.EventTimeout, EventTimeoutDefault)
+	c.TargetCycle = orDur(c.TargetCycle, TargetCycleDefault)
+	c.HealthCheckInterval = orDur(c.HealthCheckInterval, HealthCheckIntervalDefault)
+	c.AckWait = orDur(c.AckWait, AckWaitDefault)
+	c.NakDelay = orDur(c.NakDelay, NakDelayDefault)
+	c.NakDelayMax = orDur(c.NakDelayMax, NakDelayMaxDefault)
+	c.OpenNakDelay = orDur(c.OpenNakDelay, OpenNakDelayDefault)
+	c.ShutdownGrace = orDur(c.ShutdownGrace, ShutdownGraceDefault)
+	if c.MaxDeliver == 0 {
+		c.MaxDeliver = MaxDeliverDefault
+	}
+	if c.MaxPayload == 0 {
+		c.MaxPayload = MaxPayloadDefault
+	}
+	if c.Replica == "" {
+		c.Replica = defaultReplica()
+	}
+	return c
+}
+
+func orDur(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// Validate reports every invalid field at once, each named as in the
+// config file (e.g. "max_concurrent").
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(field string, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if c.MaxConcurrent < 1 {
+		bad("max_concurrent", "must be at least 1, got %d", c.MaxConcurrent)
+	}
+	if c.BatchSize < 1 {
+		bad("batch_size", "must be at least 1, got %d", c.BatchSize)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"fetch_wait", c.FetchWait}, {"event_timeout", c.EventTimeout}, {"target_cycle", c.TargetCycle},
+		{"health_check_interval", c.HealthCheckInterval}, {"ack_wait", c.AckWait}, {"nak_delay", c.NakDelay},
+		{"nak_delay_max", c.NakDelayMax}, {"open_nak_delay", c.OpenNakDelay}, {"shutdown_grace", c.ShutdownGrace}} {
+		if d.v <= 0 {
+			bad(d.name, "must be positive, got %s", d.v)
+		}
+	}
+	if c.MaxDeliver < 1 {
+		bad("max_deliver", "must be at least 1, got %d", c.MaxDeliver)
+	}
+	if c.MaxPayload < 1 {
+		bad("max_payload", "must be at least 1 byte, got %d", c.MaxPayload)
+	}
+	if c.NakDelayMax < c.NakDelay {
+		bad("nak_delay_max", "must be at least nak_delay (%s), got %s", c.NakDelay, c.NakDelayMax)
+	}
+	return errors.Join(errs...)
+}

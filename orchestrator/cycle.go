@@ -1,0 +1,123 @@
+package orchestrator
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/regen-dev/regen/bus"
+)
+
+// executeCycle runs one cycle over a fetched batch: initialise, process and
+// collect, finalise, check targets.
+func (o *Orchestrator) executeCycle(r *run, msgs []bus.Message) ParallelExecution {
+	pe := o.initCycle(len(msgs))
+	results, peak := o.processAll(r, pe.ExecutionID, msgs, pe.MaxConcurrent)
+	o.finaliseCycle(&pe, results, peak)
+	o.checkTargets(pe)
+	return pe
+}
+
+func (o *Orchestrator) initCycle(n int) ParallelExecution {
+	return ParallelExecution{ExecutionID: uuid.NewString(), StartedAt: time.Now(),
+		Events: n, MaxConcurrent: int(o.concurrency.Load())}
+}
+
+// processAll runs every message with at most limit in flight and collects
+// every result. Once Stop begins, messages not yet started are released for
+// immediate redelivery. It returns the results and the peak in flight.
+func (o *Orchestrator) processAll(r *run, execID string, msgs []bus.Message, limit int) ([]result, int) {
+	results := make([]result, len(msgs))
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	var inFlight, peak atomic.Int64
+	for i, m := range msgs {
+		select {
+		case sem <- struct{}{}:
+		case <-r.fetchCtx.Done():
+			results[i] = o.release(m, execID)
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			raisePeak(&peak, inFlight.Add(1))
+			results[i] = o.process(r.workCtx, execID, m)
+			inFlight.Add(-1)
+		})
+	}
+	wg.Wait()
+	return results, int(peak.Load())
+}
+
+func raisePeak(peak *atomic.Int64, n int64) {
+	for {
+		p := peak.Load()
+		if n <= p || peak.CompareAndSwap(p, n) {
+			return
+		}
+	}
+}
+
+// finaliseCycle tallies the results into the execution record and the
+// stats, and publishes regeneration_completed.
+func (o *Orchestrator) finaliseCycle(pe *ParallelExecution, results []result, peak int) {
+	regenerations, deadLettered := 0, 0
+	for _, res := range results {
+		pe.count(res)
+		if res.regenerated {
+			regenerations++
+		}
+		if res.deadLettered {
+			deadLettered++
+		}
+	}
+	d := time.Since(pe.StartedAt)
+	pe.DurationMS = float64(d) / float64(time.Millisecond)
+	pe.AchievedParallelism = peak
+	if d > 0 {
+		pe.EventsPerSecond = float64(pe.Events) / d.Seconds()
+	}
+	o.stats.addCycle(*pe, regenerations)
+	o.stats.addDeadLettered(deadLettered)
+	o.lastExec.Store(pe)
+	o.publish(bus.RegenerationCompleted, pe.telemetry())
+}
+
+func (pe *ParallelExecution) count(res result) {
+	pe.Deployments += res.deployments
+	switch res.outcome {
+	case outcomeSucceeded:
+		pe.Succeeded++
+	case outcomeSkipped:
+		pe.Skipped++
+	case outcomeFailed:
+		pe.Failed++
+	case outcomeRejected:
+		pe.Rejected++
+	case outcomeDeferred:
+		pe.Deferred++
+	}
+}
+
+func (pe *ParallelExecution) telemetry() map[string]any {
+	return map[string]any{"execution_id": pe.ExecutionID, "duration_ms": pe.DurationMS,
+		"events": pe.Events, "succeeded": pe.Succeeded, "skipped": pe.Skipped, "failed": pe.Failed,
+		"rejected": pe.Rejected, "deferred": pe.Deferred, "deployments": pe.Deployments,
+		"max_concurrent": pe.MaxConcurrent, "achieved_parallelism": pe.AchievedParallelism,
+		"events_per_second": pe.EventsPerSecond}
+}
+
+// checkTargets warns when a cycle overran the target cycle time.
+func (o *Orchestrator) checkTargets(pe ParallelExecution) {
+	target := float64(o.cfg.TargetCycle) / float64(time.Millisecond)
+	if pe.DurationMS <= target {
+		return
+	}
+	o.log.Warn("cycle over target", slog.String("execution_id", pe.ExecutionID),
+		slog.Float64("duration_ms", pe.DurationMS), slog.Float64("target_ms", target))
+	o.publish(bus.PerformanceWarning, map[string]any{"rule": "cycle_over_target",
+		"execution_id": pe.ExecutionID, "duration_ms": pe.DurationMS, "target_ms": target})
+}

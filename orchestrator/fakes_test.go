@@ -1,0 +1,215 @@
+package orchestrator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/regen-dev/regen/bus"
+)
+
+// fakeMsg records what the orchestrator did with it.
+type fakeMsg struct {
+	data       []byte
+	seq        uint64
+	deliveries uint64
+	mu         sync.Mutex
+	acked      int
+	naks       []time.Duration
+	termed     string
+}
+
+func (m *fakeMsg) Data() []byte         { return m.data }
+func (m *fakeMsg) Subject() string      { return "regen.changes.normal.node_added" }
+func (m *fakeMsg) Headers() nats.Header { return nats.Header{} }
+func (m *fakeMsg) Seq() uint64          { return m.seq }
+func (m *fakeMsg) Deliveries() uint64   { return m.deliveries }
+func (m *fakeMsg) InProgress() error    { return nil }
+func (m *fakeMsg) Ack(context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.acked++
+	return nil
+}
+func (m *fakeMsg) Nak(d time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.naks = append(m.naks, d)
+	return nil
+}
+func (m *fakeMsg) Term(reason string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.termed = reason
+	return nil
+}
+
+func (m *fakeMsg) state() (acked int, naks int, termed string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.acked, len(m.naks), m.termed
+}
+
+// fakeSource hands out queued messages in batches.
+type fakeSource struct {
+	mu       sync.Mutex
+	queue    []bus.Message
+	fetchErr error
+	fetches  atomic.Int64
+	inflight atomic.Int64 // pending as the source sees it
+}
+
+func (s *fakeSource) push(ms ...bus.Message) {
+	s.mu.Lock()
+	s.queue = append(s.queue, ms...)
+	s.mu.Unlock()
+}
+
+func (s *fakeSource) Fetch(ctx context.Context, max int, wait time.Duration) ([]bus.Message, error) {
+	s.fetches.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fetchErr != nil {
+		return nil, s.fetchErr
+	}
+	n := min(max, len(s.queue))
+	out := s.queue[:n:n]
+	s.queue = s.queue[n:]
+	if n == 0 {
+		// Behave like a real fetch: wait (briefly) for work or ctx.
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+		case <-time.After(min(wait, 5*time.Millisecond)):
+		}
+		s.mu.Lock()
+	}
+	return out, nil
+}
+
+func (s *fakeSource) Pending(context.Context) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fetchErr != nil {
+		return 0, s.fetchErr
+	}
+	return uint64(len(s.queue)), nil
+}
+
+// fakeEngine counts concurrency and can fail or block.
+type fakeEngine struct {
+	inFlight, peak, calls atomic.Int64
+	fail                  func(ch bus.Change) error
+	block                 chan struct{} // when non-nil, each call waits on it (or ctx)
+	artifacts             int
+}
+
+func (e *fakeEngine) Regenerate(ctx context.Context, ch bus.Change) ([]bus.Artifact, error) {
+	e.calls.Add(1)
+	raisePeak(&e.peak, e.inFlight.Add(1))
+	defer e.inFlight.Add(-1)
+	if e.block != nil {
+		select {
+		case <-e.block:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if e.fail != nil {
+		if err := e.fail(ch); err != nil {
+			return nil, err
+		}
+	}
+	arts := make([]bus.Artifact, e.artifacts)
+	for i := range arts {
+		arts[i] = bus.Artifact{Path: fmt.Sprintf("%s/%d", ch.Event.ID, i), EventID: ch.Event.ID}
+	}
+	return arts, nil
+}
+
+// fakeDeployer records deploys per path; seen paths are skipped.
+type fakeDeployer struct {
+	mu   sync.Mutex
+	seen map[string]int
+	fail func(a bus.Artifact) error
+}
+
+func (d *fakeDeployer) Deploy(ctx context.Context, a bus.Artifact) (bool, error) {
+	if d.fail != nil {
+		if err := d.fail(a); err != nil {
+			return false, err
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.seen == nil {
+		d.seen = map[string]int{}
+	}
+	d.seen[a.Path]++
+	return d.seen[a.Path] == 1, nil
+}
+
+// fakeDLQ records dead letters.
+type fakeDLQ struct {
+	mu      sync.Mutex
+	reasons []string
+	err     error
+}
+
+func (q *fakeDLQ) DeadLetter(ctx context.Context, m bus.Message, reason string, cause error) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.err != nil {
+		return q.err
+	}
+	q.reasons = append(q.reasons, reason)
+	return nil
+}
+
+func (q *fakeDLQ) all() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]string(nil), q.reasons...)
+}
+
+// fakeTelemetry records events by type.
+type fakeTelemetry struct {
+	mu     sync.Mutex
+	events []bus.TelemetryEvent
+}
+
+func (t *fakeTelemetry) Publish(ev bus.TelemetryEvent) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.events = append(t.events, ev)
+	return nil
+}
+
+func (t *fakeTelemetry) Flush(context.Context) error { return nil }
+
+func (t *fakeTelemetry) count(typ bus.TelemetryType) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, ev := range t.events {
+		if ev.Type == typ {
+			n++
+		}
+	}
+	return n
+}
+
+var errTransient = errors.New("transient")
+
+func validMsg(i int) *fakeMsg {
+	ev := map[string]any{"id": fmt.Sprintf("ev-%d", i), "change_type": "node_added",
+		"subject": fmt.Sprintf("urn:x:%d", i), "timestamp": time.Now().Format(time.RFC3339Nano)}
+	data, _ := json.Marshal(ev)
+	return &fakeMsg{data: data, seq: uint64(i + 1), deliveries: 1}
+}

@@ -1,0 +1,55 @@
+package orchestrator
+
+import (
+	"context"
+	"time"
+
+	"github.com/regen-dev/regen/bus"
+)
+
+// Source hands out batches of delivered change events. Fetch is called from
+// one goroutine at a time; the returned messages are acked from many.
+type Source interface {
+	// Fetch returns up to max messages, waiting at most wait for the
+	// first. An empty batch with a nil error means nothing arrived.
+	Fetch(ctx context.Context, max int, wait time.Duration) ([]bus.Message, error)
+	// Pending counts messages not yet delivered or not yet acked.
+	Pending(ctx context.Context) (uint64, error)
+}
+
+// Engine regenerates the artifacts a change affects. It must be safe for
+// concurrent calls and honour ctx. Errors matching breaker.ErrPermanent (or
+// bus.ErrInvalidEvent) are never retried.
+type Engine interface {
+	Regenerate(ctx context.Context, ch bus.Change) ([]bus.Artifact, error)
+}
+
+// Deployer deploys one artifact. deployed=false means it was skipped
+// because the same content (or a newer revision) is already deployed. It
+// must be safe for concurrent calls and idempotent.
+type Deployer interface {
+	Deploy(ctx context.Context, a bus.Artifact) (deployed bool, err error)
+}
+
+// Telemetry publishes telemetry events without blocking on the network.
+type Telemetry interface {
+	Publish(ev bus.TelemetryEvent) error
+	Flush(ctx context.Context) error
+}
+
+// DeadLetterer stores a copy of a message that will never succeed. It
+// returns only after the copy is durably stored.
+type DeadLetterer interface {
+	DeadLetter(ctx context.Context, m bus.Message, reason string, cause error) error
+}
+
+// Guard wraps calls to one component with circuit breaking, retry and a
+// timeout (see package breaker). The zero Deps use a pass-through guard.
+type Guard interface {
+	Do(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// passGuard calls fn directly: the seam when no breaker is configured.
+type passGuard struct{}
+
+func (passGuard) Do(ctx context.Context, fn func(ctx context.Context) error) error { return fn(ctx) }

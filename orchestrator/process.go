@@ -1,0 +1,124 @@
+package orchestrator
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/regen-dev/regen/bus"
+)
+
+// outcome is how one delivery of an event ended.
+type outcome uint8
+
+const (
+	outcomeSucceeded outcome = iota + 1 // deployed at least one artifact, acked
+	outcomeSkipped                      // nothing new to deploy (already done), acked
+	outcomeFailed                       // transient failure: nak'ed with delay (or dead-lettered at the last delivery)
+	outcomeRejected                     // invalid or permanent: dead-lettered and terminated
+	outcomeDeferred                     // circuit open or shutting down: nak'ed, not a failure
+)
+
+type result struct {
+	outcome      outcome
+	deployments  int
+	regenerated  bool
+	deadLettered bool
+}
+
+// process drives one message through decode, engine, deployer and ack.
+func (o *Orchestrator) process(ctx context.Context, execID string, m bus.Message) result {
+	ev, err := bus.DecodeChangeEvent(m.Data(), o.cfg.MaxPayload)
+	if err != nil {
+		return o.reject(ctx, execID, m, ev.ID, err)
+	}
+	evCtx, cancel := context.WithTimeout(ctx, o.cfg.EventTimeout)
+	defer cancel()
+	defer o.heartbeat(m)()
+	ch := bus.Change{Event: ev, Seq: m.Seq(), Deliveries: m.Deliveries(), ExecutionID: execID}
+	arts, err := o.regenerate(evCtx, ch)
+	if err != nil {
+		return o.fail(ctx, m, ch, "regenerate", err)
+	}
+	deployed, err := o.deployAll(evCtx, ch, arts)
+	if err != nil {
+		res := o.fail(ctx, m, ch, "deploy", err)
+		res.regenerated, res.deployments = true, deployed
+		return res
+	}
+	o.ack(ctx, m, ch)
+	res := result{outcome: outcomeSucceeded, deployments: deployed, regenerated: true}
+	if deployed == 0 {
+		res.outcome = outcomeSkipped
+	}
+	return res
+}
+
+// ack confirms success. A lost ack only causes a redelivery, which the
+// idempotent engine and deployer turn into a skip.
+func (o *Orchestrator) ack(ctx context.Context, m bus.Message, ch bus.Change) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := m.Ack(actx); err != nil {
+		o.log.Warn("ack failed; the event will be redelivered and skipped",
+			eventAttrs(ch.Event.ID, ch.ExecutionID, slog.Any("error", err))...)
+	}
+}
+
+// heartbeat sends InProgress every half AckWait while the event is worked
+// on, so long work is not redelivered. The returned func stops it.
+func (o *Orchestrator) heartbeat(m bus.Message) func() {
+	every := o.cfg.AckWait / 2
+	var stopped atomic.Bool
+	var t *time.Timer
+	t = time.AfterFunc(every, func() {
+		if stopped.Load() {
+			return
+		}
+		_ = m.InProgress()
+		t.Reset(every)
+	})
+	return func() {
+		stopped.Store(true)
+		t.Stop()
+	}
+}
+
+func (o *Orchestrator) regenerate(ctx context.Context, ch bus.Change) ([]bus.Artifact, error) {
+	var arts []bus.Artifact
+	err := o.deps.EngineGuard.Do(ctx, func(ctx context.Context) error {
+		var err error
+		arts, err = o.deps.Engine.Regenerate(ctx, ch)
+		return err
+	})
+	return arts, err
+}
+
+// deployAll deploys every artifact in order; it returns how many were
+// deployed (not skipped) before the first error.
+func (o *Orchestrator) deployAll(ctx context.Context, ch bus.Change, arts []bus.Artifact) (int, error) {
+	n := 0
+	for _, a := range arts {
+		start := time.Now()
+		var deployed bool
+		err := o.deps.DeployGuard.Do(ctx, func(ctx context.Context) error {
+			var err error
+			deployed, err = o.deps.Deployer.Deploy(ctx, a)
+			return err
+		})
+		if err != nil {
+			o.publishDeployFailed(ch, a, err)
+			return n, err
+		}
+		if deployed {
+			n++
+			o.publishDeployed(ch, a, time.Since(start))
+		}
+	}
+	return n, nil
+}
+
+func eventAttrs(eventID, execID string, more ...any) []any {
+	return append([]any{slog.String("event_id", eventID), slog.String("execution_id", execID)}, more...)
+}

@@ -1,0 +1,181 @@
+package workers
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/regen-dev/regen/bus"
+)
+
+const (
+	nodeTmpl = "---\nname: node\nmatch:\n  change_types: [node_added, node_updated]\n  subjects: [\"urn:x:*\"]\n" +
+		"output: \"nodes/{{ .Node.LocalName }}.txt\"\n---\n{{ .Node.Subject }} {{ .Node.Text \"v\" }}\n"
+	edgeTmpl = "---\nname: edge\nmatch:\n  change_types: [edge_added, edge_removed]\n  predicates: [likes]\n" +
+		"output: \"edges/{{ .Node.LocalName }}.txt\"\n---\n{{ join \",\" (.Node.Out \"likes\") }}\n"
+	depTmpl = "---\nname: dep\noutput: \"dep/{{ .Node.LocalName }}.txt\"\nmatch:\n  change_types: [schema_changed]\n" +
+		"depends_on: [node]\n---\ndep of {{ .Node.Subject }}\n"
+)
+
+type engineBundle struct {
+	*testBundle
+	dir string
+	eng *GraphEngine
+}
+
+func setupEngine(t *testing.T, files map[string]string) *engineBundle {
+	t.Helper()
+	b := setup(t)
+	dir := writeTemplates(t, files)
+	eng, err := NewGraphEngine(GraphConfig{Templates: dir, Model: b.model(t, "MODEL")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &engineBundle{testBundle: b, dir: dir, eng: eng}
+}
+
+func (e *engineBundle) regen(t *testing.T, ch bus.Change) []bus.Artifact {
+	t.Helper()
+	arts, err := e.eng.Regenerate(e.ctx, ch)
+	if err != nil {
+		t.Fatalf("regenerate %s: %v", ch.Event.ChangeType, err)
+	}
+	return arts
+}
+
+func paths(arts []bus.Artifact) string {
+	var ps []string
+	for _, a := range arts {
+		p := a.Path
+		if a.Delete {
+			p = "-" + p
+		}
+		ps = append(ps, p)
+	}
+	return strings.Join(ps, " ")
+}
+
+func TestEngineNodeAndEdgeChanges(t *testing.T) {
+	t.Parallel()
+	e := setupEngine(t, map[string]string{"node.tmpl": nodeTmpl, "edge.tmpl": edgeTmpl, "dep.tmpl": depTmpl})
+	arts := e.regen(t, nodeChange(1, bus.NodeAdded, "urn:x:a", map[string]any{"v": "1"}))
+	if got := paths(arts); got != "dep/urn:x:a.txt nodes/urn:x:a.txt" {
+		t.Fatalf("node_added -> %q", got)
+	}
+	a := arts[1]
+	if string(a.Content) != "urn:x:a 1\n" || a.Hash != contentHash(a.Content) || a.Revision == 0 ||
+		a.EventID != "ev-urn:x:a-node_added" || a.ExecutionID != "x" || a.Template != "node" || a.Node != "urn:x:a" {
+		t.Fatalf("artifact = %+v", a)
+	}
+	if got := paths(e.regen(t, nodeChange(2, bus.NodeAdded, "urn:y:b", nil))); got != "" {
+		t.Fatalf("unmatched subject -> %q", got)
+	}
+	if got := paths(e.regen(t, edgeChange(3, bus.EdgeAdded, "urn:x:a", "hates", "urn:x:b"))); got != "" {
+		t.Fatalf("unmatched predicate -> %q", got)
+	}
+	arts = e.regen(t, edgeChange(4, bus.EdgeAdded, "urn:x:a", "likes", "urn:x:b"))
+	if got := paths(arts); got != "edges/urn:x:a.txt" || string(arts[0].Content) != "urn:x:b\n" {
+		t.Fatalf("edge_added -> %q %q", got, arts[0].Content)
+	}
+	again := e.regen(t, edgeChange(4, bus.EdgeAdded, "urn:x:a", "likes", "urn:x:b"))
+	if len(again) != 1 || again[0].Hash != arts[0].Hash || again[0].Revision != arts[0].Revision {
+		t.Fatalf("redelivery rendered differently: %+v", again)
+	}
+}
+
+func TestEngineNodeRemovedDeletes(t *testing.T) {
+	t.Parallel()
+	e := setupEngine(t, map[string]string{"node.tmpl": nodeTmpl, "edge.tmpl": edgeTmpl})
+	e.regen(t, nodeChange(1, bus.NodeAdded, "urn:x:a", nil))
+	arts := e.regen(t, nodeChange(2, bus.NodeRemoved, "urn:x:a", nil))
+	if got := paths(arts); got != "-edges/urn:x:a.txt -nodes/urn:x:a.txt" {
+		t.Fatalf("node_removed -> %q", got)
+	}
+	// A late, older update does not resurrect it.
+	if got := paths(e.regen(t, nodeChange(1, bus.NodeUpdated, "urn:x:a", nil))); !strings.HasPrefix(got, "-") {
+		t.Fatalf("stale update after removal -> %q", got)
+	}
+}
+
+func TestEngineSchemaAndTemplateChanged(t *testing.T) {
+	t.Parallel()
+	e := setupEngine(t, map[string]string{"node.tmpl": nodeTmpl, "edge.tmpl": edgeTmpl, "dep.tmpl": depTmpl})
+	for i, s := range []string{"urn:x:a", "urn:x:b", "urn:y:c"} {
+		e.regen(t, nodeChange(uint64(i+1), bus.NodeAdded, s, nil))
+	}
+	e.regen(t, nodeChange(9, bus.NodeRemoved, "urn:x:b", nil))
+	schema := nodeChange(0, bus.SchemaChanged, "schema", nil)
+	if got := paths(e.regen(t, schema)); got != "dep/urn:x:a.txt edges/urn:x:a.txt nodes/urn:x:a.txt dep/urn:y:c.txt edges/urn:y:c.txt" {
+		t.Fatalf("schema_changed -> %q", got)
+	}
+	changed := strings.Replace(nodeTmpl, "{{ .Node.Subject }} ", "NEW {{ .Node.Subject }} ", 1)
+	if err := os.WriteFile(filepath.Join(e.dir, "node.tmpl"), []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	arts := e.regen(t, nodeChange(0, bus.TemplateChanged, "node", nil))
+	// dep depends on node; its own subject glob ("*") also covers urn:y:c.
+	if got := paths(arts); got != "dep/urn:x:a.txt nodes/urn:x:a.txt dep/urn:y:c.txt" || !strings.HasPrefix(string(arts[1].Content), "NEW ") {
+		t.Fatalf("template_changed -> %q %q", got, arts[1].Content)
+	}
+	_, err := e.eng.Regenerate(e.ctx, nodeChange(0, bus.TemplateChanged, "missing", nil))
+	if !errors.Is(err, ErrPermanent) {
+		t.Fatalf("missing template: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(e.dir, "node.tmpl"), []byte("broken"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.Regenerate(e.ctx, nodeChange(0, bus.TemplateChanged, "node", nil)); !errors.Is(err, ErrPermanent) {
+		t.Fatalf("broken reload: %v", err)
+	}
+	if _, ok := e.eng.Templates().Get("node"); !ok {
+		t.Fatal("failed reload replaced the template set")
+	}
+}
+
+func TestEnginePermanentErrors(t *testing.T) {
+	t.Parallel()
+	unsafe := "---\nname: unsafe\noutput: \"../{{ .Node.LocalName }}\"\n---\nx\n"
+	failing := "---\nname: failing\noutput: \"f/{{ .Node.LocalName }}\"\n---\n{{ index .Node.Edges 5 }}\n"
+	e := setupEngine(t, map[string]string{"unsafe.tmpl": unsafe})
+	if _, err := e.eng.Regenerate(e.ctx, nodeChange(1, bus.NodeAdded, "urn:x:a", nil)); !errors.Is(err, ErrPermanent) || !errors.Is(err, ErrUnsafePath) {
+		t.Fatalf("unsafe path: %v", err)
+	}
+	e = setupEngine(t, map[string]string{"failing.tmpl": failing})
+	if _, err := e.eng.Regenerate(e.ctx, nodeChange(1, bus.NodeAdded, "urn:x:a", nil)); !errors.Is(err, ErrPermanent) {
+		t.Fatalf("exec error: %v", err)
+	}
+}
+
+func TestEngineConcurrentRegenerate(t *testing.T) {
+	t.Parallel()
+	e := setupEngine(t, map[string]string{"node.tmpl": nodeTmpl, "edge.tmpl": edgeTmpl, "dep.tmpl": depTmpl})
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := range 64 {
+		wg.Go(func() {
+			var err error
+			if i%16 == 0 {
+				_, err = e.eng.Regenerate(e.ctx, nodeChange(0, bus.TemplateChanged, "node", nil))
+			} else {
+				_, err = e.eng.Regenerate(e.ctx, edgeChange(uint64(i+1), bus.EdgeAdded, "urn:x:hot", "likes", "urn:x:"+string(rune('a'+i%26))))
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	arts := e.regen(t, nodeChange(0, bus.SchemaChanged, "s", nil))
+	i := slices.IndexFunc(arts, func(a bus.Artifact) bool { return a.Path == "edges/urn:x:hot.txt" })
+	if i < 0 || strings.Count(string(arts[i].Content), ",") != 25 {
+		t.Fatalf("edges lost: %+v", arts)
+	}
+}

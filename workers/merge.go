@@ -1,0 +1,61 @@
+package workers
+
+import "github.com/regen-dev/regen/bus"
+
+// mergeChange applies ch to n, last writer wins per register by ch.Seq, and
+// reports whether n changed. It is commutative and idempotent over changes
+// with distinct sequences, so every order of application converges.
+func mergeChange(n *Node, ch bus.Change) bool {
+	ev := ch.Event
+	switch ev.ChangeType {
+	case bus.NodeAdded, bus.NodeUpdated:
+		changed := setAlive(n, true, ch.Seq)
+		for name, v := range ev.Properties {
+			changed = setProp(n, name, v, ch.Seq) || changed
+		}
+		return changed
+	case bus.NodeRemoved:
+		return setAlive(n, false, ch.Seq)
+	case bus.EdgeAdded, bus.EdgeUpdated, bus.EdgeRemoved:
+		if ev.Predicate == nil || ev.Object == nil {
+			return false
+		}
+		return setEdge(n, *ev.Predicate, *ev.Object, ev, ch.Seq)
+	}
+	return false
+}
+
+func setAlive(n *Node, alive bool, seq uint64) bool {
+	if seq <= n.AliveSeq {
+		return false
+	}
+	n.Alive, n.AliveSeq = alive, seq
+	return true
+}
+
+func setProp(n *Node, name string, v any, seq uint64) bool {
+	if old, ok := n.Props[name]; ok && seq <= old.Seq {
+		return false
+	}
+	if n.Props == nil {
+		n.Props = map[string]Prop{}
+	}
+	n.Props[name] = Prop{Value: v, Seq: seq, Deleted: v == nil}
+	return true
+}
+
+func setEdge(n *Node, pred, obj string, ev bus.ChangeEvent, seq uint64) bool {
+	key := EdgeKey(pred, obj)
+	if old, ok := n.Edges[key]; ok && seq <= old.Seq {
+		return false
+	}
+	if n.Edges == nil {
+		n.Edges = map[string]Edge{}
+	}
+	e := Edge{Predicate: pred, Object: obj, Seq: seq, Present: ev.ChangeType != bus.EdgeRemoved}
+	if e.Present && len(ev.Properties) > 0 {
+		e.Props = ev.Properties
+	}
+	n.Edges[key] = e
+	return true
+}

@@ -1,0 +1,75 @@
+package workers
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// ErrUnsafePath marks an artifact path that could escape the deploy root or
+// confuse a file system. Every CleanPath error matches it.
+var ErrUnsafePath = errors.New("unsafe path")
+
+// Limits on artifact paths.
+const (
+	MaxPathLen    = 1024
+	MaxElementLen = 255
+)
+
+// CleanPath checks that p is a safe relative slash path and returns it
+// cleaned. It refuses empty and absolute paths, any ".." element, NUL and
+// other control characters, backslashes, invalid UTF-8, paths longer than
+// MaxPathLen and elements longer than MaxElementLen.
+func CleanPath(p string) (string, error) {
+	if err := checkPathChars(p); err != nil {
+		return "", fmt.Errorf("path %q: %w: %w", truncate(p, 80), ErrUnsafePath, err)
+	}
+	c := path.Clean(p)
+	if c == "." || c == "/" {
+		return "", fmt.Errorf("path %q: %w: names no file", truncate(p, 80), ErrUnsafePath)
+	}
+	for _, el := range strings.Split(c, "/") {
+		if len(el) > MaxElementLen {
+			return "", fmt.Errorf("path %q: %w: element longer than %d bytes", truncate(p, 80), ErrUnsafePath, MaxElementLen)
+		}
+	}
+	return c, nil
+}
+
+func checkPathChars(p string) error {
+	switch {
+	case p == "":
+		return errors.New("empty")
+	case len(p) > MaxPathLen:
+		return fmt.Errorf("longer than %d bytes", MaxPathLen)
+	case !utf8.ValidString(p):
+		return errors.New("invalid UTF-8")
+	case strings.HasPrefix(p, "/"):
+		return errors.New("absolute")
+	case strings.ContainsRune(p, '\\'):
+		return errors.New("backslash")
+	case len(p) >= 2 && p[1] == ':':
+		return errors.New("drive letter")
+	}
+	for _, r := range p {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("control character %U", r)
+		}
+	}
+	for _, el := range strings.Split(p, "/") {
+		if el == ".." {
+			return errors.New(`".." element`)
+		}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
