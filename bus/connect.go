@@ -63,7 +63,9 @@ func connOptions(cfg ConnConfig) []nats.Option {
 		nats.ReconnectJitter(100*time.Millisecond, time.Second),
 		nats.RetryOnFailedConnect(false),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
-			log.Warn("nats disconnected", slog.Any("error", err))
+			if err != nil { // nil: we closed it ourselves
+				log.Warn("nats disconnected", slog.Any("error", err))
+			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("nats reconnected", slog.String("url", nc.ConnectedUrlRedacted()))

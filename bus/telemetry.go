@@ -47,7 +47,13 @@ func (t *Telemetry) Publish(ev TelemetryEvent) error {
 }
 
 // Flush waits until the server has received everything published so far.
+// Without a deadline on ctx it waits at most 5 seconds.
 func (t *Telemetry) Flush(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+	}
 	if err := t.nc.FlushWithContext(ctx); err != nil {
 		return fmt.Errorf("telemetry flush: %w", err)
 	}

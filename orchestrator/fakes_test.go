@@ -62,7 +62,6 @@ type fakeSource struct {
 	queue    []bus.Message
 	fetchErr error
 	fetches  atomic.Int64
-	inflight atomic.Int64 // pending as the source sees it
 }
 
 func (s *fakeSource) push(ms ...bus.Message) {

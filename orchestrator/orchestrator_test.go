@@ -334,4 +334,3 @@ func TestConfigValidateNamesEveryField(t *testing.T) {
 		}
 	}
 }
-

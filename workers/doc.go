@@ -8,7 +8,7 @@
 //	model := workers.NewModel(modelKV)
 //	eng, _ := workers.NewGraphEngine(workers.GraphConfig{Templates: "templates", Model: model})
 //	arts, _ := eng.Regenerate(ctx, change)
-//	dep, _ := workers.NewDirDeployer(workers.DirConfig{Root: "out", Ledger: workers.NewLedger(artifactKV)})
+//	dep := &workers.DirDeployer{Root: "out", Ledger: workers.NewLedger(artifactKV, "dir:out")}
 //	for _, a := range arts {
 //		_, _ = dep.Deploy(ctx, a)
 //	}

@@ -25,7 +25,7 @@ var ErrPermanent = errors.New("permanent")
 type GraphConfig struct {
 	// Templates is the directory of *.tmpl files. Required.
 	Templates string
-	// Model holds the source model. Required.
+	// Model holds the source model (NewModel over bus.ModelBucket). Required.
 	Model *Model
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
@@ -125,6 +125,8 @@ func (e *GraphEngine) templateChanged(ctx context.Context, ch bus.Change) ([]bus
 	if _, ok := set.Get(name); !ok {
 		return nil, fmt.Errorf("template_changed %s: %w: no such template", name, ErrPermanent)
 	}
+	e.log.InfoContext(ctx, "templates reloaded", slog.String("template", name),
+		slog.String("event_id", ch.Event.ID), slog.Int("templates", len(set.sorted)))
 	return e.renderAll(ctx, ch, set.WithDependents(name))
 }
 

@@ -1,6 +1,7 @@
 package workers
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -177,5 +178,22 @@ func TestEngineConcurrentRegenerate(t *testing.T) {
 	i := slices.IndexFunc(arts, func(a bus.Artifact) bool { return a.Path == "edges/urn:x:hot.txt" })
 	if i < 0 || strings.Count(string(arts[i].Content), ",") != 25 {
 		t.Fatalf("edges lost: %+v", arts)
+	}
+}
+
+func TestRenderStopsOnContextEnd(t *testing.T) {
+	t.Parallel()
+	tt, err := ParseTemplate("big.tmpl", []byte("---\nname: big\noutput: x\n---\n{{ range 100000000 }}x{{ end }}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := tt.Render(ctx, RenderData{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("render with a cancelled context: %v", err)
+	}
+	huge, _ := ParseTemplate("huge.tmpl", []byte("---\nname: huge\noutput: x\n---\n{{ range 100000000 }}xxxxxxxxxxxxxxxxxxxxxxxxxx{{ end }}"))
+	if _, err := huge.Render(context.Background(), RenderData{}); err == nil || errors.Is(err, context.Canceled) {
+		t.Fatalf("oversize render: %v", err)
 	}
 }

@@ -69,6 +69,7 @@ type TemplateError struct {
 	Err   error
 }
 
+// Error says "template FILE: field FIELD: reason".
 func (e *TemplateError) Error() string {
 	s := "template"
 	if e.File != "" {

@@ -44,27 +44,32 @@ type LedgerRecord struct {
 // goroutines and replicas by a compare-and-set claim in the KV bucket. A
 // Ledger is safe for concurrent use.
 type Ledger struct {
-	kv jetstream.KeyValue
+	kv     jetstream.KeyValue
+	target string
 	// Lease is DefaultLease unless set before first use.
 	Lease time.Duration
 	locks [64]sync.Mutex
 }
 
 // NewLedger returns a Ledger over kv (bus.ArtifactBucket), which the caller
-// created.
-func NewLedger(kv jetstream.KeyValue) *Ledger {
-	return &Ledger{kv: kv, Lease: DefaultLease}
+// created, for one deploy target (e.g. "dir:/srv/out" or
+// "objectstore:REGEN_ARTIFACTS"): each target keeps its own records, so
+// deploying to a second target is never skipped because of the first.
+func NewLedger(kv jetstream.KeyValue, target string) *Ledger {
+	return &Ledger{kv: kv, target: target, Lease: DefaultLease}
 }
 
-// LedgerKey is the artifact bucket key of an artifact path.
-func LedgerKey(path string) string {
-	sum := sha256.Sum256([]byte(path))
+// LedgerKey is the artifact bucket key of an artifact path of a target.
+func LedgerKey(target, path string) string {
+	sum := sha256.Sum256([]byte(target + "\x00" + path))
 	return "a." + hex.EncodeToString(sum[:])[:40]
 }
 
+func (l *Ledger) key(path string) string { return LedgerKey(l.target, path) }
+
 // Get returns the record of path and its KV revision (0 when there is none).
 func (l *Ledger) Get(ctx context.Context, path string) (LedgerRecord, uint64, error) {
-	e, err := l.kv.Get(ctx, LedgerKey(path))
+	e, err := l.kv.Get(ctx, l.key(path))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return LedgerRecord{}, 0, nil
 	}
@@ -84,9 +89,9 @@ func (l *Ledger) put(ctx context.Context, r LedgerRecord, rev uint64) (uint64, e
 		return 0, fmt.Errorf("ledger encode %s: %w", r.Path, err)
 	}
 	if rev == 0 {
-		return l.kv.Create(ctx, LedgerKey(r.Path), data)
+		return l.kv.Create(ctx, l.key(r.Path), data)
 	}
-	return l.kv.Update(ctx, LedgerKey(r.Path), data, rev)
+	return l.kv.Update(ctx, l.key(r.Path), data, rev)
 }
 
 func (l *Ledger) lock(path string) func() {

@@ -65,7 +65,7 @@ func (l *Ledger) claim(ctx context.Context, a bus.Artifact) (prev LedgerRecord, 
 // release puts back the record a failed deploy had claimed over.
 func (l *Ledger) release(ctx context.Context, path string, prev LedgerRecord, prevRev, claimRev uint64) {
 	if prevRev == 0 {
-		_ = l.kv.Delete(ctx, LedgerKey(path), jetstream.LastRevision(claimRev))
+		_ = l.kv.Delete(ctx, l.key(path), jetstream.LastRevision(claimRev))
 		return
 	}
 	_, _ = l.put(ctx, prev, claimRev)

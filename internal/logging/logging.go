@@ -23,7 +23,7 @@ func New(w io.Writer, level, format string) *slog.Logger {
 		lvl = slog.LevelInfo
 	}
 	if format == "text" || (format == "auto" && IsTerminal(w)) {
-		return slog.New(tint.NewHandler(w, &tint.Options{Level: lvl, TimeFormat: time.TimeOnly, NoColor: !IsTerminal(w)}))
+		return slog.New(tint.NewTextHandler(w, &tint.Options{Level: lvl, TimeFormat: time.TimeOnly, NoColor: !IsTerminal(w)}))
 	}
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl}))
 }

@@ -1,0 +1,51 @@
+# regen — see README.md. `make run` starts a replica on an embedded NATS
+# server; `make test` runs the whole suite under -race.
+GO        ?= go
+BIN       := bin
+DATA_DIR  ?= ./data
+OUT_DIR   ?= ./out
+LISTEN    ?= 127.0.0.1:4222
+HTTP      ?= 127.0.0.1:8080
+FUZZTIME  ?= 3s
+PKGS      := ./...
+
+.PHONY: all build run test test-unit fuzz fuzz-short lint bench clean tools
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/regen ./cmd/regen
+
+## run: a replica with an embedded NATS server, the example templates and a dir deployer
+run: build
+	$(BIN)/regen run --listen $(LISTEN) --data-dir $(DATA_DIR) \
+		--templates examples/templates --deploy dir:$(OUT_DIR)
+
+## test: vet, every test under -race (goleak in each TestMain), short fuzzing
+test: lint-vet test-unit fuzz-short
+
+test-unit:
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+fuzz-short:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeChangeEvent$$' -fuzztime $(FUZZTIME) ./bus
+	$(GO) test -run '^$$' -fuzz '^FuzzCleanPath$$' -fuzztime $(FUZZTIME) ./workers
+	$(GO) test -run '^$$' -fuzz '^FuzzParseFrontMatter$$' -fuzztime $(FUZZTIME) ./workers
+
+fuzz:
+	$(MAKE) fuzz-short FUZZTIME=2m
+
+lint-vet:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+## lint: gofmt, go vet and staticcheck (built from the module proxy)
+lint: lint-vet
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+clean:
+	rm -rf $(BIN) $(DATA_DIR) $(OUT_DIR)

@@ -1,0 +1,187 @@
+package bus_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/internal/testkit"
+)
+
+func provisioned(t *testing.T) (*testkit.Server, *nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	s := testkit.StartServer(t)
+	nc, js := testkit.Connect(t, s)
+	if err := bus.Provision(testkit.Context(t, 30*time.Second), js, bus.ProvisionConfig{ObjectStore: "OUT"}); err != nil {
+		t.Fatal(err)
+	}
+	return s, nc, js
+}
+
+func TestProvisionIsIdempotentUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	s := testkit.StartServer(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 5)
+	for range 5 {
+		_, js := testkit.Connect(t, s)
+		wg.Go(func() {
+			errs <- bus.Provision(context.Background(), js, bus.ProvisionConfig{ObjectStore: "OUT"})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent provision: %v", err)
+		}
+	}
+}
+
+func publishN(t *testing.T, js jetstream.JetStream, n int) {
+	t.Helper()
+	for i := range n {
+		msg := nats.NewMsg(bus.ChangeSubject(bus.PriorityNormal, bus.NodeAdded))
+		msg.Data = fmt.Appendf(nil, `{"id":"e%d","change_type":"node_added","subject":"urn:n%d"}`, i, i)
+		msg.Header.Set(nats.MsgIdHdr, fmt.Sprintf("e%d", i))
+		if _, err := js.PublishMsg(context.Background(), msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestSourceFetchAckAndPending(t *testing.T) {
+	t.Parallel()
+	_, _, js := provisioned(t)
+	publishN(t, js, 10)
+	publishN(t, js, 10) // duplicates: dropped by the dedupe window
+	ctx := testkit.Context(t, 30*time.Second)
+	src, err := bus.NewSource(ctx, js, bus.SourceConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := src.Pending(ctx); n != 10 {
+		t.Fatalf("pending = %d, want 10 (dedupe)", n)
+	}
+	msgs, err := src.Fetch(ctx, 100, 200*time.Millisecond)
+	if err != nil || len(msgs) != 10 {
+		t.Fatalf("fetch: %d msgs, %v", len(msgs), err)
+	}
+	if msgs[0].Seq() == 0 || msgs[0].Deliveries() != 1 {
+		t.Fatalf("metadata: seq=%d deliveries=%d", msgs[0].Seq(), msgs[0].Deliveries())
+	}
+	for _, m := range msgs {
+		if err := m.Ack(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, _ := src.Pending(ctx); n != 0 {
+		t.Fatalf("pending after ack = %d", n)
+	}
+	empty, err := src.Fetch(ctx, 10, 50*time.Millisecond)
+	if err != nil || len(empty) != 0 {
+		t.Fatalf("empty fetch: %d, %v", len(empty), err)
+	}
+}
+
+func TestDeadLetterListReplayPurge(t *testing.T) {
+	t.Parallel()
+	_, _, js := provisioned(t)
+	publishN(t, js, 3)
+	ctx := testkit.Context(t, 30*time.Second)
+	src, _ := bus.NewSource(ctx, js, bus.SourceConfig{})
+	msgs, _ := src.Fetch(ctx, 3, time.Second)
+	dlq := bus.NewDeadLetters(js)
+	for _, m := range msgs {
+		if err := dlq.DeadLetter(ctx, m, "test_reason", errors.New("boom\nline")); err != nil {
+			t.Fatal(err)
+		}
+		_ = m.Term("test_reason")
+	}
+	// A second copy of the same delivery is deduplicated.
+	_ = dlq.DeadLetter(ctx, msgs[0], "test_reason", nil)
+	list, err := dlq.List(ctx)
+	if err != nil || len(list) != 3 {
+		t.Fatalf("list: %d, %v", len(list), err)
+	}
+	dl := list[0]
+	if dl.ID != "e0" || dl.Reason != "test_reason" || dl.Error != "boom line" || dl.ChangeType != "node_added" ||
+		dl.Deliveries != 1 || dl.OriginalSubject != "regen.changes.normal.node_added" || dl.DeadAt.IsZero() {
+		t.Fatalf("dead letter = %+v", dl)
+	}
+	n, err := dlq.Replay(ctx, func(d bus.DeadLetter) bool { return d.ID == "e1" })
+	if err != nil || n != 1 {
+		t.Fatalf("replay: %d, %v", n, err)
+	}
+	if p, _ := src.Pending(ctx); p != 1 {
+		t.Fatalf("replayed event not back in the work queue: pending %d", p)
+	}
+	if list, _ = dlq.List(ctx); len(list) != 2 {
+		t.Fatalf("replayed dead letter not removed: %d left", len(list))
+	}
+	if err := dlq.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ = dlq.List(ctx); len(list) != 0 {
+		t.Fatalf("purge left %d", len(list))
+	}
+}
+
+func TestTelemetryReachesSubscribersAndStream(t *testing.T) {
+	t.Parallel()
+	_, nc, js := provisioned(t)
+	got := make(chan *nats.Msg, 1)
+	sub, err := nc.ChanSubscribe("telemetry.*", got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	tel := bus.NewTelemetry(nc, "r1")
+	if err := tel.Publish(bus.TelemetryEvent{Type: bus.PerformanceMetric, Component: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tel.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-got:
+		if m.Subject != "telemetry.performance_metric" {
+			t.Fatal(m.Subject)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no telemetry")
+	}
+	testkit.WaitFor(t, 5*time.Second, "telemetry stored", func() bool {
+		st, _ := js.Stream(context.Background(), bus.TelemetryStream)
+		info, err := st.Info(context.Background())
+		return err == nil && info.State.Msgs == 1
+	})
+}
+
+func TestEmbeddedRestartKeepsStreams(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := testkit.StartServerAt(t, dir, "127.0.0.1:-1")
+	_, js := testkit.Connect(t, s)
+	if err := bus.Provision(context.Background(), js, bus.ProvisionConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	publishN(t, js, 5)
+	s.Stop()
+	s2 := testkit.StartServerAt(t, dir, "127.0.0.1:-1")
+	_, js2 := testkit.Connect(t, s2)
+	src, err := bus.NewSource(context.Background(), js2, bus.SourceConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := src.Pending(context.Background()); n != 5 {
+		t.Fatalf("after restart pending = %d, want 5", n)
+	}
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/internal/logging"
+)
+
+// publishCmd publishes change events from files or stdin (JSON lines), or
+// --synthetic N random valid events, validating each before it is sent.
+func publishCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("regen publish", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	conn := addConnFlags(fs)
+	synthetic := fs.Int("synthetic", 0, "publish N random valid events instead of reading input")
+	priority := fs.String("priority", string(bus.PriorityNormal), "priority: critical, high, normal or low")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: regen publish [flags] [FILE.jsonl ...]   (no file: read stdin)")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if !bus.Priority(*priority).Valid() {
+		return fmt.Errorf("%w: --priority %q is not critical, high, normal or low", errConfig, *priority)
+	}
+	nc, js, err := conn.connect(ctx, "regen publish")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	p := &publisher{js: js, prio: bus.Priority(*priority), stderr: stderr}
+	if *synthetic > 0 {
+		err = p.synthetic(ctx, *synthetic)
+	} else {
+		err = p.inputs(ctx, fs.Args())
+	}
+	p.summary(stdout)
+	return errors.Join(err, p.err())
+}
+
+type publisher struct {
+	js        jetstream.JetStream
+	prio      bus.Priority
+	stderr    io.Writer
+	bar       *progressbar.ProgressBar
+	sent, bad int
+	started   time.Time
+	pending   []jetstream.PubAckFuture
+	failed    int
+}
+
+func (p *publisher) inputs(ctx context.Context, files []string) error {
+	if len(files) == 0 {
+		return p.lines(ctx, "stdin", os.Stdin)
+	}
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", f, err)
+		}
+		err = p.lines(ctx, f, fh)
+		fh.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lines publishes every valid line of r; invalid lines are reported with
+// their line number and skipped.
+func (p *publisher) lines(ctx context.Context, name string, r io.Reader) error {
+	p.start(-1)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), bus.DefaultMaxPayload+1)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Bytes()
+		if len(line) == 0 {
+			continue
+		}
+		ev, err := bus.DecodeChangeEvent(line, 0)
+		if err != nil {
+			p.bad++
+			fmt.Fprintf(p.stderr, "%s:%d: %v\n", name, n, err)
+			continue
+		}
+		if err := p.send(ctx, ev, line); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read %s: %w", name, err)
+	}
+	return p.wait(ctx)
+}
+
+func (p *publisher) start(total int) {
+	p.started = time.Now()
+	if logging.IsTerminal(p.stderr) {
+		p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(p.stderr),
+			progressbar.OptionSetDescription("publishing"), progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(), progressbar.OptionClearOnFinish())
+	}
+}
+
+func (p *publisher) err() error {
+	if p.bad > 0 || p.failed > 0 {
+		return fmt.Errorf("%d invalid and %d failed events were not published", p.bad, p.failed)
+	}
+	return nil
+}
+
+func (p *publisher) summary(w io.Writer) {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+	el := time.Since(p.started)
+	fmt.Fprintf(w, "published %d events (%d invalid, %d failed) in %s (%.0f events/s)\n",
+		p.sent, p.bad, p.failed, el.Round(time.Millisecond), float64(p.sent)/max(el.Seconds(), 1e-9))
+}

@@ -1,0 +1,145 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/internal/config"
+	"github.com/regen-dev/regen/orchestrator"
+)
+
+// Service is one running regen replica.
+type Service struct {
+	cfg  config.Config
+	log  *slog.Logger
+	srv  *server.Server // nil when joining an external server
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	orch *orchestrator.Orchestrator
+	tel  *bus.Telemetry
+}
+
+// Start brings a replica up: embedded server if cfg.NATS.URL is empty,
+// connect, provision, wire, start the orchestrator. On error everything
+// already started is stopped again.
+func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (svc *Service, err error) {
+	s := &Service{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.teardown()
+		}
+	}()
+	url, err := s.startServer()
+	if err != nil {
+		return nil, err
+	}
+	if s.nc, s.js, err = bus.Connect(ctx, connConfig(cfg, url, log)); err != nil {
+		return nil, err
+	}
+	if err = bus.Provision(ctx, s.js, provisionConfig(cfg)); err != nil {
+		return nil, err
+	}
+	if s.orch, err = s.build(ctx); err != nil {
+		return nil, err
+	}
+	if err = s.orch.Start(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Service) startServer() (string, error) {
+	if s.cfg.NATS.URL != "" {
+		return s.cfg.NATS.URL, nil
+	}
+	srv, err := bus.StartEmbedded(bus.EmbeddedConfig{Listen: s.cfg.Embedded.Listen,
+		StoreDir: filepath.Join(s.cfg.Embedded.DataDir, "jetstream"), SyncAlways: s.cfg.Embedded.Sync == "always"})
+	if err != nil {
+		return "", err
+	}
+	s.srv = srv
+	s.log.Info("embedded nats-server started", slog.String("url", srv.ClientURL()),
+		slog.String("data_dir", s.cfg.Embedded.DataDir))
+	return srv.ClientURL(), nil
+}
+
+// connConfig is the bus connection configuration for cfg (url overrides).
+func connConfig(cfg config.Config, url string, log *slog.Logger) bus.ConnConfig {
+	n := cfg.NATS
+	return bus.ConnConfig{URLs: url, Name: "regen " + cfg.Orchestrator.Replica, Creds: n.Creds, User: n.User,
+		Password: n.Password, Token: n.Token, TLSCA: n.TLSCA, TLSCert: n.TLSCert, TLSKey: n.TLSKey, Logger: log}
+}
+
+func provisionConfig(cfg config.Config) bus.ProvisionConfig {
+	pc := bus.ProvisionConfig{Replicas: cfg.NATS.Replicas, Dedupe: cfg.Consumer.Dedupe,
+		Consumer: cfg.Consumer.Name, AckWait: cfg.Orchestrator.AckWait, MaxDeliver: cfg.Orchestrator.MaxDeliver,
+		MaxAckPending: cfg.Consumer.MaxAckPending}
+	targets, _ := cfg.Targets()
+	for _, t := range targets {
+		if t.Kind == "objectstore" {
+			pc.ObjectStore = t.Arg
+		}
+	}
+	return pc
+}
+
+// Orchestrator returns the replica's orchestrator.
+func (s *Service) Orchestrator() *orchestrator.Orchestrator { return s.orch }
+
+// ClientURL is the URL of the NATS server the replica uses.
+func (s *Service) ClientURL() string { return s.nc.ConnectedUrl() }
+
+// Done is closed when the orchestrator loop ends by itself (--once drained).
+func (s *Service) Done() <-chan struct{} { return s.orch.Done() }
+
+// Stop stops the orchestrator gracefully (it reports failed events of a
+// --once run as ErrEventsFailed), drains the connection and shuts the
+// embedded server down.
+func (s *Service) Stop(ctx context.Context) error {
+	err := s.orch.Stop(ctx)
+	s.teardown()
+	return err
+}
+
+func (s *Service) teardown() {
+	if s.nc != nil {
+		if err := drain(s.nc, 5*time.Second); err != nil {
+			s.log.Warn("nats drain", slog.Any("error", err))
+		}
+	}
+	if s.srv != nil {
+		s.srv.Shutdown()
+		s.srv.WaitForShutdown()
+	}
+}
+
+// drain drains nc and waits until it is closed or timeout passes.
+func drain(nc *nats.Conn, timeout time.Duration) error {
+	if nc.IsClosed() {
+		return nil
+	}
+	closed := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+		return fmt.Errorf("drain: %w", err)
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-closed:
+		return nil
+	case <-t.C:
+		nc.Close()
+		return errors.New("drain: timed out")
+	}
+}

@@ -1,0 +1,118 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/regen-dev/regen/breaker"
+	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/internal/config"
+	"github.com/regen-dev/regen/orchestrator"
+	"github.com/regen-dev/regen/workers"
+)
+
+// build wires engine, deployers, guards and the orchestrator.
+func (s *Service) build(ctx context.Context) (*orchestrator.Orchestrator, error) {
+	eng, err := s.engine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dep, err := s.deployers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.tel = bus.NewTelemetry(s.nc, s.cfg.Orchestrator.Replica)
+	engGuard, err := s.guard("engine")
+	if err != nil {
+		return nil, err
+	}
+	depGuard, err := s.guard("deployer")
+	if err != nil {
+		return nil, err
+	}
+	src, err := bus.NewSource(ctx, s.js, bus.SourceConfig{Consumer: s.cfg.Consumer.Name})
+	if err != nil {
+		return nil, err
+	}
+	return orchestrator.New(s.cfg.Orchestrator, orchestrator.Deps{Source: src, Engine: eng, Deployer: dep,
+		Telemetry: s.tel, DeadLetters: bus.NewDeadLetters(s.js), EngineGuard: engGuard, DeployGuard: depGuard,
+		Logger: s.log, IsPermanent: isPermanent})
+}
+
+func isPermanent(err error) bool {
+	return errors.Is(err, workers.ErrPermanent) || errors.Is(err, bus.ErrInvalidEvent)
+}
+
+func (s *Service) engine(ctx context.Context) (*workers.GraphEngine, error) {
+	kv, err := s.js.KeyValue(ctx, bus.ModelBucket)
+	if err != nil {
+		return nil, fmt.Errorf("model bucket: %w", err)
+	}
+	return workers.NewGraphEngine(workers.GraphConfig{Templates: s.cfg.Templates,
+		Model: workers.NewModel(kv), Logger: s.log})
+}
+
+func (s *Service) deployers(ctx context.Context) (orchestrator.Deployer, error) {
+	kv, err := s.js.KeyValue(ctx, bus.ArtifactBucket)
+	if err != nil {
+		return nil, fmt.Errorf("ledger bucket: %w", err)
+	}
+	targets, err := s.cfg.Targets()
+	if err != nil {
+		return nil, err
+	}
+	var all fanout
+	for _, t := range targets {
+		d, err := s.deployer(ctx, t, workers.NewLedger(kv, t.Kind+":"+t.Arg))
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, d)
+	}
+	if len(all) == 1 {
+		return all[0], nil
+	}
+	return all, nil
+}
+
+func (s *Service) deployer(ctx context.Context, t config.Target, l *workers.Ledger) (orchestrator.Deployer, error) {
+	if t.Kind == "dir" {
+		return &workers.DirDeployer{Root: t.Arg, Ledger: l}, nil
+	}
+	store, err := s.js.ObjectStore(ctx, t.Arg)
+	if err != nil {
+		return nil, fmt.Errorf("object store %s: %w", t.Arg, err)
+	}
+	return &workers.ObjectStoreDeployer{Store: store, Ledger: l}, nil
+}
+
+// guard builds a breaker whose state changes become telemetry.
+func (s *Service) guard(component string) (*breaker.Guard, error) {
+	return breaker.New(component, s.cfg.Breaker,
+		breaker.WithPermanent(isPermanent),
+		breaker.WithLogger(s.log),
+		breaker.WithStateChange(func(sc breaker.StateChange) {
+			err := s.tel.Publish(bus.TelemetryEvent{Type: bus.BreakerStateChanged, Component: sc.Component,
+				Data: map[string]any{"component": sc.Component, "from": sc.From, "to": sc.To, "counts": sc.Counts}})
+			if err != nil {
+				s.log.Warn("breaker telemetry", slog.Any("error", err))
+			}
+		}))
+}
+
+// fanout deploys each artifact to every target in order.
+type fanout []orchestrator.Deployer
+
+func (f fanout) Deploy(ctx context.Context, a bus.Artifact) (bool, error) {
+	deployed := false
+	for _, d := range f {
+		ok, err := d.Deploy(ctx, a)
+		if err != nil {
+			return deployed, err
+		}
+		deployed = deployed || ok
+	}
+	return deployed, nil
+}

@@ -1,0 +1,107 @@
+package app
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/internal/config"
+	"github.com/regen-dev/regen/internal/testkit"
+)
+
+func TestThousandEventsDeployedToBothTargets(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *config.Config) {})
+	b.cfg.Deploy = append(b.cfg.Deploy, "objectstore:ARTIFACTS_TEST")
+	tel := countTelemetry(t, b.nc)
+	svc := b.start(t)
+	publish(t, b.js, syntheticNodes(1000))
+	o := svc.Orchestrator()
+	testkit.WaitFor(t, 60*time.Second, "1000 events processed", func() bool { return o.Stats().EventsProcessed >= 1000 })
+	testkit.WaitFor(t, 10*time.Second, "stream empty", func() bool { return streamMsgs(t, b.js, bus.ChangesStream) == 0 })
+	if s := o.Stats(); s.Failures != 0 || s.EventsProcessed != 1000 {
+		t.Fatalf("stats = %+v", s)
+	}
+	if n := countFiles(t, b.out); n != 1000 {
+		t.Fatalf("%d files in the dir target, want 1000 (one Go type per node)", n)
+	}
+	store, err := b.js.ObjectStore(context.Background(), "ARTIFACTS_TEST")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := store.List(context.Background())
+	if err != nil || len(objs) != 1000 {
+		t.Fatalf("object store holds %d objects (%v), want 1000", len(objs), err)
+	}
+	testkit.WaitFor(t, 10*time.Second, "telemetry", func() bool {
+		return tel.get(bus.RegenerationStarted) == 1 && tel.get(bus.DeploymentCompleted) >= 1000 &&
+			tel.get(bus.RegenerationCompleted) >= 1
+	})
+}
+
+func TestFOAFRendersATypePerClass(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	svc := b.start(t)
+	events := readEvents(t, "testdata/foaf.jsonl")
+	publish(t, b.js, events)
+	o := svc.Orchestrator()
+	testkit.WaitFor(t, 60*time.Second, "all FOAF events", func() bool { return o.Stats().EventsProcessed >= int64(len(events)) })
+	if s := o.Stats(); s.Failures != 0 {
+		t.Fatalf("stats = %+v", s)
+	}
+	matches, _ := filepath.Glob(filepath.Join(b.out, "types", "person_*.go"))
+	if len(matches) != 1 {
+		t.Fatalf("person type: %v", matches)
+	}
+	body, err := os.ReadFile(matches[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"type Person struct", "http://xmlns.com/foaf/0.1/Agent"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("Person type lacks %q:\n%s", want, body)
+		}
+	}
+}
+
+func TestInvalidEventsReachTheDLQWithReasons(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	tel := countTelemetry(t, b.nc)
+	svc := b.start(t)
+	bad := [][]byte{
+		[]byte(`{not json`),
+		[]byte(`{"id":"u1","change_type":"node_exploded","subject":"urn:x"}`),
+		[]byte(`{"id":"","change_type":"node_added","subject":"urn:x"}`),
+		[]byte(`{"id":"u3","change_type":"node_added","subject":""}`),
+		[]byte(`{"id":"u4","change_type":"edge_added","subject":"urn:x"}`),
+	}
+	publish(t, b.js, append(bad, syntheticNodes(3)...))
+	o := svc.Orchestrator()
+	testkit.WaitFor(t, 30*time.Second, "8 events", func() bool { return o.Stats().EventsProcessed >= 8 })
+	list, err := bus.NewDeadLetters(b.js).List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]bool{}
+	for _, dl := range list {
+		reasons[dl.Reason] = true
+	}
+	for _, want := range []string{"bad_json", "unknown_change_type", "missing_id", "missing_subject", "edge_incomplete"} {
+		if !reasons[want] {
+			t.Errorf("no dead letter with reason %s (have %v)", want, reasons)
+		}
+	}
+	if s := o.Stats(); s.Rejected != 5 || s.DeploymentsCompleted != 3 {
+		t.Fatalf("stats = %+v", s)
+	}
+	testkit.WaitFor(t, 10*time.Second, "event_rejected telemetry", func() bool { return tel.get(bus.EventRejected) == 5 })
+	if streamMsgs(t, b.js, bus.ChangesStream) != 0 {
+		t.Fatal("invalid events left in the work queue")
+	}
+}
