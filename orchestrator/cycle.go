@@ -44,7 +44,11 @@ func (o *Orchestrator) processAll(r *run, execID string, msgs []bus.Message, lim
 		wg.Go(func() {
 			defer func() { <-sem }()
 			raisePeak(&peak, inFlight.Add(1))
+			o.inFlight.Add(1)
+			start := time.Now()
 			results[i] = o.process(r.workCtx, execID, m)
+			o.deps.Observer.EventDone(results[i].outcome.String(), time.Since(start))
+			o.inFlight.Add(-1)
 			inFlight.Add(-1)
 		})
 	}
@@ -83,6 +87,7 @@ func (o *Orchestrator) finaliseCycle(pe *ParallelExecution, results []result, pe
 	o.stats.addCycle(*pe, regenerations)
 	o.stats.addDeadLettered(deadLettered)
 	o.lastExec.Store(pe)
+	o.deps.Observer.CycleDone(*pe)
 	o.publish(bus.RegenerationCompleted, pe.telemetry())
 }
 

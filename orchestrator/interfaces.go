@@ -53,3 +53,27 @@ type Guard interface {
 type passGuard struct{}
 
 func (passGuard) Do(ctx context.Context, fn func(ctx context.Context) error) error { return fn(ctx) }
+
+// Observer sees every event outcome and every finished cycle as it happens
+// (Prometheus metrics hang off it). Calls come from many goroutines at once
+// and must not block.
+type Observer interface {
+	// EventDone reports one delivery's outcome ("succeeded", "skipped",
+	// "failed", "rejected", "deferred") and how long it took.
+	EventDone(outcome string, d time.Duration)
+	// CycleDone reports a finished cycle.
+	CycleDone(pe ParallelExecution)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) EventDone(string, time.Duration) {}
+func (nopObserver) CycleDone(ParallelExecution)      {}
+
+// StatefulGuard is a Guard that can report its circuit state (the breaker
+// package's Guard is one); the health loop and stats show these states.
+type StatefulGuard interface {
+	Guard
+	Component() string
+	State() string
+}

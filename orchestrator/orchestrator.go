@@ -33,6 +33,8 @@ type Deps struct {
 	// IsPermanent classifies errors no retry can fix (added to the built-in
 	// checks for bus.ErrInvalidEvent and breaker.ErrPermanent).
 	IsPermanent func(error) bool
+	// Observer sees outcomes and cycles (default: none).
+	Observer Observer
 }
 
 // Orchestrator runs regeneration cycles. Start and Stop may be called from
@@ -44,6 +46,7 @@ type Orchestrator struct {
 	stats       stats
 	concurrency atomic.Int64
 	batchSize   atomic.Int64
+	inFlight    atomic.Int64
 	lastExec    atomic.Pointer[ParallelExecution]
 
 	mu  sync.Mutex
@@ -56,7 +59,8 @@ type run struct {
 	stopFetch context.CancelFunc
 	workCtx   context.Context // cancelled after the grace period: in-flight events give up
 	stopWork  context.CancelFunc
-	done      chan struct{}
+	done      chan struct{} // closed when the fetch loop has ended
+	health    chan struct{} // closed when the health loop has ended
 	err       error
 }
 
@@ -89,6 +93,9 @@ func withDepDefaults(d Deps) Deps {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	if d.Observer == nil {
+		d.Observer = nopObserver{}
+	}
 	return d
 }
 
@@ -107,7 +114,7 @@ func (o *Orchestrator) Start(ctx context.Context) error {
 	if _, err := o.deps.Source.Pending(ctx); err != nil {
 		return fmt.Errorf("orchestrator start: source: %w", err)
 	}
-	r := &run{done: make(chan struct{})}
+	r := &run{done: make(chan struct{}), health: make(chan struct{})}
 	base := context.WithoutCancel(ctx)
 	r.fetchCtx, r.stopFetch = context.WithCancel(base)
 	r.workCtx, r.stopWork = context.WithCancel(base)
@@ -118,6 +125,7 @@ func (o *Orchestrator) Start(ctx context.Context) error {
 	o.log.InfoContext(ctx, "orchestrator started", slog.Int("max_concurrent", o.cfg.MaxConcurrent),
 		slog.Bool("autonomous", o.cfg.Autonomous), slog.String("replica", o.cfg.Replica))
 	go o.loop(r)
+	go o.healthLoop(r)
 	return nil
 }
 
@@ -146,6 +154,24 @@ func (o *Orchestrator) LastExecution() *ParallelExecution { return o.lastExec.Lo
 
 // Concurrency returns the current bound on events in flight.
 func (o *Orchestrator) Concurrency() int { return int(o.concurrency.Load()) }
+
+// BatchSize returns the current number of events asked for per fetch.
+func (o *Orchestrator) BatchSize() int { return int(o.batchSize.Load()) }
+
+// InFlight returns how many events are being processed right now.
+func (o *Orchestrator) InFlight() int { return int(o.inFlight.Load()) }
+
+// Breakers returns the state of every guard that reports one
+// (component -> "closed", "open" or "half-open").
+func (o *Orchestrator) Breakers() map[string]string {
+	out := map[string]string{}
+	for _, g := range []Guard{o.deps.EngineGuard, o.deps.DeployGuard} {
+		if sg, ok := g.(StatefulGuard); ok {
+			out[sg.Component()] = sg.State()
+		}
+	}
+	return out
+}
 
 // Done returns a channel closed when the loop has ended (after Stop, or
 // when a non-autonomous run drained the backlog); nil if not started.
@@ -191,4 +217,5 @@ func (o *Orchestrator) awaitLoop(ctx context.Context, r *run) {
 	}
 	r.stopWork()
 	<-r.done
+	<-r.health
 }

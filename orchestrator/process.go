@@ -20,6 +20,23 @@ const (
 	outcomeDeferred                     // circuit open or shutting down: nak'ed, not a failure
 )
 
+// String is the outcome's name in metrics and telemetry.
+func (oc outcome) String() string {
+	switch oc {
+	case outcomeSucceeded:
+		return "succeeded"
+	case outcomeSkipped:
+		return "skipped"
+	case outcomeFailed:
+		return "failed"
+	case outcomeRejected:
+		return "rejected"
+	case outcomeDeferred:
+		return "deferred"
+	}
+	return "unknown"
+}
+
 type result struct {
 	outcome      outcome
 	deployments  int
