@@ -68,7 +68,7 @@ type Observer interface {
 type nopObserver struct{}
 
 func (nopObserver) EventDone(string, time.Duration) {}
-func (nopObserver) CycleDone(ParallelExecution)      {}
+func (nopObserver) CycleDone(ParallelExecution)     {}
 
 // StatefulGuard is a Guard that can report its circuit state (the breaker
 // package's Guard is one); the health loop and stats show these states.
