@@ -19,7 +19,7 @@ build:
 ## run: a replica with an embedded NATS server, the example templates and a dir deployer
 run: build
 	$(BIN)/regen run --listen $(LISTEN) --data-dir $(DATA_DIR) \
-		--templates examples/templates --deploy dir:$(OUT_DIR)
+		--templates examples/templates --deploy dir:$(OUT_DIR) --http $(HTTP)
 
 ## test: vet, every test under -race (goleak in each TestMain), short fuzzing
 test: lint-vet test-unit fuzz-short

@@ -185,3 +185,57 @@ func TestEmbeddedRestartKeepsStreams(t *testing.T) {
 		t.Fatalf("after restart pending = %d, want 5", n)
 	}
 }
+
+func TestReaperMovesExhaustedMessagesToTheDLQ(t *testing.T) {
+	t.Parallel()
+	s := testkit.StartServer(t)
+	nc, js := testkit.Connect(t, s)
+	ctx := testkit.Context(t, 30*time.Second)
+	cfg := bus.ProvisionConfig{MaxDeliver: 2, AckWait: time.Second}
+	if err := bus.Provision(ctx, js, cfg); err != nil {
+		t.Fatal(err)
+	}
+	publishN(t, js, 3)
+	src, _ := bus.NewSource(ctx, js, bus.SourceConfig{})
+	// e0 is acked; e1 and e2 are nak'ed until their deliveries run out.
+	for round := 0; round < 2; round++ {
+		msgs, err := src.Fetch(ctx, 3, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if m.Seq() == 1 {
+				_ = m.Ack(ctx)
+			} else {
+				_ = m.Nak(0)
+			}
+		}
+	}
+	reaped := make(chan uint64, 10)
+	r := bus.NewReaper(nc, js, bus.ReaperConfig{Every: 50 * time.Millisecond, OnReap: func(seq uint64) { reaped <- seq }})
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	// The advisory fires when the server would deliver a third time; the
+	// sweep catches whatever the advisory missed.
+	_, _ = src.Fetch(ctx, 3, 200*time.Millisecond)
+	got := map[uint64]bool{}
+	for len(got) < 2 {
+		select {
+		case seq := <-reaped:
+			got[seq] = true
+		case <-ctx.Done():
+			t.Fatalf("reaped %v, want seqs 2 and 3", got)
+		}
+	}
+	list, err := bus.NewDeadLetters(js).List(ctx)
+	if err != nil || len(list) != 2 || list[0].Reason != bus.ReasonMaxDeliveries {
+		t.Fatalf("dlq = %+v, %v", list, err)
+	}
+	testkit.WaitFor(t, 5*time.Second, "work queue empty", func() bool {
+		st, _ := js.Stream(ctx, bus.ChangesStream)
+		info, err := st.Info(ctx)
+		return err == nil && info.State.Msgs == 0
+	})
+}

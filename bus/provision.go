@@ -26,6 +26,10 @@ type ProvisionConfig struct {
 	// MaxAckPending bounds unacked messages across all replicas (4096). Size
 	// it at least replicas x (concurrency + batch).
 	MaxAckPending int
+	// ReplicaTTL is how long a replica's stats snapshot lives in
+	// ReplicasBucket without being refreshed (15s: 3 x the default
+	// publish interval).
+	ReplicaTTL time.Duration
 	// ObjectStore, when set, is the object-store bucket to create.
 	ObjectStore string
 	// Storage is file (default) or memory.
@@ -39,6 +43,7 @@ const (
 	DefaultAckWait         = 30 * time.Second
 	DefaultMaxDeliver      = 10
 	DefaultMaxAckPending   = 4096
+	DefaultReplicaTTL      = 15 * time.Second
 )
 
 // WithDefaults fills zero fields with their defaults.
@@ -48,6 +53,7 @@ func (c ProvisionConfig) WithDefaults() ProvisionConfig {
 	c.TelemetryMaxAge = orDur(c.TelemetryMaxAge, DefaultTelemetryMaxAge)
 	c.Consumer = cmpOr(c.Consumer, DefaultConsumer)
 	c.AckWait = orDur(c.AckWait, DefaultAckWait)
+	c.ReplicaTTL = orDur(c.ReplicaTTL, DefaultReplicaTTL)
 	if c.MaxDeliver == 0 {
 		c.MaxDeliver = DefaultMaxDeliver
 	}
@@ -145,6 +151,8 @@ func provisionBuckets(ctx context.Context, js jetstream.JetStream, cfg Provision
 	kvs := []jetstream.KeyValueConfig{
 		{Bucket: ModelBucket, Description: "regen source model, one key per node", Replicas: cfg.Replicas, Storage: cfg.Storage},
 		{Bucket: ArtifactBucket, Description: "regen deployed artifacts: hash and revision", Replicas: cfg.Replicas, Storage: cfg.Storage},
+		{Bucket: ReplicasBucket, Description: "regen live replicas: stats snapshots", TTL: cfg.ReplicaTTL,
+			Replicas: cfg.Replicas, Storage: cfg.Storage},
 	}
 	for _, kc := range kvs {
 		if _, err := js.CreateOrUpdateKeyValue(ctx, kc); err != nil {

@@ -17,6 +17,9 @@ const (
 	ArtifactBucket = "REGEN_LEDGER"
 	// DefaultObjectStore is the object-store bucket of the objectstore deployer.
 	DefaultObjectStore = "REGEN_ARTIFACTS"
+	// ReplicasBucket is the KV bucket where every replica publishes its
+	// stats snapshot (one key per replica, expiring with the bucket TTL).
+	ReplicasBucket = "REGEN_REPLICAS"
 )
 
 // ChangeSubject is regen.changes.<priority>.<change_type>.

@@ -19,6 +19,7 @@ const (
 	BreakerStateChanged   TelemetryType = "breaker_state_changed"
 	EventRejected         TelemetryType = "event_rejected"
 	ScalingAdvice         TelemetryType = "scaling_advice"
+	TuningChanged         TelemetryType = "tuning_changed"
 )
 
 // TelemetryEvent is one telemetry record on telemetry.<type>.

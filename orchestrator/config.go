@@ -20,6 +20,8 @@ const (
 	OpenNakDelayDefault        = 10 * time.Second
 	ShutdownGraceDefault       = 10 * time.Second
 	MaxPayloadDefault          = 1 << 20
+	TuneMinDefault             = 1
+	TuneCooldownDefault        = 30 * time.Second
 )
 
 // Config tunes an Orchestrator. Start from DefaultConfig; zero numeric
@@ -59,6 +61,17 @@ type Config struct {
 	MaxPayload int `yaml:"max_payload" json:"max_payload"`
 	// Replica names this replica in telemetry (default hostname-pid).
 	Replica string `yaml:"replica" json:"replica"`
+	// TuneMin and TuneMax bound the concurrency the tuner may set (1, and
+	// 0 = auto: max(4×MaxConcurrent, 64)); MaxConcurrent is where it starts.
+	TuneMin int `yaml:"tune_min" json:"tune_min"`
+	TuneMax int `yaml:"tune_max" json:"tune_max"`
+	// TuneCooldown is the tuner's analysis window and the least time
+	// between two changes (30s).
+	TuneCooldown time.Duration `yaml:"tune_cooldown" json:"tune_cooldown"`
+	// MemoryLimit is the heap size in bytes above which the health loop
+	// raises a critical performance_alert (0: no limit; the cgroup memory
+	// limit is watched regardless).
+	MemoryLimit int `yaml:"memory_limit" json:"memory_limit"`
 }
 
 // DefaultConfig returns the seed defaults: autonomous, NumCPU workers,
@@ -93,7 +106,21 @@ func (c Config) WithDefaults() Config {
 	if c.Replica == "" {
 		c.Replica = defaultReplica()
 	}
+	if c.TuneMin == 0 {
+		c.TuneMin = TuneMinDefault
+	}
+	c.TuneCooldown = orDur(c.TuneCooldown, TuneCooldownDefault)
 	return c
+}
+
+// TuneBounds returns the concurrency bounds of the tuner, resolving
+// TuneMax 0 to max(4×MaxConcurrent, 64).
+func (c Config) TuneBounds() (lo, hi int) {
+	hi = c.TuneMax
+	if hi == 0 {
+		hi = max(4*c.MaxConcurrent, 64)
+	}
+	return c.TuneMin, hi
 }
 
 func orDur(d, def time.Duration) time.Duration {
@@ -121,7 +148,8 @@ func (c Config) Validate() error {
 		v    time.Duration
 	}{{"fetch_wait", c.FetchWait}, {"event_timeout", c.EventTimeout}, {"target_cycle", c.TargetCycle},
 		{"health_check_interval", c.HealthCheckInterval}, {"ack_wait", c.AckWait}, {"nak_delay", c.NakDelay},
-		{"nak_delay_max", c.NakDelayMax}, {"open_nak_delay", c.OpenNakDelay}, {"shutdown_grace", c.ShutdownGrace}} {
+		{"nak_delay_max", c.NakDelayMax}, {"open_nak_delay", c.OpenNakDelay}, {"shutdown_grace", c.ShutdownGrace},
+		{"tune_cooldown", c.TuneCooldown}} {
 		if d.v <= 0 {
 			bad(d.name, "must be positive, got %s", d.v)
 		}
@@ -135,5 +163,25 @@ func (c Config) Validate() error {
 	if c.NakDelayMax < c.NakDelay {
 		bad("nak_delay_max", "must be at least nak_delay (%s), got %s", c.NakDelay, c.NakDelayMax)
 	}
+	errs = append(errs, c.validateTuning()...)
 	return errors.Join(errs...)
+}
+
+// validateTuning checks the tuner's bounds and the memory limit.
+func (c Config) validateTuning() []error {
+	var errs []error
+	lo, hi := c.TuneBounds()
+	switch {
+	case lo < 1:
+		errs = append(errs, fmt.Errorf("tune_min: must be at least 1, got %d", lo))
+	case hi < lo:
+		errs = append(errs, fmt.Errorf("tune_max: must be at least tune_min (%d), got %d", lo, hi))
+	case c.AdaptiveOptimization && (c.MaxConcurrent < lo || c.MaxConcurrent > hi):
+		errs = append(errs, fmt.Errorf("max_concurrent: must be within tune_min..tune_max (%d..%d) when adaptive, got %d",
+			lo, hi, c.MaxConcurrent))
+	}
+	if c.MemoryLimit < 0 {
+		errs = append(errs, fmt.Errorf("memory_limit: must be 0 (off) or a byte count, got %d", c.MemoryLimit))
+	}
+	return errs
 }

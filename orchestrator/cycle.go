@@ -18,6 +18,7 @@ func (o *Orchestrator) executeCycle(r *run, msgs []bus.Message) ParallelExecutio
 	results, peak := o.processAll(r, pe.ExecutionID, msgs, pe.MaxConcurrent)
 	o.finaliseCycle(&pe, results, peak)
 	o.checkTargets(pe)
+	o.afterCycle(pe)
 	return pe
 }
 
@@ -27,33 +28,71 @@ func (o *Orchestrator) initCycle(n int) ParallelExecution {
 }
 
 // processAll runs every message with at most limit in flight and collects
-// every result. Once Stop begins, messages not yet started are released for
-// immediate redelivery. It returns the results and the peak in flight.
+// every result. A pool of min(limit, len(msgs)) workers takes the messages
+// in order (a goroutine per event would grow a fresh stack for each).
+// Once Stop begins, messages not yet started are released for immediate
+// redelivery. It returns the results and the peak in flight.
 func (o *Orchestrator) processAll(r *run, execID string, msgs []bus.Message, limit int) ([]result, int) {
 	results := make([]result, len(msgs))
-	sem := make(chan struct{}, limit)
+	done := make([]atomic.Bool, len(msgs))
+	defer o.heartbeat(msgs, done)()
 	var wg sync.WaitGroup
-	var inFlight, peak atomic.Int64
-	for i, m := range msgs {
-		select {
-		case sem <- struct{}{}:
-		case <-r.fetchCtx.Done():
-			results[i] = o.release(m, execID)
-			continue
-		}
+	var next, inFlight, peak atomic.Int64
+	for range min(limit, len(msgs)) {
 		wg.Go(func() {
-			defer func() { <-sem }()
-			raisePeak(&peak, inFlight.Add(1))
-			o.inFlight.Add(1)
-			start := time.Now()
-			results[i] = o.process(r.workCtx, execID, m)
-			o.deps.Observer.EventDone(results[i].outcome.String(), time.Since(start))
-			o.inFlight.Add(-1)
-			inFlight.Add(-1)
+			for i := int(next.Add(1) - 1); i < len(msgs); i = int(next.Add(1) - 1) {
+				if r.fetchCtx.Err() != nil {
+					results[i] = o.release(msgs[i], execID)
+					continue
+				}
+				raisePeak(&peak, inFlight.Add(1))
+				results[i] = o.processOne(r, execID, msgs[i])
+				done[i].Store(true)
+				inFlight.Add(-1)
+			}
 		})
 	}
 	wg.Wait()
 	return results, int(peak.Load())
+}
+
+// processOne processes one message and reports it to the observer.
+func (o *Orchestrator) processOne(r *run, execID string, m bus.Message) result {
+	o.inFlight.Add(1)
+	defer o.inFlight.Add(-1)
+	start := time.Now()
+	res := o.process(r.workCtx, execID, m)
+	o.deps.Observer.EventDone(res.outcome.String(), time.Since(start))
+	return res
+}
+
+// heartbeat sends InProgress every AckWait/2 to every message of the
+// batch not finished yet, waiting for a worker or in flight, so that
+// neither long work nor a long wait in a big batch lets AckWait run out.
+// The returned func stops it and waits for it.
+func (o *Orchestrator) heartbeat(msgs []bus.Message, done []atomic.Bool) func() {
+	quit, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(o.cfg.AckWait / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				for i, m := range msgs {
+					if !done[i].Load() {
+						_ = m.InProgress()
+					}
+				}
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-exited
+	}
 }
 
 func raisePeak(peak *atomic.Int64, n int64) {

@@ -6,36 +6,115 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/regen-dev/regen/bus"
 )
 
-// loop fetches a batch and runs a cycle per batch until Stop, or, when not
-// autonomous, until the backlog is drained.
+// loop runs a cycle per fetched batch until Stop, or, when not
+// autonomous, until the backlog is drained. The next batch is fetched
+// while a cycle runs (at most one batch ahead), so a cycle never waits for
+// a fetch round trip when there is a backlog.
 func (o *Orchestrator) loop(r *run) {
 	defer close(r.done)
+	next := o.startFetch(r)
+	defer func() { <-next.done }()
 	failures := 0
-	for r.fetchCtx.Err() == nil {
-		n, err := o.runOnce(r)
-		if err != nil {
+	for {
+		var b batch
+		select {
+		case b = <-next.ch:
+		case <-r.fetchCtx.Done():
+			return
+		}
+		if r.fetchCtx.Err() != nil && len(b.msgs) == 0 {
+			return
+		}
+		if b.err != nil {
 			failures++
-			o.fetchFailed(r.fetchCtx, err, failures)
+			o.fetchFailed(r.fetchCtx, b.err, failures)
+			next = o.startFetch(r)
 			continue
 		}
 		failures = 0
-		if n == 0 && !o.cfg.Autonomous && o.drained(r.fetchCtx) {
+		if len(b.msgs) == 0 && !o.cfg.Autonomous && o.drained(r.fetchCtx) {
 			r.err = o.onceResult()
+			return
+		}
+		next = o.startFetch(r)
+		o.runBatch(r, b)
+	}
+}
+
+// batch is one fetch's outcome; refreshed is when its messages' AckWait
+// last restarted (delivery or InProgress).
+type batch struct {
+	msgs      []bus.Message
+	err       error
+	refreshed time.Time
+}
+
+// fetch is one fetch running ahead of the loop: its batch is handed over
+// on ch; done is closed when the goroutine has ended.
+type fetch struct {
+	ch   chan batch
+	done chan struct{}
+}
+
+// startFetch fetches the next batch in the background. Source.Fetch is
+// still called from one goroutine at a time: the loop starts a fetch only
+// after receiving the previous one.
+func (o *Orchestrator) startFetch(r *run) *fetch {
+	f := &fetch{ch: make(chan batch), done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		if r.fetchCtx.Err() != nil {
+			return
+		}
+		msgs, err := o.deps.Source.Fetch(r.fetchCtx, int(o.batchSize.Load()), o.cfg.FetchWait)
+		o.handOff(r, f.ch, batch{msgs: msgs, err: err, refreshed: time.Now()})
+	}()
+	return f
+}
+
+// handOff gives b to the loop. While the loop is still busy with the
+// previous cycle, b's messages get InProgress every AckWait/2 so they are
+// not redelivered elsewhere; if Stop comes first they are released for
+// immediate redelivery.
+func (o *Orchestrator) handOff(r *run, ch chan<- batch, b batch) {
+	t := time.NewTicker(o.cfg.AckWait / 2)
+	defer t.Stop()
+	for {
+		select {
+		case ch <- b:
+			return
+		case <-t.C:
+			inProgress(b.msgs)
+			b.refreshed = time.Now()
+		case <-r.fetchCtx.Done():
+			for _, m := range b.msgs {
+				o.release(m, "")
+			}
 			return
 		}
 	}
 }
 
-// runOnce fetches one batch and runs a cycle on it; it returns the batch size.
-func (o *Orchestrator) runOnce(r *run) (int, error) {
-	msgs, err := o.deps.Source.Fetch(r.fetchCtx, int(o.batchSize.Load()), o.cfg.FetchWait)
-	if err != nil || len(msgs) == 0 {
-		return 0, err
+// runBatch runs a cycle on b. A batch that waited long enough for the
+// cycle's first heartbeat (after AckWait/2) to come late is refreshed first.
+func (o *Orchestrator) runBatch(r *run, b batch) {
+	if len(b.msgs) == 0 {
+		return
 	}
-	o.executeCycle(r, msgs)
-	return len(msgs), nil
+	if time.Since(b.refreshed) > o.cfg.AckWait/4 {
+		inProgress(b.msgs)
+	}
+	o.executeCycle(r, b.msgs)
+}
+
+func inProgress(msgs []bus.Message) {
+	for _, m := range msgs {
+		_ = m.InProgress()
+	}
 }
 
 // fetchFailed logs and waits before the next fetch (NATS may be away).

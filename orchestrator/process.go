@@ -3,7 +3,6 @@ package orchestrator
 import (
 	"context"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/regen-dev/regen/bus"
@@ -52,7 +51,6 @@ func (o *Orchestrator) process(ctx context.Context, execID string, m bus.Message
 	}
 	evCtx, cancel := context.WithTimeout(ctx, o.cfg.EventTimeout)
 	defer cancel()
-	defer o.heartbeat(m)()
 	ch := bus.Change{Event: ev, Seq: m.Seq(), Deliveries: m.Deliveries(), ExecutionID: execID}
 	arts, err := o.regenerate(evCtx, ch)
 	if err != nil {
@@ -80,25 +78,6 @@ func (o *Orchestrator) ack(ctx context.Context, m bus.Message, ch bus.Change) {
 	if err := m.Ack(actx); err != nil {
 		o.log.Warn("ack failed; the event will be redelivered and skipped",
 			eventAttrs(ch.Event.ID, ch.ExecutionID, slog.Any("error", err))...)
-	}
-}
-
-// heartbeat sends InProgress every half AckWait while the event is worked
-// on, so long work is not redelivered. The returned func stops it.
-func (o *Orchestrator) heartbeat(m bus.Message) func() {
-	every := o.cfg.AckWait / 2
-	var stopped atomic.Bool
-	var t *time.Timer
-	t = time.AfterFunc(every, func() {
-		if stopped.Load() {
-			return
-		}
-		_ = m.InProgress()
-		t.Reset(every)
-	})
-	return func() {
-		stopped.Store(true)
-		t.Stop()
 	}
 }
 

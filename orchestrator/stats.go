@@ -23,6 +23,10 @@ type OrchestrationStats struct {
 	DeadLettered int64 `json:"dead_lettered"`
 	// LastCycleAt is when the last cycle finished (zero before the first).
 	LastCycleAt time.Time `json:"last_cycle_at"`
+	// TuningChanges counts the adaptive tuner's changes; LastTuning is the
+	// latest (zero before the first).
+	TuningChanges int64        `json:"tuning_changes"`
+	LastTuning    TuningChange `json:"last_tuning,omitzero"`
 }
 
 // ParallelExecution records one cycle: what ran, how parallel it really
@@ -50,6 +54,8 @@ type ParallelExecution struct {
 type stats struct {
 	mu sync.Mutex
 	s  OrchestrationStats
+	// recent keeps recent cycle durations for the health loop and tuner.
+	recent cycleRing
 }
 
 func (st *stats) addCycle(pe ParallelExecution, regenerations int) {

@@ -3,6 +3,9 @@
 //	regen run      [flags]   pull change events, regenerate, deploy (embedded NATS unless --nats-url)
 //	regen publish  [flags]   publish change events from JSON lines, stdin or --synthetic N
 //	regen dlq      list|replay|purge
+//	regen watch    [flags]   print telemetry events (--since 10m replays, --type filters, --json raw)
+//	regen stats    [flags]   every live replica's stats and the totals (--json: one document)
+//	regen healthcheck --url URL   exit 0 when the URL answers 2xx (container healthchecks)
 //	regen config   [flags]   print the effective configuration as YAML
 //
 // Run `regen <command> -h` for the flags of each.
@@ -30,6 +33,9 @@ func commands() []command {
 		{"run", "pull change events, regenerate and deploy artifacts", runCmd},
 		{"publish", "publish change events (JSON lines, stdin or --synthetic N)", publishCmd},
 		{"dlq", "list, replay or purge dead letters", dlqCmd},
+		{"watch", "print telemetry events as they happen (--since replays, --type filters)", watchCmd},
+		{"stats", "show every live replica's stats and the totals", statsCmd},
+		{"healthcheck", "GET a probe URL; exit 0 on 2xx, 1 otherwise (container healthchecks)", healthcheckCmd},
 		{"config", "print the effective configuration as YAML", configCmd},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			_, err := fmt.Fprintln(out, "regen", version)
@@ -71,6 +77,6 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: regen <command> [flags]\n\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/internal/config"
+	"github.com/regen-dev/regen/internal/observe"
 	"github.com/regen-dev/regen/orchestrator"
 )
 
@@ -26,6 +27,11 @@ type Service struct {
 	js   jetstream.JetStream
 	orch *orchestrator.Orchestrator
 	tel  *bus.Telemetry
+	reap *bus.Reaper
+	// metrics is the orchestrator's Observer; obs serves it with the
+	// probes and publishes the replica's stats.
+	metrics *observe.Metrics
+	obs     *observe.Service
 }
 
 // Start brings a replica up: embedded server if cfg.NATS.URL is empty,
@@ -52,6 +58,15 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (svc *Servi
 		return nil, err
 	}
 	if err = s.orch.Start(ctx); err != nil {
+		return nil, err
+	}
+	if err = s.startReaper(ctx); err != nil {
+		_ = s.orch.Stop(ctx)
+		return nil, err
+	}
+	if s.obs, err = s.startObserve(ctx); err != nil {
+		_ = s.orch.Stop(ctx)
+		s.stopReaper()
 		return nil, err
 	}
 	return s, nil
@@ -82,7 +97,7 @@ func connConfig(cfg config.Config, url string, log *slog.Logger) bus.ConnConfig 
 func provisionConfig(cfg config.Config) bus.ProvisionConfig {
 	pc := bus.ProvisionConfig{Replicas: cfg.NATS.Replicas, Dedupe: cfg.Consumer.Dedupe,
 		Consumer: cfg.Consumer.Name, AckWait: cfg.Orchestrator.AckWait, MaxDeliver: cfg.Orchestrator.MaxDeliver,
-		MaxAckPending: cfg.Consumer.MaxAckPending}
+		MaxAckPending: cfg.Consumer.MaxAckPending, ReplicaTTL: 3 * cfg.StatsInterval}
 	targets, _ := cfg.Targets()
 	for _, t := range targets {
 		if t.Kind == "objectstore" {
@@ -98,6 +113,9 @@ func (s *Service) Orchestrator() *orchestrator.Orchestrator { return s.orch }
 // ClientURL is the URL of the NATS server the replica uses.
 func (s *Service) ClientURL() string { return s.nc.ConnectedUrl() }
 
+// HTTPAddr is the metrics/probe server's address ("" without --http).
+func (s *Service) HTTPAddr() string { return s.obs.HTTPAddr() }
+
 // Done is closed when the orchestrator loop ends by itself (--once drained).
 func (s *Service) Done() <-chan struct{} { return s.orch.Done() }
 
@@ -105,7 +123,12 @@ func (s *Service) Done() <-chan struct{} { return s.orch.Done() }
 // --once run as ErrEventsFailed), drains the connection and shuts the
 // embedded server down.
 func (s *Service) Stop(ctx context.Context) error {
+	s.obs.Drain() // first: /readyz answers 503 while stopping
 	err := s.orch.Stop(ctx)
+	if oerr := s.obs.Stop(ctx); oerr != nil {
+		s.log.Warn("observability stop", slog.Any("error", oerr))
+	}
+	s.stopReaper()
 	s.teardown()
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/regen-dev/regen/breaker"
 	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/internal/config"
+	"github.com/regen-dev/regen/internal/observe"
 	"github.com/regen-dev/regen/orchestrator"
 	"github.com/regen-dev/regen/workers"
 )
@@ -24,6 +25,7 @@ func (s *Service) build(ctx context.Context) (*orchestrator.Orchestrator, error)
 		return nil, err
 	}
 	s.tel = bus.NewTelemetry(s.nc, s.cfg.Orchestrator.Replica)
+	s.metrics = observe.NewMetrics()
 	engGuard, err := s.guard("engine")
 	if err != nil {
 		return nil, err
@@ -36,9 +38,18 @@ func (s *Service) build(ctx context.Context) (*orchestrator.Orchestrator, error)
 	if err != nil {
 		return nil, err
 	}
-	return orchestrator.New(s.cfg.Orchestrator, orchestrator.Deps{Source: src, Engine: eng, Deployer: dep,
+	engine, deployer := s.injectFaults(eng, dep)
+	return orchestrator.New(s.cfg.Orchestrator, orchestrator.Deps{Source: src, Engine: engine, Deployer: deployer,
 		Telemetry: s.tel, DeadLetters: bus.NewDeadLetters(s.js), EngineGuard: engGuard, DeployGuard: depGuard,
-		Logger: s.log, IsPermanent: isPermanent})
+		Logger: s.log, IsPermanent: isPermanent, Observer: s.metrics})
+}
+
+// startObserve attaches the metrics gauges, starts the HTTP server (with
+// --http) and the replica registry.
+func (s *Service) startObserve(ctx context.Context) (*observe.Service, error) {
+	return observe.Start(ctx, observe.Config{HTTP: s.cfg.HTTP, Pprof: s.cfg.Pprof, Replica: s.cfg.Orchestrator.Replica,
+		StatsInterval: s.cfg.StatsInterval, Consumer: s.cfg.Consumer.Name, Logger: s.log},
+		observe.Deps{Metrics: s.metrics, Orchestrator: s.orch, Conn: s.nc, JetStream: s.js})
 }
 
 func isPermanent(err error) bool {
@@ -65,7 +76,11 @@ func (s *Service) deployers(ctx context.Context) (orchestrator.Deployer, error) 
 	}
 	var all fanout
 	for _, t := range targets {
-		d, err := s.deployer(ctx, t, workers.NewLedger(kv, t.Kind+":"+t.Arg))
+		l := workers.NewLedger(kv, t.Kind+":"+t.Arg)
+		// A claim outlives the longest deploy call, no longer: a replica
+		// that crashed mid-deploy blocks the path for one call timeout.
+		l.Lease = s.cfg.Breaker.CallTimeout
+		d, err := s.deployer(ctx, t, l)
 		if err != nil {
 			return nil, err
 		}

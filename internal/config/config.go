@@ -8,6 +8,7 @@ import (
 
 	"github.com/regen-dev/regen/breaker"
 	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/internal/faults"
 	"github.com/regen-dev/regen/orchestrator"
 )
 
@@ -23,7 +24,15 @@ type Config struct {
 	Consumer Consumer `yaml:"consumer"`
 	Log      Log      `yaml:"log"`
 	// HTTP is the address of the metrics/probe server ("" = off).
-	HTTP         string              `yaml:"http"`
+	HTTP string `yaml:"http"`
+	// Pprof serves /debug/pprof/ on the HTTP server (off by default).
+	Pprof bool `yaml:"pprof"`
+	// StatsInterval is how often the replica publishes its stats snapshot
+	// to the REGEN_REPLICAS bucket; entries live 3 x as long (5s).
+	StatsInterval time.Duration `yaml:"stats_interval"`
+	// Faults injects failures for tests and drills (see internal/faults);
+	// empty in production.
+	Faults       string              `yaml:"faults,omitempty"`
 	Orchestrator orchestrator.Config `yaml:",inline"`
 	Breaker      breaker.Config      `yaml:"breaker"`
 }
@@ -63,17 +72,21 @@ type Log struct {
 	Format string `yaml:"format"` // auto (tint on a terminal, JSON otherwise), text, json
 }
 
+// StatsIntervalDefault is the default StatsInterval.
+const StatsIntervalDefault = 5 * time.Second
+
 // Default returns the defaults (the seed's for the orchestrator).
 func Default() Config {
 	return Config{
-		Embedded:     Embedded{Listen: bus.DefaultListen, DataDir: "./data", Sync: "default"},
-		NATS:         NATS{Replicas: 1},
-		Templates:    "examples/templates",
-		Deploy:       []string{"dir:./out"},
-		Consumer:     Consumer{Name: bus.DefaultConsumer, MaxAckPending: bus.DefaultMaxAckPending, Dedupe: bus.DefaultDedupe},
-		Log:          Log{Level: "info", Format: "auto"},
-		Orchestrator: defaultOrchestrator(),
-		Breaker:      breaker.Config{}.WithDefaults(),
+		Embedded:      Embedded{Listen: bus.DefaultListen, DataDir: "./data", Sync: "default"},
+		NATS:          NATS{Replicas: 1},
+		Templates:     "examples/templates",
+		Deploy:        []string{"dir:./out"},
+		Consumer:      Consumer{Name: bus.DefaultConsumer, MaxAckPending: bus.DefaultMaxAckPending, Dedupe: bus.DefaultDedupe},
+		Log:           Log{Level: "info", Format: "auto"},
+		StatsInterval: StatsIntervalDefault,
+		Orchestrator:  defaultOrchestrator(),
+		Breaker:       breaker.Config{}.WithDefaults(),
 	}
 }
 
@@ -120,6 +133,9 @@ func (c Config) Validate() error {
 	if c.Templates == "" {
 		errs = append(errs, errors.New("templates: a template directory is required"))
 	}
+	if _, err := faults.Parse(c.Faults); err != nil {
+		errs = append(errs, err)
+	}
 	errs = append(errs, c.validateNATS()...)
 	return errors.Join(errs...)
 }
@@ -134,6 +150,9 @@ func (c Config) validateNATS() []error {
 	}
 	if c.Embedded.Sync != "default" && c.Embedded.Sync != "always" {
 		errs = append(errs, fmt.Errorf("embedded.sync: must be default or always, got %q", c.Embedded.Sync))
+	}
+	if c.StatsInterval <= 0 {
+		errs = append(errs, fmt.Errorf("stats_interval: must be positive, got %s", c.StatsInterval))
 	}
 	if c.Consumer.MaxAckPending < 1 {
 		errs = append(errs, fmt.Errorf("consumer.max_ack_pending: must be at least 1, got %d", c.Consumer.MaxAckPending))

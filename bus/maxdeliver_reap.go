@@ -1,0 +1,66 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// reap copies the stored message seq to the DLQ, then deletes it from the
+// work queue. Deleting only after the copy is stored means a crash in
+// between leaves a duplicate dead letter at worst (deduplicated by id),
+// never a loss.
+func (r *Reaper) reap(ctx context.Context, seq, deliveries uint64) error {
+	st, err := r.js.Stream(ctx, ChangesStream)
+	if err != nil {
+		return fmt.Errorf("reap %d: %w", seq, err)
+	}
+	raw, err := st.GetMsg(ctx, seq)
+	if err != nil {
+		return fmt.Errorf("reap %d: %w", seq, err)
+	}
+	m := &storedMsg{raw: raw, deliveries: deliveries}
+	cause := errors.New("delivery attempts exhausted (MaxDeliver) without success")
+	if err := r.dlq.DeadLetter(ctx, m, ReasonMaxDeliveries, cause); err != nil {
+		return err
+	}
+	if err := st.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return fmt.Errorf("reap %d: delete: %w", seq, err)
+	}
+	r.log.Warn("event dead-lettered after max deliveries", slog.Uint64("seq", seq),
+		slog.String("event_id", eventIDOf(raw.Data)), slog.String("execution_id", ""))
+	if r.onReap != nil {
+		r.onReap(seq)
+	}
+	return nil
+}
+
+// storedMsg adapts a message read from the stream to Message for the DLQ.
+// Its ack methods do nothing: it was never delivered through a consumer.
+type storedMsg struct {
+	raw        *jetstream.RawStreamMsg
+	deliveries uint64
+}
+
+func (s *storedMsg) Data() []byte              { return s.raw.Data }
+func (s *storedMsg) Subject() string           { return s.raw.Subject }
+func (s *storedMsg) Headers() nats.Header      { return s.raw.Header }
+func (s *storedMsg) Seq() uint64               { return s.raw.Sequence }
+func (s *storedMsg) Deliveries() uint64        { return s.deliveries }
+func (s *storedMsg) Ack(context.Context) error { return nil }
+func (s *storedMsg) Nak(time.Duration) error   { return nil }
+func (s *storedMsg) Term(string) error         { return nil }
+func (s *storedMsg) InProgress() error         { return nil }
+
+func eventIDOf(data []byte) string {
+	ev, err := DecodeChangeEvent(data, 0)
+	if err != nil {
+		return ""
+	}
+	return ev.ID
+}

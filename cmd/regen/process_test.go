@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/internal/testkit"
+)
+
+// regenBin is the regen binary built once for the process tests.
+var regenBin string
+
+func buildBinary() (string, func(), error) {
+	dir, err := os.MkdirTemp("", "regen-bin")
+	if err != nil {
+		return "", nil, err
+	}
+	bin := filepath.Join(dir, "regen")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, func() { os.RemoveAll(dir) }, nil
+}
+
+// proc is one `regen run` child process with an embedded server.
+type proc struct {
+	cmd    *exec.Cmd
+	url    string
+	stderr *strings.Builder
+	done   chan error
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startRegen runs `regen run` on addr with data in dir and waits until its
+// embedded server accepts clients.
+func startRegen(t *testing.T, addr, dataDir, outDir string, extra ...string) *proc {
+	t.Helper()
+	args := append([]string{"run", "--listen", addr, "--data-dir", dataDir, "--templates", "../../examples/templates",
+		"--deploy", "dir:" + outDir, "--log-format", "json", "--fetch-wait", "100ms"}, extra...)
+	p := &proc{cmd: exec.Command(regenBin, args...), url: "nats://" + addr, stderr: &strings.Builder{}, done: make(chan error, 1)}
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		if t.Failed() || os.Getenv("REGEN_TEST_LOGS") != "" {
+			t.Logf("regen stderr:\n%s", tail(p.stderr.String(), 3000))
+		}
+	})
+	testkit.WaitFor(t, 30*time.Second, "regen to listen on "+addr, func() bool {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	return p
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
+
+// wait returns the exit code once the process has exited.
+func (p *proc) wait(t *testing.T, d time.Duration) int {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		p.done <- err // keep it for Cleanup
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatalf("wait: %v", err)
+		}
+		return 0
+	case <-time.After(d):
+		t.Fatalf("regen did not exit within %s", d)
+		return -1
+	}
+}
+
+func (p *proc) signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// client connects to url, reconnecting forever (the server restarts).
+func client(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
+}
+
+func publishNodes(t *testing.T, js jetstream.JetStream, n int) {
+	t.Helper()
+	ctx := testkit.Context(t, 60*time.Second)
+	testkit.WaitFor(t, 30*time.Second, "REGEN_CHANGES provisioned", func() bool {
+		_, err := js.Stream(ctx, bus.ChangesStream)
+		return err == nil
+	})
+	for i := range n {
+		msg := nats.NewMsg(bus.ChangeSubject(bus.PriorityNormal, bus.NodeAdded))
+		msg.Data = fmt.Appendf(nil, `{"id":"id-%d","change_type":"node_added","subject":"urn:proc:N%d","properties":{"rdfs:label":"N %d"}}`, i, i, i)
+		msg.Header.Set(nats.MsgIdHdr, fmt.Sprintf("id-%d", i))
+		if _, err := js.PublishMsgAsync(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-ctx.Done():
+		t.Fatal("publish acks timed out")
+	}
+}
+
+func countArtifacts(root string) int {
+	n := 0
+	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".go") {
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
+// telemetry reads every stored telemetry event of the given type.
+func telemetry(t *testing.T, js jetstream.JetStream, typ bus.TelemetryType) []bus.TelemetryEvent {
+	t.Helper()
+	ctx := testkit.Context(t, 30*time.Second)
+	c, err := js.OrderedConsumer(ctx, bus.TelemetryStream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{bus.TelemetrySubjectFor(typ)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []bus.TelemetryEvent
+	for {
+		batch, err := c.FetchNoWait(500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			var ev bus.TelemetryEvent
+			if json.Unmarshal(m.Data(), &ev) == nil {
+				out = append(out, ev)
+			}
+		}
+		if n == 0 {
+			return out
+		}
+	}
+}
+
+// deploysPerEvent counts deployment_completed per event id.
+func deploysPerEvent(t *testing.T, js jetstream.JetStream) map[string]int {
+	t.Helper()
+	per := map[string]int{}
+	for _, ev := range telemetry(t, js, bus.DeploymentCompleted) {
+		id, _ := ev.Data["event_id"].(string)
+		per[id]++
+	}
+	return per
+}
+
+func pendingChanges(js jetstream.JetStream) uint64 {
+	st, err := js.Stream(context.Background(), bus.ChangesStream)
+	if err != nil {
+		return 1
+	}
+	info, err := st.Info(context.Background())
+	if err != nil {
+		return 1
+	}
+	return info.State.Msgs
+}

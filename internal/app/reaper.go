@@ -1,0 +1,28 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/regen-dev/regen/bus"
+)
+
+// startReaper moves events whose deliveries ran out (MaxDeliver) to the
+// DLQ, reporting each as event_rejected.
+func (s *Service) startReaper(ctx context.Context) error {
+	s.reap = bus.NewReaper(s.nc, s.js, bus.ReaperConfig{Consumer: s.cfg.Consumer.Name, Logger: s.log,
+		OnReap: func(seq uint64) {
+			err := s.tel.Publish(bus.TelemetryEvent{Type: bus.EventRejected, Component: "reaper",
+				Data: map[string]any{"reason": bus.ReasonMaxDeliveries, "seq": seq}})
+			if err != nil {
+				s.log.Warn("reaper telemetry", slog.Any("error", err))
+			}
+		}})
+	return s.reap.Start(ctx)
+}
+
+func (s *Service) stopReaper() {
+	if s.reap != nil {
+		s.reap.Stop()
+	}
+}

@@ -1,0 +1,59 @@
+package benchkit
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/regen-dev/regen/bus"
+)
+
+// runBaseline fills the backlog and times the simplest consumer anyone
+// writes: one goroutine, Fetch(batch), Ack each message (not confirmed),
+// until every event was acked and the acks flushed to the server.
+func (e *env) runBaseline(ctx context.Context, events, batch int) (float64, error) {
+	if err := e.provision(ctx, 2*batch); err != nil {
+		return 0, err
+	}
+	if err := e.fill(ctx, events, genNodes(1000)); err != nil {
+		return 0, err
+	}
+	nc, js, err := e.connect(ctx, "regen-bench-baseline")
+	if err != nil {
+		return 0, err
+	}
+	defer nc.Close()
+	cons, err := js.Consumer(ctx, bus.ChangesStream, bus.DefaultConsumer)
+	if err != nil {
+		return 0, fmt.Errorf("bench baseline: %w", err)
+	}
+	start := time.Now()
+	if err := fetchAckLoop(ctx, cons, events, batch); err != nil {
+		return 0, err
+	}
+	if err := nc.FlushTimeout(30 * time.Second); err != nil {
+		return 0, fmt.Errorf("bench baseline flush: %w", err)
+	}
+	return float64(events) / time.Since(start).Seconds(), nil
+}
+
+func fetchAckLoop(ctx context.Context, cons jetstream.Consumer, events, batch int) error {
+	for n := 0; n < events; {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("bench baseline: %d of %d: %w", n, events, err)
+		}
+		msgs, err := cons.Fetch(batch, jetstream.FetchMaxWait(500*time.Millisecond))
+		if err != nil {
+			return fmt.Errorf("bench baseline fetch: %w", err)
+		}
+		for m := range msgs.Messages() {
+			if err := m.Ack(); err != nil {
+				return fmt.Errorf("bench baseline ack: %w", err)
+			}
+			n++
+		}
+	}
+	return nil
+}

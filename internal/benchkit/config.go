@@ -1,0 +1,94 @@
+package benchkit
+
+import (
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Sizes are the workload sizes of one run. FullSizes is what the targets
+// are judged on; QuickSizes is a smoke run of a few seconds.
+type Sizes struct {
+	// NoopEvents is the backlog of the no-op overhead comparison (regen vs
+	// the plain Fetch+Ack loop), run Rounds times each, interleaved.
+	NoopEvents int
+	// Rounds is how many times the overhead pair is repeated (median kept).
+	Rounds int
+	// NoopConcurrency and NoopBatch configure regen (and the loop's batch)
+	// for the no-op runs.
+	NoopConcurrency, NoopBatch int
+	// EfficiencySeconds is roughly how long each concurrency level runs at
+	// its ideal rate (events = seconds × concurrency × 100, at least
+	// EfficiencyMinEvents).
+	EfficiencySeconds   float64
+	EfficiencyMinEvents int
+	// Concurrencies are the levels of the efficiency map.
+	Concurrencies []int
+	// IOWork is the engine's wait per event in the efficiency runs (10ms).
+	IOWork time.Duration
+	// CycleWork is the engine's wait per event in the cycle-time runs (2ms).
+	CycleWork time.Duration
+	// CycleConcurrency bounds the cycle-time runs (64).
+	CycleConcurrency int
+	// Cycles1k and Cycles10k are how many 1,000- and 10,000-event cycles
+	// are timed (CycleSmall and CycleLarge events each).
+	Cycles1k, Cycles10k    int
+	CycleSmall, CycleLarge int
+	// RSSEvents is the backlog the child process drains (100,000).
+	RSSEvents int
+	// RealEvents is the backlog of the end-to-end run (graph engine, dir deployer).
+	RealEvents int
+	// WatermillNoopEvents and WatermillIOEvents size the Watermill runs.
+	WatermillNoopEvents, WatermillIOEvents int
+}
+
+// FullSizes are the sizes the targets are judged on (a few minutes in all).
+func FullSizes() Sizes {
+	return Sizes{NoopEvents: 30_000, Rounds: 3, NoopConcurrency: 64, NoopBatch: 256,
+		EfficiencySeconds: 3, EfficiencyMinEvents: 300, Concurrencies: []int{1, 8, 64, 256},
+		IOWork: 10 * time.Millisecond, CycleWork: 2 * time.Millisecond, CycleConcurrency: 64,
+		Cycles1k: 20, Cycles10k: 5, CycleSmall: 1_000, CycleLarge: 10_000,
+		RSSEvents: 100_000, RealEvents: 2_000, WatermillNoopEvents: 10_000, WatermillIOEvents: 300}
+}
+
+// QuickSizes run every scenario at tiny sizes (seconds): for smoke tests,
+// not for judging targets.
+func QuickSizes() Sizes {
+	return Sizes{NoopEvents: 300, Rounds: 1, NoopConcurrency: 16, NoopBatch: 64,
+		EfficiencySeconds: 0.05, EfficiencyMinEvents: 8, Concurrencies: []int{1, 8, 64, 256},
+		IOWork: 10 * time.Millisecond, CycleWork: 2 * time.Millisecond, CycleConcurrency: 64,
+		Cycles1k: 2, Cycles10k: 1, CycleSmall: 100, CycleLarge: 300,
+		RSSEvents: 500, RealEvents: 20, WatermillNoopEvents: 50, WatermillIOEvents: 10}
+}
+
+// Config is one run of the suite.
+type Config struct {
+	// Sizes of the workloads (FullSizes when zero).
+	Sizes Sizes
+	// ChildCommand is the argv of the process measured for rss_mb_100k;
+	// it is started with ChildEnv set and must call RunChild. Empty skips
+	// the measurement (reported as null with the reason).
+	ChildCommand []string
+	// WatermillDir is the bench/watermill module; empty skips Watermill
+	// (ratios reported as null with the reason).
+	WatermillDir string
+	// Templates is the example templates directory for the end-to-end run.
+	Templates string
+	// Progress receives one line per scenario (nil: none).
+	Progress io.Writer
+	// Logger is the orchestrators' logger (default: discard).
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Sizes.NoopEvents == 0 {
+		c.Sizes = FullSizes()
+	}
+	if c.Progress == nil {
+		c.Progress = io.Discard
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
