@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -69,29 +68,15 @@ func (l *Ledger) key(path string) string { return LedgerKey(l.target, path) }
 
 // Get returns the record of path and its KV revision (0 when there is none).
 func (l *Ledger) Get(ctx context.Context, path string) (LedgerRecord, uint64, error) {
-	e, err := l.kv.Get(ctx, l.key(path))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return LedgerRecord{}, 0, nil
-	}
+	r, rev, err := getJSON[LedgerRecord](ctx, l.kv, l.key(path))
 	if err != nil {
-		return LedgerRecord{}, 0, fmt.Errorf("ledger get %s: %w", path, err)
+		return LedgerRecord{}, 0, fmt.Errorf("ledger %s: %w", path, err)
 	}
-	var r LedgerRecord
-	if err := json.Unmarshal(e.Value(), &r); err != nil {
-		return LedgerRecord{}, 0, fmt.Errorf("ledger decode %s: %w", path, err)
-	}
-	return r, e.Revision(), nil
+	return r, rev, nil
 }
 
 func (l *Ledger) put(ctx context.Context, r LedgerRecord, rev uint64) (uint64, error) {
-	data, err := json.Marshal(r)
-	if err != nil {
-		return 0, fmt.Errorf("ledger encode %s: %w", r.Path, err)
-	}
-	if rev == 0 {
-		return l.kv.Create(ctx, l.key(r.Path), data)
-	}
-	return l.kv.Update(ctx, l.key(r.Path), data, rev)
+	return putJSON(ctx, l.kv, l.key(r.Path), r, rev)
 }
 
 func (l *Ledger) lock(path string) func() {

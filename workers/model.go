@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -114,30 +113,19 @@ func (m *Model) Get(ctx context.Context, subject string) (Node, uint64, error) {
 
 // read returns the stored node (an empty one at revision 0 if none).
 func (m *Model) read(ctx context.Context, subject string) (Node, uint64, error) {
-	e, err := m.kv.Get(ctx, NodeKey(subject))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return Node{Subject: subject}, 0, nil
-	}
+	n, rev, err := getJSON[Node](ctx, m.kv, NodeKey(subject))
 	if err != nil {
-		return Node{}, 0, fmt.Errorf("model read %s: %w", subject, err)
+		return Node{}, 0, fmt.Errorf("model %s: %w", subject, err)
 	}
-	var n Node
-	if err := json.Unmarshal(e.Value(), &n); err != nil {
-		return Node{}, 0, fmt.Errorf("model decode %s: %w", subject, err)
+	if rev == 0 {
+		n.Subject = subject
 	}
-	return n, e.Revision(), nil
+	return n, rev, nil
 }
 
 // write stores n with compare-and-set against rev (0 = must not exist).
 func (m *Model) write(ctx context.Context, n Node, rev uint64) (uint64, error) {
-	data, err := json.Marshal(n)
-	if err != nil {
-		return 0, fmt.Errorf("encode node: %w", err)
-	}
-	if rev == 0 {
-		return m.kv.Create(ctx, NodeKey(n.Subject), data)
-	}
-	return m.kv.Update(ctx, NodeKey(n.Subject), data, rev)
+	return putJSON(ctx, m.kv, NodeKey(n.Subject), n, rev)
 }
 
 // All iterates every node in the bucket with its revision. Iteration stops
@@ -172,18 +160,11 @@ type NodeRev struct {
 }
 
 func (m *Model) readKey(ctx context.Context, key string) (NodeRev, bool, error) {
-	e, err := m.kv.Get(ctx, key)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return NodeRev{}, false, nil
-	}
+	n, rev, err := getJSON[Node](ctx, m.kv, key)
 	if err != nil {
-		return NodeRev{}, false, fmt.Errorf("model read key %s: %w", key, err)
+		return NodeRev{}, false, fmt.Errorf("model key %s: %w", key, err)
 	}
-	var n Node
-	if err := json.Unmarshal(e.Value(), &n); err != nil {
-		return NodeRev{}, false, fmt.Errorf("model decode key %s: %w", key, err)
-	}
-	return NodeRev{Node: n, Revision: e.Revision()}, true, nil
+	return NodeRev{Node: n, Revision: rev}, rev != 0, nil
 }
 
 // isConflict reports a lost compare-and-set race.
