@@ -39,11 +39,15 @@ func (j *jsMsg) Ack(ctx context.Context) error {
 	return j.m.DoubleAck(ctx)
 }
 
+// minNakDelay turns an immediate nak into a delayed one. The server keeps
+// a plain Nak only in its in-memory redelivery queue, while a delayed one
+// rewrites the message's pending timestamp in the consumer's stored state:
+// if the server restarts right after (an embedded server stopping with its
+// replica), the message is redelivered at once instead of after AckWait.
+const minNakDelay = time.Millisecond
+
 func (j *jsMsg) Nak(delay time.Duration) error {
-	if delay <= 0 {
-		return j.m.Nak()
-	}
-	return j.m.NakWithDelay(delay)
+	return j.m.NakWithDelay(max(delay, minNakDelay))
 }
 
 func (j *jsMsg) Term(reason string) error {

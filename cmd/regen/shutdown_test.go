@@ -30,9 +30,7 @@ func TestSigtermMidCycleExitsZeroAndRestartLosesNothing(t *testing.T) {
 		t.Fatalf("all %d deployed before the signal; the test did not stop mid-run", got)
 	}
 	startRegen(t, addr, data, out)
-	t0 := time.Now()
 	testkit.WaitFor(t, 60*time.Second, "every artifact after restart", func() bool {
-		t.Logf("%s artifacts=%d pending=%d", time.Since(t0), countArtifacts(out), pendingChanges(js))
 		return countArtifacts(out) == n && pendingChanges(js) == 0
 	})
 	for id, c := range deploysPerEvent(t, js) {
