@@ -9,7 +9,7 @@ HTTP      ?= 127.0.0.1:8080
 FUZZTIME  ?= 3s
 PKGS      := ./...
 
-.PHONY: all build run test test-unit fuzz fuzz-short lint bench clean tools
+.PHONY: all build run test test-unit fuzz fuzz-short lint bench bench-go clean tools
 
 all: build
 
@@ -26,6 +26,13 @@ test: lint-vet test-unit fuzz-short
 
 test-unit:
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+## test-faults: the reliability suite (real nats-server and regen processes:
+## crashes, restarts, failover, backpressure, soak, partition); see
+## docs/reliability.md. Longer: SOAK=10m FAULT_EVENTS=100000 make test-faults
+.PHONY: test-faults
+test-faults:
+	$(GO) test -tags faults -race -count=1 -timeout 20m -v ./internal/faultsuite/
 
 fuzz-short:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeChangeEvent$$' -fuzztime $(FUZZTIME) ./bus
@@ -44,7 +51,13 @@ lint-vet:
 lint: lint-vet
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 
-bench:
+## bench: the performance suite on an embedded server (a few minutes): prints
+## the table, rewrites docs/benchmarks.md; BENCHFLAGS=--json for one JSON object
+bench: build
+	$(BIN)/regen bench $(BENCHFLAGS)
+
+## bench-go: the Go micro-benchmarks of the hot paths (decode, cycle, ack)
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 clean:

@@ -85,17 +85,27 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig)
 		{"buckets", provisionBuckets},
 	}
 	for _, s := range steps {
-		if err := retryProvision(ctx, func() error { return s.fn(ctx, js, cfg) }); err != nil {
+		err := retryProvision(ctx, func(ctx context.Context) error { return s.fn(ctx, js, cfg) })
+		if err != nil {
 			return fmt.Errorf("provision %s: %w", s.name, err)
 		}
 	}
 	return nil
 }
 
-func retryProvision(ctx context.Context, fn func() error) error {
+// provisionAttemptTimeout bounds one provisioning attempt. A JetStream API
+// request can go unanswered (a cluster leaves both of two concurrent
+// creations of the same R3 stream unanswered: replicas starting together),
+// and would otherwise use up the caller's whole deadline on one attempt.
+const provisionAttemptTimeout = 5 * time.Second
+
+func retryProvision(ctx context.Context, fn func(context.Context) error) error {
 	var err error
 	for attempt := range 5 {
-		if err = fn(); err == nil {
+		actx, cancel := context.WithTimeout(ctx, provisionAttemptTimeout)
+		err = fn(actx)
+		cancel()
+		if err == nil {
 			return nil
 		}
 		select {

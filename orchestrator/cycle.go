@@ -29,40 +29,56 @@ func (o *Orchestrator) initCycle(n int) ParallelExecution {
 
 // processAll runs every message with at most limit in flight and collects
 // every result. A pool of min(limit, len(msgs)) workers takes the messages
-// in order (a goroutine per event would grow a fresh stack for each).
-// Once Stop begins, messages not yet started are released for immediate
-// redelivery. It returns the results and the peak in flight.
+// in order (a goroutine per event would grow a fresh stack for each). A
+// worker hands a success's ack to its own goroutine and moves on: the
+// confirmation round trip does not hold a worker, and processAll returns
+// only once every ack is confirmed (or failed). Once Stop begins, messages
+// not yet started are released for immediate redelivery. It returns the
+// results and the peak in flight.
 func (o *Orchestrator) processAll(r *run, execID string, msgs []bus.Message, limit int) ([]result, int) {
 	results := make([]result, len(msgs))
 	done := make([]atomic.Bool, len(msgs))
 	defer o.heartbeat(msgs, done)()
-	var wg sync.WaitGroup
+	var workers, acks sync.WaitGroup
 	var next, inFlight, peak atomic.Int64
 	for range min(limit, len(msgs)) {
-		wg.Go(func() {
+		workers.Go(func() {
 			for i := int(next.Add(1) - 1); i < len(msgs); i = int(next.Add(1) - 1) {
 				if r.fetchCtx.Err() != nil {
 					results[i] = o.release(msgs[i], execID)
+					done[i].Store(true)
 					continue
 				}
 				raisePeak(&peak, inFlight.Add(1))
-				results[i] = o.processOne(r, execID, msgs[i])
-				done[i].Store(true)
+				results[i] = o.processOne(r, execID, msgs[i], &acks, &done[i])
 				inFlight.Add(-1)
 			}
 		})
 	}
-	wg.Wait()
+	workers.Wait()
+	acks.Wait()
 	return results, int(peak.Load())
 }
 
-// processOne processes one message and reports it to the observer.
-func (o *Orchestrator) processOne(r *run, execID string, m bus.Message) result {
+// processOne processes one message; a success is acked on a goroutine of
+// acks. done is set and the observer told once the message is settled.
+func (o *Orchestrator) processOne(r *run, execID string, m bus.Message, acks *sync.WaitGroup, done *atomic.Bool) result {
 	o.inFlight.Add(1)
-	defer o.inFlight.Add(-1)
 	start := time.Now()
 	res := o.process(r.workCtx, execID, m)
-	o.deps.Observer.EventDone(res.outcome.String(), time.Since(start))
+	o.inFlight.Add(-1)
+	settled := func() {
+		done.Store(true)
+		o.deps.Observer.EventDone(res.outcome.String(), time.Since(start))
+	}
+	if !res.ack {
+		settled()
+		return res
+	}
+	acks.Go(func() {
+		o.ack(r.workCtx, m, res.eventID, execID)
+		settled()
+	})
 	return res
 }
 

@@ -41,9 +41,16 @@ type result struct {
 	deployments  int
 	regenerated  bool
 	deadLettered bool
+	// ack is set when the event succeeded and is still to be acked; the
+	// cycle sends the ack and awaits its confirmation without holding a
+	// worker (eventID is for the log if the ack fails).
+	ack     bool
+	eventID string
 }
 
-// process drives one message through decode, engine, deployer and ack.
+// process drives one message through decode, engine and deployer, and
+// settles failures (nak, term, dead letter). A success is returned with
+// ack set: the caller acks it.
 func (o *Orchestrator) process(ctx context.Context, execID string, m bus.Message) result {
 	ev, err := bus.DecodeChangeEvent(m.Data(), o.cfg.MaxPayload)
 	if err != nil {
@@ -62,8 +69,7 @@ func (o *Orchestrator) process(ctx context.Context, execID string, m bus.Message
 		res.regenerated, res.deployments = true, deployed
 		return res
 	}
-	o.ack(ctx, m, ch)
-	res := result{outcome: outcomeSucceeded, deployments: deployed, regenerated: true}
+	res := result{outcome: outcomeSucceeded, deployments: deployed, regenerated: true, ack: true, eventID: ev.ID}
 	if deployed == 0 {
 		res.outcome = outcomeSkipped
 	}
@@ -72,12 +78,12 @@ func (o *Orchestrator) process(ctx context.Context, execID string, m bus.Message
 
 // ack confirms success. A lost ack only causes a redelivery, which the
 // idempotent engine and deployer turn into a skip.
-func (o *Orchestrator) ack(ctx context.Context, m bus.Message, ch bus.Change) {
+func (o *Orchestrator) ack(ctx context.Context, m bus.Message, eventID, execID string) {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := m.Ack(actx); err != nil {
 		o.log.Warn("ack failed; the event will be redelivered and skipped",
-			eventAttrs(ch.Event.ID, ch.ExecutionID, slog.Any("error", err))...)
+			eventAttrs(eventID, execID, slog.Any("error", err))...)
 	}
 }
 

@@ -7,6 +7,7 @@
 //	regen stats    [flags]   every live replica's stats and the totals (--json: one document)
 //	regen healthcheck --url URL   exit 0 when the URL answers 2xx (container healthchecks)
 //	regen config   [flags]   print the effective configuration as YAML
+//	regen bench    [flags]   the performance suite: table, --json, docs/benchmarks.md
 //
 // Run `regen <command> -h` for the flags of each.
 package main
@@ -37,6 +38,7 @@ func commands() []command {
 		{"stats", "show every live replica's stats and the totals", statsCmd},
 		{"healthcheck", "GET a probe URL; exit 0 on 2xx, 1 otherwise (container healthchecks)", healthcheckCmd},
 		{"config", "print the effective configuration as YAML", configCmd},
+		{"bench", "run the performance suite on an embedded server (--quick, --json)", benchCmd},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			_, err := fmt.Fprintln(out, "regen", version)
 			return err

@@ -40,6 +40,10 @@ type Sizes struct {
 	RealEvents int
 	// WatermillNoopEvents and WatermillIOEvents size the Watermill runs.
 	WatermillNoopEvents, WatermillIOEvents int
+	// FetchWait is the orchestrators' fetch wait. Backlogs are whole
+	// batches, so it never delays a measured fetch; it only bounds how long
+	// stopping an orchestrator takes (its last fetch finds nothing).
+	FetchWait time.Duration
 }
 
 // FullSizes are the sizes the targets are judged on (a few minutes in all).
@@ -48,7 +52,8 @@ func FullSizes() Sizes {
 		EfficiencySeconds: 3, EfficiencyMinEvents: 300, Concurrencies: []int{1, 8, 64, 256},
 		IOWork: 10 * time.Millisecond, CycleWork: 2 * time.Millisecond, CycleConcurrency: 64,
 		Cycles1k: 20, Cycles10k: 5, CycleSmall: 1_000, CycleLarge: 10_000,
-		RSSEvents: 100_000, RealEvents: 2_000, WatermillNoopEvents: 10_000, WatermillIOEvents: 300}
+		RSSEvents: 100_000, RealEvents: 2_000, WatermillNoopEvents: 10_000, WatermillIOEvents: 300,
+		FetchWait: 500 * time.Millisecond}
 }
 
 // QuickSizes run every scenario at tiny sizes (seconds): for smoke tests,
@@ -58,13 +63,16 @@ func QuickSizes() Sizes {
 		EfficiencySeconds: 0.05, EfficiencyMinEvents: 8, Concurrencies: []int{1, 8, 64, 256},
 		IOWork: 10 * time.Millisecond, CycleWork: 2 * time.Millisecond, CycleConcurrency: 64,
 		Cycles1k: 2, Cycles10k: 1, CycleSmall: 100, CycleLarge: 300,
-		RSSEvents: 500, RealEvents: 20, WatermillNoopEvents: 50, WatermillIOEvents: 10}
+		RSSEvents: 500, RealEvents: 20, WatermillNoopEvents: 50, WatermillIOEvents: 10,
+		FetchWait: 50 * time.Millisecond}
 }
 
 // Config is one run of the suite.
 type Config struct {
 	// Sizes of the workloads (FullSizes when zero).
 	Sizes Sizes
+	// Quick marks a run at QuickSizes: its figures are not judged.
+	Quick bool
 	// ChildCommand is the argv of the process measured for rss_mb_100k;
 	// it is started with ChildEnv set and must call RunChild. Empty skips
 	// the measurement (reported as null with the reason).
@@ -91,4 +99,16 @@ func (c Config) withDefaults() Config {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c
+}
+
+// Scaled returns z with every event count multiplied by f (at least 1
+// event, or one cycle): a faster, noisier run.
+func (z Sizes) Scaled(f float64) Sizes {
+	n := func(v int) int { return max(int(float64(v)*f), 1) }
+	z.NoopEvents, z.EfficiencyMinEvents = n(z.NoopEvents), n(z.EfficiencyMinEvents)
+	z.EfficiencySeconds *= f
+	z.Cycles1k, z.Cycles10k = n(z.Cycles1k), n(z.Cycles10k)
+	z.RSSEvents, z.RealEvents = n(z.RSSEvents), n(z.RealEvents)
+	z.WatermillNoopEvents, z.WatermillIOEvents = n(z.WatermillNoopEvents), n(z.WatermillIOEvents)
+	return z
 }

@@ -19,9 +19,14 @@ import (
 // regenSpec is one timed drain of a backlog by the orchestrator.
 type regenSpec struct {
 	events, concurrency, batch int
-	work                       time.Duration
+	work, fetchWait            time.Duration
 	asyncAck                   bool
 }
+
+// wholeBatches rounds n up to a multiple of batch: a backlog of whole
+// batches never leaves a last, partial fetch waiting out its fetch wait
+// inside the measurement.
+func wholeBatches(n, batch int) int { return (n + batch - 1) / batch * batch }
 
 // regenResult is what one drain measured.
 type regenResult struct {
@@ -57,7 +62,7 @@ func (e *env) drainRegen(ctx context.Context, log *slog.Logger, s regenSpec) (re
 	}
 	defer nc.Close()
 	obs := newCountObserver(s.events)
-	o, err := newOrchestrator(ctx, nc, js, log, orchConfig(s.concurrency, s.batch), waitEngine{s.work}, obs, s.asyncAck)
+	o, err := newOrchestrator(ctx, nc, js, log, orchConfig(s.concurrency, s.batch, s.fetchWait), waitEngine{s.work}, obs, s.asyncAck)
 	if err != nil {
 		return regenResult{}, err
 	}
@@ -93,9 +98,9 @@ func timeDrain(ctx context.Context, o *orchestrator.Orchestrator, obs *countObse
 // orchConfig is the orchestrator configuration of the synthetic runs:
 // the defaults, fixed concurrency and batch, no adaptive tuning (it would
 // move the knobs the run is measuring).
-func orchConfig(concurrency, batch int) orchestrator.Config {
+func orchConfig(concurrency, batch int, fetchWait time.Duration) orchestrator.Config {
 	c := orchestrator.DefaultConfig()
-	c.MaxConcurrent, c.BatchSize = concurrency, batch
+	c.MaxConcurrent, c.BatchSize, c.FetchWait = concurrency, batch, fetchWait
 	c.AdaptiveOptimization = false
 	c.Replica = "regen-bench"
 	return c

@@ -40,23 +40,26 @@ type Target struct {
 
 // Detail holds the absolute figures behind the ratios.
 type Detail struct {
-	Quick                   bool               `json:"quick"`
-	BaselineEventsPerS      []float64          `json:"baseline_events_per_s"`
-	RegenNoopEventsPerS     []float64          `json:"regen_noop_events_per_s"`
-	OverheadRatios          []float64          `json:"overhead_ratios"`
-	NoopEvents              int                `json:"noop_events"`
-	NoopConcurrency         int                `json:"noop_concurrency"`
-	NoopBatch               int                `json:"noop_batch"`
-	EfficiencyEventsPerS    map[string]float64 `json:"efficiency_events_per_s"`
-	EfficiencyEvents        map[string]int     `json:"efficiency_events"`
-	Cycles1000              CycleStats         `json:"cycles_1000"`
-	Cycles10000             CycleStats         `json:"cycles_10000"`
-	WatermillNoopEventsPerS float64            `json:"watermill_noop_events_per_s,omitempty"`
-	WatermillIOEventsPerS   float64            `json:"watermill_io_events_per_s,omitempty"`
-	WatermillVersions       string             `json:"watermill_versions,omitempty"`
-	RSS                     RSSDetail          `json:"rss"`
-	RealEvents              int                `json:"real_events"`
-	Seconds                 float64            `json:"seconds"`
+	Quick               bool      `json:"quick"`
+	BaselineEventsPerS  []float64 `json:"baseline_events_per_s"`
+	RegenNoopEventsPerS []float64 `json:"regen_noop_events_per_s"`
+	OverheadRatios      []float64 `json:"overhead_ratios"`
+	// RegenNoopAsyncAckEventsPerS is regen no-op with unconfirmed acks
+	// (SourceConfig.AsyncAck): what confirmation costs. Context only.
+	RegenNoopAsyncAckEventsPerS float64            `json:"regen_noop_async_ack_events_per_s"`
+	NoopEvents                  int                `json:"noop_events"`
+	NoopConcurrency             int                `json:"noop_concurrency"`
+	NoopBatch                   int                `json:"noop_batch"`
+	EfficiencyEventsPerS        map[string]float64 `json:"efficiency_events_per_s"`
+	EfficiencyEvents            map[string]int     `json:"efficiency_events"`
+	Cycles1000                  CycleStats         `json:"cycles_1000"`
+	Cycles10000                 CycleStats         `json:"cycles_10000"`
+	WatermillNoopEventsPerS     float64            `json:"watermill_noop_events_per_s,omitempty"`
+	WatermillIOEventsPerS       float64            `json:"watermill_io_events_per_s,omitempty"`
+	WatermillVersions           string             `json:"watermill_versions,omitempty"`
+	RSS                         RSSDetail          `json:"rss"`
+	RealEvents                  int                `json:"real_events"`
+	Seconds                     float64            `json:"seconds"`
 }
 
 // CycleStats summarises timed cycles.

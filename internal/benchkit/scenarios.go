@@ -16,14 +16,15 @@ import (
 func (s *suite) overhead(ctx context.Context) error {
 	z := s.cfg.Sizes
 	d := &s.rep.Detail
-	d.NoopEvents, d.NoopConcurrency, d.NoopBatch = z.NoopEvents, z.NoopConcurrency, z.NoopBatch
+	n := wholeBatches(z.NoopEvents, z.NoopBatch)
+	d.NoopEvents, d.NoopConcurrency, d.NoopBatch = n, z.NoopConcurrency, z.NoopBatch
 	for round := range z.Rounds {
-		base, err := s.env.runBaseline(ctx, z.NoopEvents, z.NoopBatch)
+		base, err := s.env.runBaseline(ctx, n, z.NoopBatch)
 		if err != nil {
 			return err
 		}
-		r, err := s.env.runRegen(ctx, s.cfg.Logger, regenSpec{events: z.NoopEvents,
-			concurrency: z.NoopConcurrency, batch: z.NoopBatch})
+		r, err := s.env.runRegen(ctx, s.cfg.Logger, regenSpec{events: n,
+			concurrency: z.NoopConcurrency, batch: z.NoopBatch, fetchWait: z.FetchWait})
 		if err != nil {
 			return err
 		}
@@ -33,6 +34,13 @@ func (s *suite) overhead(ctx context.Context) error {
 		s.progress("overhead round %d: loop %.0f/s, regen %.0f/s, ratio %.3f", round+1, base, r.eventsPerS, r.eventsPerS/base)
 	}
 	s.rep.OverheadRatio = median(d.OverheadRatios)
+	r, err := s.env.runRegen(ctx, s.cfg.Logger, regenSpec{events: n, concurrency: z.NoopConcurrency,
+		batch: z.NoopBatch, fetchWait: z.FetchWait, asyncAck: true})
+	if err != nil {
+		return err
+	}
+	d.RegenNoopAsyncAckEventsPerS = r.eventsPerS
+	s.progress("overhead: regen with unconfirmed acks %.0f/s (context only)", r.eventsPerS)
 	return nil
 }
 
@@ -45,9 +53,10 @@ func (s *suite) efficiency(ctx context.Context) error {
 	s.rep.Detail.EfficiencyEventsPerS = map[string]float64{}
 	s.rep.Detail.EfficiencyEvents = map[string]int{}
 	for _, c := range z.Concurrencies {
-		n := max(int(z.EfficiencySeconds*float64(c)*ideal), z.EfficiencyMinEvents, c)
+		batch := max(2*c, 16) // the default batch size for c
+		n := wholeBatches(max(int(z.EfficiencySeconds*float64(c)*ideal), z.EfficiencyMinEvents), batch)
 		r, err := s.env.runRegen(ctx, s.cfg.Logger, regenSpec{events: n, concurrency: c,
-			batch: max(2*c, 16), work: z.IOWork})
+			batch: batch, work: z.IOWork, fetchWait: z.FetchWait})
 		if err != nil {
 			return fmt.Errorf("efficiency at %d: %w", c, err)
 		}
@@ -71,7 +80,7 @@ func (s *suite) cycles(ctx context.Context) error {
 	}{{z.CycleSmall, z.Cycles1k, &s.rep.Detail.Cycles1000, &s.rep.P95CycleMS1000},
 		{z.CycleLarge, z.Cycles10k, &s.rep.Detail.Cycles10000, &s.rep.P95CycleMS10000}} {
 		r, err := s.env.runRegen(ctx, s.cfg.Logger, regenSpec{events: c.size * c.count,
-			concurrency: z.CycleConcurrency, batch: c.size, work: z.CycleWork})
+			concurrency: z.CycleConcurrency, batch: c.size, work: z.CycleWork, fetchWait: z.FetchWait})
 		if err != nil {
 			return fmt.Errorf("cycles of %d: %w", c.size, err)
 		}

@@ -30,11 +30,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer e.close()
 	s := &suite{cfg: cfg, env: e, rep: &Report{Errors: map[string]string{}}}
-	for _, step := range []func(context.Context) error{s.overhead, s.efficiency, s.cycles} {
+	for _, step := range []func(context.Context) error{s.overhead, s.efficiency, s.cycles, s.watermill, s.rss, s.real} {
 		if err := step(ctx); err != nil {
 			return nil, err
 		}
 	}
 	s.rep.Detail.Seconds = time.Since(start).Seconds()
+	s.rep.Detail.Quick = cfg.Quick
+	s.rep.Machine = thisMachine()
+	judge(s.rep, cfg.Quick)
 	return s.rep, nil
 }

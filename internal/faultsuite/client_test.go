@@ -1,0 +1,225 @@
+//go:build faults
+
+package faultsuite
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/regen-dev/regen/bus"
+)
+
+// connect returns a client that reconnects forever (servers restart under
+// it); t.Cleanup closes it.
+func connect(t *testing.T, url string) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+func ctxFor(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}
+
+// eventMsg is node_added for node i: one artifact, types/n<i>_<hash>.go.
+func eventMsg(i int) *nats.Msg {
+	msg := nats.NewMsg(bus.ChangeSubject(bus.PriorityNormal, bus.NodeAdded))
+	id := fmt.Sprintf("ev-%d", i)
+	msg.Data = fmt.Appendf(nil, `{"id":%q,"change_type":"node_added","subject":"http://example.org/fault/N%d",`+
+		`"properties":{"rdfs:comment":"node %d"}}`, id, i, i)
+	msg.Header.Set(nats.MsgIdHdr, id)
+	return msg
+}
+
+// waitProvisioned waits until a replica created REGEN_CHANGES.
+func waitProvisioned(t *testing.T, js jetstream.JetStream) {
+	t.Helper()
+	waitFor(t, 60*time.Second, "REGEN_CHANGES provisioned", func() bool {
+		ctx, cancel := ctxFor(2 * time.Second)
+		defer cancel()
+		_, err := js.Consumer(ctx, bus.ChangesStream, bus.DefaultConsumer)
+		return err == nil
+	})
+}
+
+// publishRange publishes events [from, to) asynchronously in chunks,
+// retrying a chunk's failures (the server may be restarting) until ctx
+// ends.
+func publishRange(ctx context.Context, js jetstream.JetStream, from, to int) error {
+	const chunk = 1000
+	for lo := from; lo < to; lo += chunk {
+		if err := publishChunk(ctx, js, lo, min(lo+chunk, to)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func publishChunk(ctx context.Context, js jetstream.JetStream, lo, hi int) error {
+	for {
+		futs := make([]jetstream.PubAckFuture, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			f, err := js.PublishMsgAsync(eventMsg(i))
+			if err != nil {
+				break
+			}
+			futs = append(futs, f)
+		}
+		if len(futs) == hi-lo && allAcked(ctx, futs) {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("publish %d..%d: %w", lo, hi, ctx.Err())
+		}
+	}
+}
+
+// allAcked waits for every future: true when all were acknowledged (the
+// dedupe window makes the retry of a chunk safe).
+func allAcked(ctx context.Context, futs []jetstream.PubAckFuture) bool {
+	ok := true
+	for _, f := range futs {
+		select {
+		case <-f.Ok():
+		case <-f.Err():
+			ok = false
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return ok
+}
+
+var artifactRE = regexp.MustCompile(`^n(\d+)_[0-9a-f]+\.go$`)
+
+// deployedNodes is the set of node numbers with an artifact under root.
+func deployedNodes(root string) map[int]bool {
+	out := map[int]bool{}
+	entries, _ := os.ReadDir(filepath.Join(root, "types"))
+	for _, e := range entries {
+		if m := artifactRE.FindStringSubmatch(e.Name()); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			out[n] = true
+		}
+	}
+	return out
+}
+
+// missing lists up to 10 node numbers in [0, n) without an artifact.
+func missing(nodes map[int]bool, n int) []int {
+	var out []int
+	for i := 0; i < n && len(out) < 10; i++ {
+		if !nodes[i] {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// consumerInfo is the shared consumer's info (nil on error).
+func consumerInfo(js jetstream.JetStream) *jetstream.ConsumerInfo {
+	ctx, cancel := ctxFor(3 * time.Second)
+	defer cancel()
+	c, err := js.Consumer(ctx, bus.ChangesStream, bus.DefaultConsumer)
+	if err != nil {
+		return nil
+	}
+	ci, err := c.Info(ctx)
+	if err != nil {
+		return nil
+	}
+	return ci
+}
+
+// streamInfo is a stream's info (nil on error).
+func streamInfo(js jetstream.JetStream, name string) *jetstream.StreamInfo {
+	ctx, cancel := ctxFor(3 * time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, name)
+	if err != nil {
+		return nil
+	}
+	si, err := s.Info(ctx)
+	if err != nil {
+		return nil
+	}
+	return si
+}
+
+// drained reports whether REGEN_CHANGES is empty and nothing is in flight.
+func drained(js jetstream.JetStream) bool {
+	si, ci := streamInfo(js, bus.ChangesStream), consumerInfo(js)
+	return si != nil && ci != nil && si.State.Msgs == 0 && ci.NumPending == 0 && ci.NumAckPending == 0
+}
+
+// deploysPerEvent counts deployment_completed telemetry per event id.
+func deploysPerEvent(t *testing.T, js jetstream.JetStream) map[string]int {
+	t.Helper()
+	per := map[string]int{}
+	err := readTelemetry(js, bus.DeploymentCompleted, func(ev bus.TelemetryEvent) {
+		id, _ := ev.Data["event_id"].(string)
+		per[id]++
+	})
+	if err != nil {
+		t.Fatalf("read telemetry: %v", err)
+	}
+	return per
+}
+
+// readTelemetry calls fn for every stored telemetry event of type typ.
+func readTelemetry(js jetstream.JetStream, typ bus.TelemetryType, fn func(bus.TelemetryEvent)) error {
+	ctx, cancel := ctxFor(2 * time.Minute)
+	defer cancel()
+	c, err := js.OrderedConsumer(ctx, bus.TelemetryStream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{bus.TelemetrySubjectFor(typ)}})
+	if err != nil {
+		return err
+	}
+	for ctx.Err() == nil {
+		batch, err := c.FetchNoWait(1000)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			var ev bus.TelemetryEvent
+			if json.Unmarshal(m.Data(), &ev) == nil {
+				fn(ev)
+			}
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+	return errors.Join(errors.New("telemetry read timed out"), ctx.Err())
+}
+
+// countTelemetry counts the stored telemetry events of type typ.
+func countTelemetry(t *testing.T, js jetstream.JetStream, typ bus.TelemetryType) int {
+	t.Helper()
+	n := 0
+	if err := readTelemetry(js, typ, func(bus.TelemetryEvent) { n++ }); err != nil {
+		t.Fatalf("read telemetry: %v", err)
+	}
+	return n
+}

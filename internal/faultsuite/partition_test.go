@@ -1,0 +1,157 @@
+//go:build faults
+
+package faultsuite
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/regen-dev/regen/bus"
+)
+
+// netns is a network namespace joined to the host by a veth pair: the
+// host end has hostIP, the namespace end nsIP. Taking the host end down
+// partitions whatever runs in the namespace.
+type netns struct {
+	name, hostIf, hostIP, nsIP string
+}
+
+// setupNetns creates the namespace and veth pair (deleted by t.Cleanup),
+// or skips the test saying what is missing.
+func setupNetns(t *testing.T) *netns {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("partition test skipped: needs root to create a network namespace (ip netns)")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("partition test skipped: the `ip` command (iproute2) is not installed")
+	}
+	id := os.Getpid() % 100000
+	sub := id%200 + 20
+	n := &netns{name: fmt.Sprintf("regen-fault-%d", id), hostIf: fmt.Sprintf("rgnh%d", id),
+		hostIP: fmt.Sprintf("10.213.%d.1", sub), nsIP: fmt.Sprintf("10.213.%d.2", sub)}
+	if out, err := exec.Command("ip", "netns", "add", n.name).CombinedOutput(); err != nil {
+		t.Skipf("partition test skipped: `ip netns add` failed (no CAP_SYS_ADMIN?): %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", n.name).Run() })
+	nsIf := fmt.Sprintf("rgnn%d", id)
+	for _, args := range [][]string{
+		{"link", "add", n.hostIf, "type", "veth", "peer", "name", nsIf},
+		{"link", "set", nsIf, "netns", n.name},
+		{"addr", "add", n.hostIP + "/24", "dev", n.hostIf},
+		{"link", "set", n.hostIf, "up"},
+		{"-n", n.name, "addr", "add", n.nsIP + "/24", "dev", nsIf},
+		{"-n", n.name, "link", "set", nsIf, "up"},
+		{"-n", n.name, "link", "set", "lo", "up"},
+	} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Skipf("partition test skipped: `ip %v` failed: %v: %s", args, err, out)
+		}
+	}
+	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", n.hostIf).Run() })
+	return n
+}
+
+// link brings the host end of the veth up or down.
+func (n *netns) link(t *testing.T, state string) {
+	t.Helper()
+	if out, err := exec.Command("ip", "link", "set", n.hostIf, state).CombinedOutput(); err != nil {
+		t.Fatalf("ip link set %s %s: %v: %s", n.hostIf, state, err, out)
+	}
+}
+
+// TestPartition: a replica in its own network namespace is cut off from
+// NATS for 20s mid-run. Its unacked events are redelivered to the other
+// replicas meanwhile (AckWait 3s), work goes on, and once the link is back
+// the replica resumes: it deploys events published after the heal.
+func TestPartition(t *testing.T) {
+	ns := setupNetns(t)
+	n, cut := envInt(t, "FAULT_PARTITION_EVENTS", 3000), envDuration(t, "FAULT_PARTITION", 20*time.Second)
+	srv := startNATS(t, natsOpts{host: ns.hostIP})
+	root := t.TempDir()
+	extra := []string{"--faults", "engine:delay=20ms", "--max-concurrent", "8", "--ack-wait", "3s", "--call-timeout", "2s"}
+	startReplica(t, "part-victim", replicaOpts{natsURL: srv.url(), root: root, extra: extra,
+		prefix: []string{"ip", "netns", "exec", ns.name}})
+	for i := range 2 {
+		startReplica(t, fmt.Sprintf("part-r%d", i+1), replicaOpts{natsURL: srv.url(), root: root, extra: extra})
+	}
+	js := connect(t, srv.url())
+	waitProvisioned(t, js)
+	publishOrFail(t, js, 0, n)
+	waitFor(t, time.Minute, "the victim deploying", func() bool { return deploysBy(t, js, "part-victim", time.Time{}) > 0 })
+	before := consumerInfo(js)
+	ns.link(t, "down")
+	atCut := len(deployedNodes(root))
+	redelivered := partitionFor(t, js, root, cut, atCut, before.NumRedelivered)
+	ns.link(t, "up")
+	healed := time.Now()
+	figure(t, "redelivered_during_cut", redelivered)
+	publishOrFail(t, js, n, 2*n)
+	waitAllDeployed(t, js, root, 2*n, 3*time.Minute)
+	after := deploysBy(t, js, "part-victim", healed)
+	figure(t, "victim_deploys_after_heal", after)
+	if after == 0 {
+		t.Error("the partitioned replica deployed nothing after the link came back")
+	}
+	checkNoDuplicates(t, js, 2*n)
+	checkDLQEmpty(t, js)
+}
+
+// partitionFor keeps the link down for d while checking that the others
+// make progress and redeliver the victim's unacked events; it returns the
+// redeliveries seen during the cut.
+func partitionFor(t *testing.T, js jetstream.JetStream, root string, d time.Duration, atCut, redeliveredBefore int) int {
+	t.Helper()
+	end := time.NewTimer(d)
+	defer end.Stop()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	redelivered := 0
+	for {
+		select {
+		case <-end.C:
+			progress := len(deployedNodes(root)) - atCut
+			figure(t, "deployed_by_others_during_cut", progress)
+			if progress <= 0 {
+				t.Error("no progress while the victim was cut off")
+			}
+			if redelivered == 0 {
+				t.Error("none of the victim's unacked events were redelivered during the cut")
+			}
+			return redelivered
+		case <-tick.C:
+			if ci := consumerInfo(js); ci != nil {
+				redelivered = max(redelivered, ci.NumRedelivered-redeliveredBefore)
+			}
+		}
+	}
+}
+
+func publishOrFail(t *testing.T, js jetstream.JetStream, from, to int) {
+	t.Helper()
+	ctx, cancel := ctxFor(2 * time.Minute)
+	defer cancel()
+	if err := publishRange(ctx, js, from, to); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// deploysBy counts deployment_completed telemetry from replica since t0.
+func deploysBy(t *testing.T, js jetstream.JetStream, replica string, t0 time.Time) int {
+	t.Helper()
+	n := 0
+	err := readTelemetry(js, bus.DeploymentCompleted, func(ev bus.TelemetryEvent) {
+		if ev.Replica == replica && ev.Timestamp.After(t0) {
+			n++
+		}
+	})
+	if err != nil {
+		t.Fatalf("read telemetry: %v", err)
+	}
+	return n
+}

@@ -1,0 +1,57 @@
+package orchestrator
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/regen-dev/regen/bus"
+)
+
+// benchArtifacts is shared read-only: the bench engine allocates nothing.
+var benchArtifacts = []bus.Artifact{{Path: "bench/a.txt", Hash: "0"}}
+
+type benchEngine struct{}
+
+func (benchEngine) Regenerate(context.Context, bus.Change) ([]bus.Artifact, error) {
+	return benchArtifacts, nil
+}
+
+type benchDeployer struct{}
+
+func (benchDeployer) Deploy(context.Context, bus.Artifact) (bool, error) { return false, nil }
+
+// BenchmarkCycle measures one cycle (decode, engine, deployer, ack, stats,
+// telemetry) over a batch of fake messages with a no-op engine: the
+// orchestrator's own cost per event, without NATS.
+func BenchmarkCycle(b *testing.B) {
+	for _, c := range []struct{ batch, concurrency int }{{16, 2}, {256, 64}, {1000, 64}} {
+		b.Run(fmt.Sprintf("batch=%d/concurrency=%d", c.batch, c.concurrency), func(b *testing.B) {
+			benchmarkCycle(b, c.batch, c.concurrency)
+		})
+	}
+}
+
+func benchmarkCycle(b *testing.B, batch, concurrency int) {
+	o, err := New(cfgWith(func(c *Config) { c.MaxConcurrent, c.BatchSize = concurrency, batch }),
+		Deps{Source: &fakeSource{}, Engine: benchEngine{}, Deployer: benchDeployer{},
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	msgs := make([]bus.Message, batch)
+	for i := range msgs {
+		msgs[i] = validMsg(i)
+	}
+	ctx := context.Background()
+	r := &run{fetchCtx: ctx, workCtx: ctx}
+	b.ReportAllocs()
+	for b.Loop() {
+		if pe := o.executeCycle(r, msgs); pe.Skipped != batch {
+			b.Fatalf("cycle = %+v, want %d skipped", pe, batch)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/event")
+}

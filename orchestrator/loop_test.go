@@ -1,0 +1,66 @@
+package orchestrator
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// beatMsg counts InProgress calls.
+type beatMsg struct {
+	*fakeMsg
+	beats atomic.Int64
+}
+
+func (m *beatMsg) InProgress() error {
+	m.beats.Add(1)
+	return nil
+}
+
+// One worker, a batch of two, the first event blocked: the second one
+// waits in the batch, and the cycle's heartbeat must keep it alive too.
+func TestHeartbeatCoversMessagesWaitingInTheBatch(t *testing.T) {
+	t.Parallel()
+	b := setup(t, cfgWith(func(c *Config) { c.MaxConcurrent, c.BatchSize, c.AckWait = 1, 2, 20*time.Millisecond }))
+	b.eng.block = make(chan struct{})
+	first, second := &beatMsg{fakeMsg: validMsg(0)}, &beatMsg{fakeMsg: validMsg(1)}
+	b.src.push(first, second)
+	if err := b.o.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "heartbeats on the running and the waiting event", func() bool {
+		return first.beats.Load() >= 2 && second.beats.Load() >= 2
+	})
+	close(b.eng.block)
+	waitFor(t, "both acked", func() bool {
+		a1, _, _ := first.state()
+		a2, _, _ := second.state()
+		return a1 == 1 && a2 == 1
+	})
+}
+
+// A batch fetched ahead while a cycle runs is released (nak'ed for
+// immediate redelivery) when Stop comes before its cycle starts.
+func TestStopReleasesThePrefetchedBatch(t *testing.T) {
+	t.Parallel()
+	b := setup(t, cfgWith(func(c *Config) { c.MaxConcurrent, c.BatchSize, c.ShutdownGrace = 1, 1, time.Millisecond }))
+	b.eng.block = make(chan struct{}) // never closed: the first event is cancelled at Stop
+	first, second := validMsg(0), validMsg(1)
+	b.src.push(first, second)
+	if err := b.o.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the second event fetched ahead", func() bool { return b.src.fetches.Load() >= 2 && b.eng.calls.Load() == 1 })
+	if err := b.o.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range []*fakeMsg{first, second} {
+		if acked, naks, termed := m.state(); acked != 0 || naks != 1 || termed != "" {
+			t.Errorf("event %d: acked %d, naks %d, termed %q; want one nak", i, acked, naks, termed)
+		}
+	}
+	if calls := b.eng.calls.Load(); calls != 1 {
+		t.Errorf("engine calls = %d, want 1 (the prefetched event never started)", calls)
+	}
+}
