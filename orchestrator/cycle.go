@@ -27,14 +27,16 @@ func (o *Orchestrator) initCycle(n int) ParallelExecution {
 		Events: n, MaxConcurrent: int(o.concurrency.Load())}
 }
 
-// processAll runs every message with at most limit in flight and collects
-// every result. A pool of min(limit, len(msgs)) workers takes the messages
-// in order (a goroutine per event would grow a fresh stack for each). A
-// worker hands a success's ack to its own goroutine and moves on: the
-// confirmation round trip does not hold a worker, and processAll returns
-// only once every ack is confirmed (or failed). Once Stop begins, messages
-// not yet started are released for immediate redelivery. It returns the
-// results and the peak in flight.
+// processAll runs every message and collects every result. A pool of
+// min(limit, len(msgs)) workers takes the messages in order (a goroutine
+// per event would grow a fresh stack for each); each event also takes a
+// slot of the orchestrator's gate, which bounds the events in flight
+// across overlapping cycles. A worker hands a success's ack to its own
+// goroutine and moves on: the confirmation round trip does not hold a
+// slot, and processAll returns only once every ack is confirmed (or
+// failed). Once Stop begins, messages not yet started are released for
+// immediate redelivery. It returns the results and the cycle's peak in
+// flight.
 func (o *Orchestrator) processAll(r *run, execID string, msgs []bus.Message, limit int) ([]result, int) {
 	results := make([]result, len(msgs))
 	done := make([]atomic.Bool, len(msgs))
@@ -44,7 +46,7 @@ func (o *Orchestrator) processAll(r *run, execID string, msgs []bus.Message, lim
 	for range min(limit, len(msgs)) {
 		workers.Go(func() {
 			for i := int(next.Add(1) - 1); i < len(msgs); i = int(next.Add(1) - 1) {
-				if r.fetchCtx.Err() != nil {
+				if !o.gate.acquire(r.fetchCtx) {
 					results[i] = o.release(msgs[i], execID)
 					done[i].Store(true)
 					continue
@@ -52,6 +54,7 @@ func (o *Orchestrator) processAll(r *run, execID string, msgs []bus.Message, lim
 				raisePeak(&peak, inFlight.Add(1))
 				results[i] = o.processOne(r, execID, msgs[i], &acks, &done[i])
 				inFlight.Add(-1)
+				o.gate.release()
 			}
 		})
 	}

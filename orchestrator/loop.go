@@ -5,19 +5,31 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/regen-dev/regen/bus"
 )
+
+// maxCyclesInFlight bounds overlapping cycles: the next batch's events
+// start while the previous cycle's last ones finish (the gate keeps the
+// events in flight within the concurrency), so the pool never idles on a
+// cycle's tail.
+const maxCyclesInFlight = 2
 
 // loop runs a cycle per fetched batch until Stop, or, when not
 // autonomous, until the backlog is drained. The next batch is fetched
 // while a cycle runs (at most one batch ahead), so a cycle never waits for
 // a fetch round trip when there is a backlog.
 func (o *Orchestrator) loop(r *run) {
-	defer close(r.done)
+	var cycles sync.WaitGroup
+	slots := make(chan struct{}, maxCyclesInFlight)
 	next := o.startFetch(r)
-	defer func() { <-next.done }()
+	defer func() {
+		<-next.done
+		cycles.Wait()
+		close(r.done)
+	}()
 	failures := 0
 	for {
 		var b batch
@@ -36,13 +48,43 @@ func (o *Orchestrator) loop(r *run) {
 			continue
 		}
 		failures = 0
-		if len(b.msgs) == 0 && !o.cfg.Autonomous && o.drained(r.fetchCtx) {
+		if len(b.msgs) == 0 && !o.cfg.Autonomous && o.drainedAfter(r, &cycles) {
 			r.err = o.onceResult()
 			return
 		}
 		next = o.startFetch(r)
-		o.runBatch(r, b)
+		o.startCycle(r, b, slots, &cycles)
 	}
+}
+
+// startCycle runs a cycle on b in the background once fewer than
+// maxCyclesInFlight are running, keeping b's messages alive while it waits.
+func (o *Orchestrator) startCycle(r *run, b batch, slots chan struct{}, cycles *sync.WaitGroup) {
+	if len(b.msgs) == 0 {
+		return
+	}
+	t := time.NewTicker(o.cfg.AckWait / 2)
+	defer t.Stop()
+	for waiting := true; waiting; {
+		select {
+		case slots <- struct{}{}:
+			waiting = false
+		case <-t.C:
+			inProgress(b.msgs)
+			b.refreshed = time.Now()
+		}
+	}
+	cycles.Go(func() {
+		defer func() { <-slots }()
+		o.runBatch(r, b)
+	})
+}
+
+// drainedAfter waits for the running cycles, then reports whether nothing
+// is pending (so the stats are final when a --once run ends).
+func (o *Orchestrator) drainedAfter(r *run, cycles *sync.WaitGroup) bool {
+	cycles.Wait()
+	return o.drained(r.fetchCtx)
 }
 
 // batch is one fetch's outcome; refreshed is when its messages' AckWait

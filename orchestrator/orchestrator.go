@@ -47,6 +47,7 @@ type Orchestrator struct {
 	concurrency atomic.Int64
 	batchSize   atomic.Int64
 	inFlight    atomic.Int64
+	gate        *gate
 	lastExec    atomic.Pointer[ParallelExecution]
 
 	mu  sync.Mutex
@@ -76,6 +77,7 @@ func New(cfg Config, deps Deps) (*Orchestrator, error) {
 	deps = withDepDefaults(deps)
 	o := &Orchestrator{cfg: cfg, deps: deps, log: deps.Logger.With(slog.String("component", "orchestrator"))}
 	o.concurrency.Store(int64(cfg.MaxConcurrent))
+	o.gate = newGate(func() int { return int(o.concurrency.Load()) })
 	o.batchSize.Store(int64(cfg.BatchSize))
 	return o, nil
 }

@@ -161,6 +161,7 @@ func tuningChange(in tuneInput, w windowStats, next, batch int, reason string, a
 func (o *Orchestrator) applyTuning(ctx context.Context, ch TuningChange) {
 	o.concurrency.Store(int64(ch.New))
 	o.batchSize.Store(int64(ch.NewBatchSize))
+	o.gate.wake()
 	o.stats.recordTuning(ch)
 	o.log.InfoContext(ctx, "tuning changed", slog.String("knob", ch.Knob), slog.Int("old", ch.Old),
 		slog.Int("new", ch.New), slog.Int("batch_size", ch.NewBatchSize), slog.String("reason", ch.Reason),

@@ -18,15 +18,30 @@ type cycleRing struct {
 	mu     sync.Mutex
 	durs   [cycleRingSize]time.Duration
 	cycles int64         // cycles recorded, cumulative
-	busy   time.Duration // sum of all cycle durations, cumulative
+	busy   time.Duration // wall time with at least one cycle running, cumulative
+	end    time.Time     // latest end of a recorded cycle
 }
 
-func (r *cycleRing) add(d time.Duration) {
+// add records a cycle that ran from start for d. Cycles overlap (see
+// maxCyclesInFlight): busy counts only the part after the latest recorded
+// end, so overlapping time is not counted twice.
+func (r *cycleRing) add(start time.Time, d time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.durs[r.cycles%cycleRingSize] = d
 	r.cycles++
-	r.busy += d
+	end := start.Add(d)
+	if end.After(r.end) {
+		r.busy += end.Sub(later(start, r.end))
+		r.end = end
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // since returns the durations of the cycles recorded after the first from
@@ -44,7 +59,7 @@ func (r *cycleRing) since(from int64) (durs []time.Duration, cycles int64, busy 
 
 // afterCycle records a finished cycle for the health loop and the tuner.
 func (o *Orchestrator) afterCycle(pe ParallelExecution) {
-	o.stats.recent.add(time.Duration(pe.DurationMS * float64(time.Millisecond)))
+	o.stats.recent.add(pe.StartedAt, time.Duration(pe.DurationMS*float64(time.Millisecond)))
 }
 
 // mark is the cumulative state at one instant; two marks bound a window.

@@ -8,8 +8,11 @@ import (
 func TestCycleRingKeepsTheLatest(t *testing.T) {
 	t.Parallel()
 	var r cycleRing
-	for i := range 1500 {
-		r.add(time.Duration(i+1) * time.Millisecond)
+	at := time.Unix(0, 0)
+	for i := range 1500 { // back to back, no overlap
+		d := time.Duration(i+1) * time.Millisecond
+		r.add(at, d)
+		at = at.Add(d)
 	}
 	durs, cycles, busy := r.since(0)
 	if cycles != 1500 || len(durs) != cycleRingSize || durs[0] != 477*time.Millisecond ||
@@ -24,6 +27,19 @@ func TestCycleRingKeepsTheLatest(t *testing.T) {
 	}
 	if durs, _, _ := r.since(1500); len(durs) != 0 {
 		t.Fatalf("since(now) = %v", durs)
+	}
+}
+
+func TestCycleRingCountsOverlapOnce(t *testing.T) {
+	t.Parallel()
+	var r cycleRing
+	t0 := time.Unix(100, 0)
+	r.add(t0, 10*time.Millisecond)                         // 0-10
+	r.add(t0.Add(5*time.Millisecond), 10*time.Millisecond) // 5-15: 5 new
+	r.add(t0.Add(6*time.Millisecond), 2*time.Millisecond)  // 6-8: inside
+	r.add(t0.Add(20*time.Millisecond), 5*time.Millisecond) // 20-25: gap, 5 new
+	if _, cycles, busy := r.since(0); cycles != 4 || busy != 20*time.Millisecond {
+		t.Fatalf("cycles=%d busy=%s, want 4 and 20ms", cycles, busy)
 	}
 }
 
@@ -47,12 +63,13 @@ func TestPercentiles(t *testing.T) {
 func TestWindowSince(t *testing.T) {
 	t.Parallel()
 	o := &Orchestrator{}
+	t0 := time.Unix(100, 0)
 	o.stats.addCycle(ParallelExecution{DurationMS: 10, Events: 4}, 0)
-	o.afterCycle(ParallelExecution{DurationMS: 10, Events: 4})
+	o.afterCycle(ParallelExecution{StartedAt: t0, DurationMS: 10, Events: 4})
 	start := o.markNow()
-	for _, pe := range []ParallelExecution{
-		{DurationMS: 20, Events: 10, Succeeded: 6, Failed: 2, Rejected: 1, Deferred: 1},
-		{DurationMS: 40, Events: 10, Succeeded: 10},
+	for _, pe := range []ParallelExecution{ // back to back
+		{StartedAt: t0.Add(10 * time.Millisecond), DurationMS: 20, Events: 10, Succeeded: 6, Failed: 2, Rejected: 1, Deferred: 1},
+		{StartedAt: t0.Add(30 * time.Millisecond), DurationMS: 40, Events: 10, Succeeded: 10},
 	} {
 		o.stats.addCycle(pe, 0)
 		o.afterCycle(pe)
