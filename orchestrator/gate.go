@@ -24,6 +24,19 @@ func newGate(limit func() int) *gate {
 // acquire waits for a free slot; it returns false (holding nothing) once
 // ctx has ended, even if a slot is free.
 func (g *gate) acquire(ctx context.Context) bool {
+	g.mu.Lock()
+	if ctx.Err() == nil && g.active < g.limit() {
+		g.active++
+		g.mu.Unlock()
+		return true
+	}
+	g.mu.Unlock()
+	return g.acquireSlow(ctx)
+}
+
+// acquireSlow waits on the condition, woken by releases, limit rises and
+// the end of ctx.
+func (g *gate) acquireSlow(ctx context.Context) bool {
 	stop := context.AfterFunc(ctx, g.wake)
 	defer stop()
 	g.mu.Lock()
