@@ -42,7 +42,7 @@ func Parse(s string) (map[string]Spec, error) {
 		}
 		comp, kvs, ok := strings.Cut(part, ":")
 		if !ok || (comp != "engine" && comp != "deployer") {
-			return nil, fmt.Errorf("faults: %q: want engine:... or deployer:...", part)
+			return nil, fmt.Errorf("faults: %q: want engine:KEY=VALUE or deployer:KEY=VALUE", part)
 		}
 		spec, err := parseSpec(kvs)
 		if err != nil {
