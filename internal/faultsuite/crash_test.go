@@ -41,6 +41,7 @@ func TestReplicaCrashes(t *testing.T) {
 	waitAllDeployed(t, js, root, n, 2*time.Minute)
 	elapsed := time.Since(start)
 	figure(t, "kills", kills)
+	figure(t, "redeliveries", redeliveries(t, js))
 	figure(t, "seconds", elapsed.Seconds())
 	figure(t, "events_per_second", rate(n, elapsed))
 	checkNoDuplicates(t, js, n)

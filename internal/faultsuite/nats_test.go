@@ -90,13 +90,6 @@ func (n *natsNode) start(t *testing.T) {
 	})
 }
 
-// restart starts the node again on the same port and store.
-func (n *natsNode) restart(t *testing.T) {
-	t.Helper()
-	n.proc.kill()
-	n.start(t)
-}
-
 // waitJetStream waits until the node answers a JetStream account request.
 func (n *natsNode) waitJetStream(t *testing.T, d time.Duration) {
 	t.Helper()

@@ -4,7 +4,6 @@ package faultsuite
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -87,16 +86,6 @@ func (p *process) kill() {
 	<-p.done
 }
 
-// exited reports whether the process has ended.
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
 func (p *process) pid() int { return p.cmd.Process.Pid }
 
 // rssKB is the process's resident set size (VmRSS) in KiB, 0 if unknown.
@@ -134,10 +123,4 @@ func listening(addr string) bool {
 		c.Close()
 	}
 	return err == nil
-}
-
-// logContains reports whether the process's log holds s.
-func (p *process) logContains(s string) bool {
-	b, _ := os.ReadFile(p.log)
-	return bytes.Contains(b, []byte(s))
 }
