@@ -106,16 +106,35 @@ func (g *Guard) Do(ctx context.Context, fn func(ctx context.Context) error) erro
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("breaker %s: %w", g.component, err)
 	}
-	var last error
+	// The first attempt runs before any backoff is built: the common case
+	// (success) allocates no retry state.
+	start := time.Now()
+	last := g.attempt(ctx, fn, nil)
+	if last == nil {
+		return nil
+	}
+	if g.isFinal(ctx, last) || g.cfg.Retries <= 0 {
+		return g.result(ctx, last)
+	}
+	return g.retry(ctx, fn, last, start)
+}
+
+// retry runs the retries after a failed first attempt (first), with
+// exponential backoff and jitter; the elapsed-time bound counts from start.
+func (g *Guard) retry(ctx context.Context, fn func(context.Context) error, first error, start time.Time) error {
+	last, replayed := first, false
 	op := func() error {
-		err := g.attempt(ctx, fn, last)
-		last = err
+		err := first
+		if replayed { // backoff.Retry calls op at once: that call is the first attempt
+			err = g.attempt(ctx, fn, last)
+		}
+		replayed, last = true, err
 		if err != nil && g.isFinal(ctx, err) {
 			return backoff.Permanent(err)
 		}
 		return err
 	}
-	if backoff.Retry(op, g.newBackOff(ctx)) == nil {
+	if backoff.Retry(op, g.newBackOff(ctx, time.Since(start))) == nil {
 		return nil
 	}
 	return g.result(ctx, last)
@@ -207,11 +226,13 @@ func (g *Guard) result(ctx context.Context, last error) error {
 	return fmt.Errorf("breaker %s: %w (last error: %w)", g.component, ctxErr, last)
 }
 
-func (g *Guard) newBackOff(ctx context.Context) backoff.BackOff {
+// newBackOff is the retry schedule; spent is the time the first attempt
+// already took of RetryMaxElapsed.
+func (g *Guard) newBackOff(ctx context.Context, spent time.Duration) backoff.BackOff {
 	exp := backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(g.cfg.RetryInitial),
 		backoff.WithMaxInterval(g.cfg.RetryMax),
-		backoff.WithMaxElapsedTime(g.cfg.RetryMaxElapsed),
+		backoff.WithMaxElapsedTime(max(g.cfg.RetryMaxElapsed-spent, time.Nanosecond)),
 		backoff.WithMultiplier(retryMultiplier),
 		backoff.WithRandomizationFactor(retryJitter),
 	)
