@@ -96,6 +96,7 @@ type InvalidEventError struct {
 	Detail string
 }
 
+// Error says the reason and the detail.
 func (e *InvalidEventError) Error() string {
 	return fmt.Sprintf("invalid event: %s: %s", e.Reason, e.Detail)
 }
