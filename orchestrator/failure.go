@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/regen-dev/regen/bus"
 )
 
@@ -50,9 +52,10 @@ func (o *Orchestrator) nak(m bus.Message, delay time.Duration, attrs []any) {
 	}
 }
 
-// release puts back a message the cycle never started (Stop began).
+// release puts back a message the cycle never started (Stop began). It is
+// not decoded: its id for the log is the Nats-Msg-Id publishers set to it.
 func (o *Orchestrator) release(m bus.Message, execID string) result {
-	o.nak(m, 0, eventAttrs("", execID, slog.Uint64("seq", m.Seq())))
+	o.nak(m, 0, eventAttrs(m.Headers().Get(nats.MsgIdHdr), execID, slog.Uint64("seq", m.Seq())))
 	return result{outcome: outcomeDeferred}
 }
 

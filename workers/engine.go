@@ -126,7 +126,8 @@ func (e *GraphEngine) templateChanged(ctx context.Context, ch bus.Change) ([]bus
 		return nil, fmt.Errorf("template_changed %s: %w: no such template", name, ErrPermanent)
 	}
 	e.log.InfoContext(ctx, "templates reloaded", slog.String("template", name),
-		slog.String("event_id", ch.Event.ID), slog.Int("templates", len(set.sorted)))
+		slog.String("event_id", ch.Event.ID), slog.String("execution_id", ch.ExecutionID),
+		slog.Int("templates", len(set.sorted)))
 	return e.renderAll(ctx, ch, set.WithDependents(name))
 }
 
