@@ -106,12 +106,27 @@ func decrease(c, lo int) int {
 	return max(lo, min(c-1, int(float64(c)*tuneDecreaseFactor)))
 }
 
+// maxBatchRatio caps the batch/concurrency ratio the tuner keeps: the
+// default batch's floor of 16 makes the ratio 8 at max_concurrent 2, which
+// at tune_max 64 would hold 3 × 512 messages unacked per replica.
+const maxBatchRatio = 4
+
 // batchFor is the batch size for concurrency c: the configured
-// batch_size/max_concurrent ratio is kept, so a cycle's expected duration
-// stays what the configuration implied.
+// batch_size/max_concurrent ratio (at most maxBatchRatio) is kept, so a
+// cycle's expected duration stays what the configuration implied.
 func (o *Orchestrator) batchFor(c int) int {
-	ratio := float64(o.cfg.BatchSize) / float64(o.cfg.MaxConcurrent)
+	ratio := min(float64(o.cfg.BatchSize)/float64(o.cfg.MaxConcurrent), maxBatchRatio)
 	return max(1, int(math.Ceil(ratio*float64(c))))
+}
+
+// BatchAtTuneMax is the largest batch the tuner may set; a replica holds up
+// to three batches unacked (two overlapping cycles and one fetched ahead).
+func (o *Orchestrator) BatchAtTuneMax() int {
+	if !o.cfg.AdaptiveOptimization {
+		return o.cfg.BatchSize
+	}
+	_, hi := o.cfg.TuneBounds()
+	return max(o.cfg.BatchSize, o.batchFor(hi))
 }
 
 // tuner is the tuning state the health loop keeps between passes.

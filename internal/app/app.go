@@ -57,6 +57,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (svc *Servi
 	if s.orch, err = s.build(ctx); err != nil {
 		return nil, err
 	}
+	s.warnSizing()
 	if err = s.orch.Start(ctx); err != nil {
 		return nil, err
 	}
