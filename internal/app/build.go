@@ -56,7 +56,12 @@ func isPermanent(err error) bool {
 	return errors.Is(err, workers.ErrPermanent) || errors.Is(err, bus.ErrInvalidEvent)
 }
 
-func (s *Service) engine(ctx context.Context) (*workers.GraphEngine, error) {
+// engine builds the configured engine: the graph engine over the KV model,
+// or the exec engine running the generator command.
+func (s *Service) engine(ctx context.Context) (orchestrator.Engine, error) {
+	if s.cfg.Engine == "exec" {
+		return workers.NewExecEngine(workers.ExecConfig{Command: s.cfg.Exec.Command, Timeout: s.cfg.Exec.Timeout})
+	}
 	kv, err := s.js.KeyValue(ctx, bus.ModelBucket)
 	if err != nil {
 		return nil, fmt.Errorf("model bucket: %w", err)

@@ -105,3 +105,25 @@ func TestInvalidEventsReachTheDLQWithReasons(t *testing.T) {
 		t.Fatal("invalid events left in the work queue")
 	}
 }
+
+func TestExecEngineEndToEnd(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *config.Config) {
+		c.Engine = "exec"
+		// A static generator script: the event reaches it on stdin and as
+		// quoted environment variables, never as code.
+		c.Exec = config.Exec{Command: []string{"/bin/sh", "-c", `mkdir -p events && cat > "events/$REGEN_EVENT_ID.json"`},
+			Timeout: 5 * time.Second}
+	})
+	svc := b.start(t)
+	publish(t, b.js, syntheticNodes(20))
+	o := svc.Orchestrator()
+	testkit.WaitFor(t, 30*time.Second, "20 events", func() bool { return o.Stats().EventsProcessed >= 20 })
+	if s := o.Stats(); s.Failures != 0 || s.DeploymentsCompleted != 20 {
+		t.Fatalf("stats = %+v", s)
+	}
+	body, err := os.ReadFile(filepath.Join(b.out, "events", "id-7.json"))
+	if err != nil || !strings.Contains(string(body), `"subject":"urn:test:Node7"`) {
+		t.Fatalf("artifact: %s (%v)", body, err)
+	}
+}

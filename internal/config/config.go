@@ -19,6 +19,10 @@ type Config struct {
 	NATS      NATS     `yaml:"nats"`
 	Embedded  Embedded `yaml:"embedded"`
 	Templates string   `yaml:"templates"`
+	// Engine is "graph" (templates over the KV model) or "exec" (a
+	// generator command per change).
+	Engine string `yaml:"engine"`
+	Exec   Exec   `yaml:"exec"`
 	// Deploy lists deploy targets: "dir:PATH" or "objectstore:BUCKET".
 	Deploy   []string `yaml:"deploy"`
 	Consumer Consumer `yaml:"consumer"`
@@ -66,6 +70,35 @@ type Consumer struct {
 	Dedupe        time.Duration `yaml:"dedupe_window"`
 }
 
+// Exec configures the exec engine.
+type Exec struct {
+	// Command is the generator's argv (run directly, never via a shell).
+	Command []string `yaml:"command"`
+	// Timeout bounds one run of the generator.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+func (c Config) validateEngine() []error {
+	switch c.Engine {
+	case "graph":
+		if c.Templates == "" {
+			return []error{errors.New("templates: a template directory is required by the graph engine")}
+		}
+	case "exec":
+		var errs []error
+		if len(c.Exec.Command) == 0 {
+			errs = append(errs, errors.New("exec.command: the exec engine needs a generator command"))
+		}
+		if c.Exec.Timeout <= 0 {
+			errs = append(errs, fmt.Errorf("exec.timeout: must be positive, got %s", c.Exec.Timeout))
+		}
+		return errs
+	default:
+		return []error{fmt.Errorf("engine: must be graph or exec, got %q", c.Engine)}
+	}
+	return nil
+}
+
 // Log configures logging.
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
@@ -81,6 +114,8 @@ func Default() Config {
 		Embedded:      Embedded{Listen: bus.DefaultListen, DataDir: "./data", Sync: "default"},
 		NATS:          NATS{Replicas: 1},
 		Templates:     "examples/templates",
+		Engine:        "graph",
+		Exec:          Exec{Timeout: 30 * time.Second},
 		Deploy:        []string{"dir:./out"},
 		Consumer:      Consumer{Name: bus.DefaultConsumer, MaxAckPending: bus.DefaultMaxAckPending, Dedupe: bus.DefaultDedupe},
 		Log:           Log{Level: "info", Format: "auto"},
@@ -130,9 +165,7 @@ func (c Config) Validate() error {
 	if len(c.Deploy) == 0 {
 		errs = append(errs, errors.New("deploy: at least one target is required"))
 	}
-	if c.Templates == "" {
-		errs = append(errs, errors.New("templates: a template directory is required"))
-	}
+	errs = append(errs, c.validateEngine()...)
 	if _, err := faults.Parse(c.Faults); err != nil {
 		errs = append(errs, err)
 	}

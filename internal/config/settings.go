@@ -2,9 +2,13 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/regen-dev/regen/breaker"
+	"github.com/regen-dev/regen/orchestrator"
 )
 
 // setting is one configurable field reachable by flag and REGEN_* env.
@@ -82,9 +86,21 @@ func listS(key, flag, usage string, p *[]string) setting {
 	}}
 }
 
+func fieldsS(key, flag, usage string, p *[]string) setting {
+	return setting{key: key, flag: flag, usage: usage, set: func(v string) error {
+		*p = strings.Fields(v)
+		return nil
+	}}
+}
+
 // settings lists every flag/env setting bound to the fields of c.
 func settings(c *Config) []setting {
-	o, b := &c.Orchestrator, &c.Breaker
+	return slices.Concat(natsSettings(c), serviceSettings(c), orchestratorSettings(&c.Orchestrator),
+		breakerSettings(&c.Breaker))
+}
+
+// natsSettings: the connection, the embedded server and the consumer.
+func natsSettings(c *Config) []setting {
 	return []setting{
 		strS("nats.url", "nats-url", "NATS server URLs, comma-separated (empty: embedded server)", &c.NATS.URL),
 		strS("nats.creds", "creds", "NATS credentials file", &c.NATS.Creds),
@@ -98,17 +114,32 @@ func settings(c *Config) []setting {
 		strS("embedded.listen", "listen", "embedded server client address", &c.Embedded.Listen),
 		strS("embedded.data_dir", "data-dir", "embedded server JetStream store", &c.Embedded.DataDir),
 		strS("embedded.sync", "sync", "embedded fsync policy: default or always", &c.Embedded.Sync),
-		strS("templates", "templates", "template directory", &c.Templates),
-		listS("deploy", "deploy", "deploy targets dir:PATH or objectstore:BUCKET (comma-separated or repeated)", &c.Deploy),
 		strS("consumer.name", "consumer", "durable consumer name", &c.Consumer.Name),
 		intS("consumer.max_ack_pending", "max-ack-pending", "unacked messages allowed across replicas", &c.Consumer.MaxAckPending),
 		durS("consumer.dedupe_window", "dedupe-window", "duplicate window of REGEN_CHANGES", &c.Consumer.Dedupe),
+	}
+}
+
+// serviceSettings: engine, deploy targets, logging, HTTP, faults.
+func serviceSettings(c *Config) []setting {
+	return []setting{
+		strS("templates", "templates", "template directory", &c.Templates),
+		strS("engine", "engine", "graph (templates over the model) or exec (a generator command)", &c.Engine),
+		fieldsS("exec.command", "exec", "exec engine argv, split on spaces (no quoting; use the config file for arguments with spaces)", &c.Exec.Command),
+		durS("exec.timeout", "exec-timeout", "time limit per generator run", &c.Exec.Timeout),
+		listS("deploy", "deploy", "deploy targets dir:PATH or objectstore:BUCKET (comma-separated or repeated)", &c.Deploy),
 		strS("log.level", "log-level", "debug, info, warn or error", &c.Log.Level),
 		strS("log.format", "log-format", "auto, text or json", &c.Log.Format),
 		strS("faults", "faults", "inject faults for tests, e.g. engine:error=0.3;deployer:crash_after=5", &c.Faults),
 		strS("http", "http", "metrics and probes address (empty: off)", &c.HTTP),
 		boolS("pprof", "pprof", "serve /debug/pprof/ on the --http server", &c.Pprof),
 		durS("stats_interval", "stats-interval", "how often the replica publishes its stats to REGEN_REPLICAS", &c.StatsInterval),
+	}
+}
+
+// orchestratorSettings: the orchestrator's Config (top-level YAML keys).
+func orchestratorSettings(o *orchestrator.Config) []setting {
+	return []setting{
 		boolS("autonomous", "autonomous", "keep running (false: drain the backlog and exit)", &o.Autonomous),
 		intS("max_concurrent", "max-concurrent", "events in flight at most", &o.MaxConcurrent),
 		intS("batch_size", "batch-size", "events per fetch", &o.BatchSize),
@@ -128,6 +159,12 @@ func settings(c *Config) []setting {
 		durS("shutdown_grace", "shutdown-grace", "time in-flight events get at shutdown", &o.ShutdownGrace),
 		intS("max_payload", "max-payload", "largest accepted event in bytes", &o.MaxPayload),
 		strS("replica", "replica", "replica name in telemetry (default host-pid)", &o.Replica),
+	}
+}
+
+// breakerSettings: the breaker.Config of every guard.
+func breakerSettings(b *breaker.Config) []setting {
+	return []setting{
 		durS("breaker.window", "breaker-window", "breaker rolling window", &b.Window),
 		intS("breaker.min_requests", "breaker-min-requests", "calls in the window before the breaker may trip", &b.MinRequests),
 		floatS("breaker.failure_ratio", "breaker-failure-ratio", "failure ratio that trips the breaker", &b.FailureRatio),
