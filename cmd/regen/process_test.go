@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,10 +27,9 @@ func buildBinary() (string, func(), error) {
 		return "", nil, err
 	}
 	bin := filepath.Join(dir, "regen")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
+	if err := testkit.Build("github.com/regen-dev/regen/cmd/regen", bin); err != nil {
 		os.RemoveAll(dir)
-		return "", nil, fmt.Errorf("go build: %v\n%s", err, out)
+		return "", nil, err
 	}
 	return bin, func() { os.RemoveAll(dir) }, nil
 }
@@ -43,16 +40,6 @@ type proc struct {
 	url    string
 	stderr *strings.Builder
 	done   chan error
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // startRegen runs `regen run` on addr with data in dir and waits until its
@@ -74,13 +61,7 @@ func startRegen(t *testing.T, addr, dataDir, outDir string, extra ...string) *pr
 			t.Logf("regen stderr:\n%s", tail(p.stderr.String(), 3000))
 		}
 	})
-	testkit.WaitFor(t, 30*time.Second, "regen to listen on "+addr, func() bool {
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	testkit.WaitFor(t, 30*time.Second, "regen to listen on "+addr, func() bool { return testkit.Listening(addr) })
 	return p
 }
 
@@ -115,21 +96,6 @@ func (p *proc) signal(t *testing.T, sig syscall.Signal) {
 	if err := p.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// client connects to url, reconnecting forever (the server restarts).
-func client(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
-	t.Helper()
-	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nc, js
 }
 
 func publishNodes(t *testing.T, js jetstream.JetStream, n int) {
@@ -168,41 +134,12 @@ func countArtifacts(root string) int {
 // telemetry reads every stored telemetry event of the given type.
 func telemetry(t *testing.T, js jetstream.JetStream, typ bus.TelemetryType) []bus.TelemetryEvent {
 	t.Helper()
-	ctx := testkit.Context(t, 30*time.Second)
-	c, err := js.OrderedConsumer(ctx, bus.TelemetryStream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{bus.TelemetrySubjectFor(typ)}})
-	if err != nil {
+	var out []bus.TelemetryEvent
+	if err := testkit.ReadTelemetry(testkit.Context(t, 30*time.Second), js, typ,
+		func(ev bus.TelemetryEvent) { out = append(out, ev) }); err != nil {
 		t.Fatal(err)
 	}
-	var out []bus.TelemetryEvent
-	for {
-		batch, err := c.FetchNoWait(500)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			var ev bus.TelemetryEvent
-			if json.Unmarshal(m.Data(), &ev) == nil {
-				out = append(out, ev)
-			}
-		}
-		if n == 0 {
-			return out
-		}
-	}
-}
-
-// deploysPerEvent counts deployment_completed per event id.
-func deploysPerEvent(t *testing.T, js jetstream.JetStream) map[string]int {
-	t.Helper()
-	per := map[string]int{}
-	for _, ev := range telemetry(t, js, bus.DeploymentCompleted) {
-		id, _ := ev.Data["event_id"].(string)
-		per[id]++
-	}
-	return per
+	return out
 }
 
 func pendingChanges(js jetstream.JetStream) uint64 {

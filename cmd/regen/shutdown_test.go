@@ -17,9 +17,9 @@ const slowEngine = "engine:delay=20ms"
 func TestSigtermMidCycleExitsZeroAndRestartLosesNothing(t *testing.T) {
 	t.Parallel()
 	const n = 300
-	addr, data, out := freeAddr(t), t.TempDir(), t.TempDir()
+	addr, data, out := testkit.FreeAddr(t), t.TempDir(), t.TempDir()
 	p := startRegen(t, addr, data, out, "--faults", slowEngine, "--max-concurrent", "4", "--call-timeout", "3s")
-	_, js := client(t, p.url)
+	_, js := testkit.Client(t, p.url)
 	publishNodes(t, js, n)
 	testkit.WaitFor(t, 30*time.Second, "some artifacts", func() bool { return countArtifacts(out) >= 20 })
 	p.signal(t, syscall.SIGTERM)
@@ -33,7 +33,7 @@ func TestSigtermMidCycleExitsZeroAndRestartLosesNothing(t *testing.T) {
 	testkit.WaitFor(t, 60*time.Second, "every artifact after restart", func() bool {
 		return countArtifacts(out) == n && pendingChanges(js) == 0
 	})
-	for id, c := range deploysPerEvent(t, js) {
+	for id, c := range testkit.DeploysPerEvent(t, js) {
 		if c != 1 {
 			t.Errorf("event %s deployed %d times", id, c)
 		}
@@ -43,10 +43,10 @@ func TestSigtermMidCycleExitsZeroAndRestartLosesNothing(t *testing.T) {
 func TestKill9OfTheEmbeddedServerHostLosesNothing(t *testing.T) {
 	t.Parallel()
 	const n = 300
-	addr, data, out := freeAddr(t), t.TempDir(), t.TempDir()
+	addr, data, out := testkit.FreeAddr(t), t.TempDir(), t.TempDir()
 	p := startRegen(t, addr, data, out, "--faults", slowEngine, "--max-concurrent", "4", "--ack-wait", "2s",
 		"--call-timeout", "3s")
-	_, js := client(t, p.url)
+	_, js := testkit.Client(t, p.url)
 	publishNodes(t, js, n)
 	testkit.WaitFor(t, 30*time.Second, "some artifacts", func() bool { return countArtifacts(out) >= 20 })
 	p.signal(t, syscall.SIGKILL)
@@ -60,10 +60,10 @@ func TestKill9OfTheEmbeddedServerHostLosesNothing(t *testing.T) {
 func TestCrashBetweenDeployAndAckIsSkippedOnRedelivery(t *testing.T) {
 	t.Parallel()
 	const n = 60
-	addr, data, out := freeAddr(t), t.TempDir(), t.TempDir()
+	addr, data, out := testkit.FreeAddr(t), t.TempDir(), t.TempDir()
 	p := startRegen(t, addr, data, out, "--faults", "deployer:crash_after=25", "--max-concurrent", "1",
 		"--ack-wait", "1s")
-	_, js := client(t, p.url)
+	_, js := testkit.Client(t, p.url)
 	publishNodes(t, js, n)
 	if code := p.wait(t, 60*time.Second); code != 99 {
 		t.Fatalf("exit code = %d, want the injected crash (99)", code)
@@ -77,7 +77,7 @@ func TestCrashBetweenDeployAndAckIsSkippedOnRedelivery(t *testing.T) {
 	if skipped < 1 {
 		t.Fatalf("the redelivered, already-deployed event was not skipped (skipped=%d, %d artifacts at crash)", skipped, crashed)
 	}
-	for id, c := range deploysPerEvent(t, js) {
+	for id, c := range testkit.DeploysPerEvent(t, js) {
 		if c != 1 {
 			t.Errorf("event %s deployed %d times", id, c)
 		}

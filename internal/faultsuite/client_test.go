@@ -4,8 +4,6 @@ package faultsuite
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,21 +16,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/internal/testkit"
 )
 
 // connect returns a client that reconnects forever (servers restart under
 // it); t.Cleanup closes it.
 func connect(t *testing.T, url string) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := testkit.Client(t, url)
 	return js
 }
 
@@ -174,44 +165,14 @@ func drained(js jetstream.JetStream) bool {
 // deploysPerEvent counts deployment_completed telemetry per event id.
 func deploysPerEvent(t *testing.T, js jetstream.JetStream) map[string]int {
 	t.Helper()
-	per := map[string]int{}
-	err := readTelemetry(js, bus.DeploymentCompleted, func(ev bus.TelemetryEvent) {
-		id, _ := ev.Data["event_id"].(string)
-		per[id]++
-	})
-	if err != nil {
-		t.Fatalf("read telemetry: %v", err)
-	}
-	return per
+	return testkit.DeploysPerEvent(t, js)
 }
 
 // readTelemetry calls fn for every stored telemetry event of type typ.
 func readTelemetry(js jetstream.JetStream, typ bus.TelemetryType, fn func(bus.TelemetryEvent)) error {
 	ctx, cancel := ctxFor(2 * time.Minute)
 	defer cancel()
-	c, err := js.OrderedConsumer(ctx, bus.TelemetryStream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{bus.TelemetrySubjectFor(typ)}})
-	if err != nil {
-		return err
-	}
-	for ctx.Err() == nil {
-		batch, err := c.FetchNoWait(1000)
-		if err != nil {
-			return err
-		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			var ev bus.TelemetryEvent
-			if json.Unmarshal(m.Data(), &ev) == nil {
-				fn(ev)
-			}
-		}
-		if n == 0 {
-			return nil
-		}
-	}
-	return errors.Join(errors.New("telemetry read timed out"), ctx.Err())
+	return testkit.ReadTelemetry(ctx, js, typ, fn)
 }
 
 // countTelemetry counts the stored telemetry events of type typ.

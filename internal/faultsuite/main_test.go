@@ -5,11 +5,12 @@ package faultsuite
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/regen-dev/regen/internal/testkit"
 )
 
 // bins holds the binaries TestMain builds and the example templates.
@@ -49,9 +50,8 @@ func buildAll(dir string) error {
 		"github.com/regen-dev/regen/cmd/regen": bins.regen,
 		"github.com/nats-io/nats-server/v2":    bins.natsServer,
 	} {
-		b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+		if err := testkit.Build(pkg, out); err != nil {
+			return err
 		}
 	}
 	var err error

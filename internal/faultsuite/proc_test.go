@@ -14,7 +14,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
+
+	"github.com/regen-dev/regen/internal/testkit"
 )
 
 // process is one child process; its stderr and stdout go to a log file
@@ -108,19 +109,13 @@ func rssKB(pid int) int64 {
 // freePort returns a loopback TCP port that was free a moment ago.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	_, port, err := net.SplitHostPort(testkit.FreeAddr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	n, _ := strconv.Atoi(port)
+	return n
 }
 
 // listening reports whether addr accepts TCP connections.
-func listening(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-	if err == nil {
-		c.Close()
-	}
-	return err == nil
-}
+func listening(addr string) bool { return testkit.Listening(addr) }

@@ -1,0 +1,109 @@
+package testkit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/regen-dev/regen/bus"
+)
+
+// Build compiles the Go package pkg into out (go build -o out pkg); the
+// process-level tests build the regen and nats-server binaries with it.
+func Build(pkg, out string) error {
+	b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+// FreeAddr returns a loopback host:port that was free a moment ago.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// Listening reports whether addr accepts TCP connections.
+func Listening(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err == nil {
+		c.Close()
+	}
+	return err == nil
+}
+
+// Client connects to url and reconnects forever (the servers of process
+// tests die and come back); t.Cleanup closes it.
+func Client(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
+}
+
+// ReadTelemetry calls fn for every telemetry event of type typ stored in
+// REGEN_TELEMETRY, oldest first, until none is left or ctx ends.
+func ReadTelemetry(ctx context.Context, js jetstream.JetStream, typ bus.TelemetryType, fn func(bus.TelemetryEvent)) error {
+	c, err := js.OrderedConsumer(ctx, bus.TelemetryStream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{bus.TelemetrySubjectFor(typ)}})
+	if err != nil {
+		return fmt.Errorf("telemetry consumer: %w", err)
+	}
+	for ctx.Err() == nil {
+		batch, err := c.FetchNoWait(1000)
+		if err != nil {
+			return fmt.Errorf("telemetry fetch: %w", err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			var ev bus.TelemetryEvent
+			if json.Unmarshal(m.Data(), &ev) == nil {
+				fn(ev)
+			}
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+	return errors.Join(errors.New("telemetry read timed out"), ctx.Err())
+}
+
+// DeploysPerEvent counts the stored deployment_completed events per event
+// id: the duplicate check of the process tests (telemetry a killed
+// replica had not flushed is lost, so it can only undercount).
+func DeploysPerEvent(t testing.TB, js jetstream.JetStream) map[string]int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	per := map[string]int{}
+	err := ReadTelemetry(ctx, js, bus.DeploymentCompleted, func(ev bus.TelemetryEvent) {
+		id, _ := ev.Data["event_id"].(string)
+		per[id]++
+	})
+	if err != nil {
+		t.Fatalf("read telemetry: %v", err)
+	}
+	return per
+}
