@@ -71,17 +71,42 @@ func (s *Source) bind(ctx context.Context) error {
 	return nil
 }
 
-// Fetch returns up to max messages, waiting at most wait for the first.
-// An empty batch with a nil error means nothing is pending.
-func (s *Source) Fetch(ctx context.Context, max int, wait time.Duration) ([]Message, error) {
-	if wait < time.Millisecond {
-		wait = time.Millisecond
+// Fetch returns up to limit messages, waiting at most wait for the first.
+// An empty batch with a nil error means nothing is pending. It takes what
+// is there at once; when nothing is, it waits for one message only and then
+// tops the batch up with what arrived meanwhile, so a lone event is not
+// held back until a bigger batch fills or the wait runs out. Every pull
+// ends before Fetch returns: no message is left in a client buffer.
+func (s *Source) Fetch(ctx context.Context, limit int, wait time.Duration) ([]Message, error) {
+	out, err := s.pull(ctx, limit, 0)
+	if err != nil || len(out) > 0 {
+		return out, err
 	}
-	batch, err := s.consumer.Fetch(max, jetstream.FetchMaxWait(wait))
+	out, err = s.pull(ctx, 1, max(wait, time.Millisecond))
+	if err != nil || len(out) == 0 || limit == 1 {
+		return out, err
+	}
+	more, err := s.pull(ctx, limit-1, 0)
+	if err != nil {
+		return out, nil // the next Fetch reports it; keep what was delivered
+	}
+	return append(out, more...), nil
+}
+
+// pull runs one pull request for up to n messages: without waiting when
+// wait is 0, else until n arrived or wait passed.
+func (s *Source) pull(ctx context.Context, n int, wait time.Duration) ([]Message, error) {
+	var batch jetstream.MessageBatch
+	var err error
+	if wait == 0 {
+		batch, err = s.consumer.FetchNoWait(n)
+	} else {
+		batch, err = s.consumer.Fetch(n, jetstream.FetchMaxWait(wait))
+	}
 	if err != nil {
 		return nil, s.fetchErr(ctx, err)
 	}
-	out := make([]Message, 0, max)
+	out := make([]Message, 0, n)
 	for m := range batch.Messages() {
 		out = append(out, newMsg(m, s.cfg.AsyncAck))
 	}
