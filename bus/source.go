@@ -134,9 +134,3 @@ func (s *Source) Pending(ctx context.Context) (uint64, error) {
 	}
 	return info.NumPending + uint64(info.NumAckPending), nil
 }
-
-// Ready reports whether the consumer is bound (for readiness probes).
-func (s *Source) Ready(ctx context.Context) error {
-	_, err := s.consumer.Info(ctx)
-	return err
-}

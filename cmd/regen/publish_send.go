@@ -58,7 +58,7 @@ func (p *publisher) wait(ctx context.Context) error {
 func (p *publisher) synthetic(ctx context.Context, n int) error {
 	p.start(n)
 	for i := range n {
-		ev := SyntheticEvent(i)
+		ev := syntheticEvent(i)
 		data, err := json.Marshal(ev)
 		if err != nil {
 			return err
@@ -70,9 +70,9 @@ func (p *publisher) synthetic(ctx context.Context, n int) error {
 	return p.wait(ctx)
 }
 
-// SyntheticEvent returns a random valid event: mostly node adds and
+// syntheticEvent returns a random valid event: mostly node adds and
 // updates, some edges, over nodes urn:synthetic:Node<k>.
-func SyntheticEvent(i int) bus.ChangeEvent {
+func syntheticEvent(i int) bus.ChangeEvent {
 	node := func() string { return fmt.Sprintf("urn:synthetic:Node%d", rand.IntN(max(i/4, 16))) }
 	ev := bus.ChangeEvent{ID: uuid.NewString(), Timestamp: time.Now().UTC(), Subject: node(),
 		Source: "regen-publish-synthetic", ChangeType: bus.NodeAdded,

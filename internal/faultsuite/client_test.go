@@ -162,12 +162,6 @@ func drained(js jetstream.JetStream) bool {
 	return si != nil && ci != nil && si.State.Msgs == 0 && ci.NumPending == 0 && ci.NumAckPending == 0
 }
 
-// deploysPerEvent counts deployment_completed telemetry per event id.
-func deploysPerEvent(t *testing.T, js jetstream.JetStream) map[string]int {
-	t.Helper()
-	return testkit.DeploysPerEvent(t, js)
-}
-
 // readTelemetry calls fn for every stored telemetry event of type typ.
 func readTelemetry(js jetstream.JetStream, typ bus.TelemetryType, fn func(bus.TelemetryEvent)) error {
 	ctx, cancel := ctxFor(2 * time.Minute)

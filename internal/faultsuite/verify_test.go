@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/internal/testkit"
 )
 
 // waitAllDeployed waits until every node in [0, n) has its artifact under
@@ -41,7 +42,7 @@ func ciSummary(ci *jetstream.ConsumerInfo) map[string]any {
 // only undercount).
 func checkNoDuplicates(t *testing.T, js jetstream.JetStream, n int) {
 	t.Helper()
-	per := deploysPerEvent(t, js)
+	per := testkit.DeploysPerEvent(t, js)
 	dupes := 0
 	for id, c := range per {
 		if c > 1 {
