@@ -9,6 +9,8 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/sony/gobreaker/v2"
+
+	"github.com/regen-dev/regen/internal/deadline"
 )
 
 // In-process retry shape: delays double, each randomised by ±50%.
@@ -175,7 +177,7 @@ func (g *Guard) attempt(ctx context.Context, fn func(context.Context) error, pre
 // invoke calls fn with the per-call deadline and classifies its error for
 // the circuit: excluded (permanent, caller cancelled), timeout or failure.
 func (g *Guard) invoke(ctx context.Context, fn func(context.Context) error) error {
-	callCtx, cancel := context.WithTimeout(ctx, g.cfg.CallTimeout)
+	callCtx, cancel := deadline.WithTimeout(ctx, g.cfg.CallTimeout)
 	defer cancel()
 	err := fn(callCtx)
 	switch {

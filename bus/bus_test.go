@@ -78,7 +78,7 @@ func TestSourceFetchAckAndPending(t *testing.T) {
 		t.Fatalf("metadata: seq=%d deliveries=%d", msgs[0].Seq(), msgs[0].Deliveries())
 	}
 	for _, m := range msgs {
-		if err := m.Ack(ctx); err != nil {
+		if err := bus.AckAndWait(ctx, m); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -205,7 +205,7 @@ func TestReaperMovesExhaustedMessagesToTheDLQ(t *testing.T) {
 		}
 		for _, m := range msgs {
 			if m.Seq() == 1 {
-				_ = m.Ack(ctx)
+				_ = bus.AckAndWait(ctx, m)
 			} else {
 				_ = m.Nak(0)
 			}

@@ -1,12 +1,13 @@
 package bus
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/goccy/go-json"
 )
 
 // ChangeType names what happened to the source model.
@@ -110,6 +111,11 @@ func invalid(reason, format string, args ...any) error {
 
 // DecodeChangeEvent parses and validates one event payload. maxPayload <= 0
 // means DefaultMaxPayload. Every error it returns matches ErrInvalidEvent.
+//
+// It decodes with github.com/goccy/go-json, a drop-in for encoding/json
+// about five times faster on events (BenchmarkDecodeChangeEvent): decoding
+// was a fifth of regen's CPU per event. FuzzDecodeMatchesEncodingJSON
+// holds it to encoding/json's results.
 func DecodeChangeEvent(data []byte, maxPayload int) (ChangeEvent, error) {
 	if maxPayload <= 0 {
 		maxPayload = DefaultMaxPayload

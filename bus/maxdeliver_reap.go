@@ -47,15 +47,15 @@ type storedMsg struct {
 	deliveries uint64
 }
 
-func (s *storedMsg) Data() []byte              { return s.raw.Data }
-func (s *storedMsg) Subject() string           { return s.raw.Subject }
-func (s *storedMsg) Headers() nats.Header      { return s.raw.Header }
-func (s *storedMsg) Seq() uint64               { return s.raw.Sequence }
-func (s *storedMsg) Deliveries() uint64        { return s.deliveries }
-func (s *storedMsg) Ack(context.Context) error { return nil }
-func (s *storedMsg) Nak(time.Duration) error   { return nil }
-func (s *storedMsg) Term(string) error         { return nil }
-func (s *storedMsg) InProgress() error         { return nil }
+func (s *storedMsg) Data() []byte            { return s.raw.Data }
+func (s *storedMsg) Subject() string         { return s.raw.Subject }
+func (s *storedMsg) Headers() nats.Header    { return s.raw.Header }
+func (s *storedMsg) Seq() uint64             { return s.raw.Sequence }
+func (s *storedMsg) Deliveries() uint64      { return s.deliveries }
+func (s *storedMsg) Ack(done func(error))    { done(nil) }
+func (s *storedMsg) Nak(time.Duration) error { return nil }
+func (s *storedMsg) Term(string) error       { return nil }
+func (s *storedMsg) InProgress() error       { return nil }
 
 func eventIDOf(data []byte) string {
 	ev, err := DecodeChangeEvent(data, 0)

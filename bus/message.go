@@ -2,22 +2,25 @@ package bus
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// jsMsg adapts a jetstream.Msg to Message, caching its metadata.
+// jsMsg adapts a jetstream.Msg to Message, caching its metadata. Acks go
+// through conf, which awaits their confirmation; a nil conf acks without
+// confirmation.
 type jsMsg struct {
 	m          jetstream.Msg
 	seq        uint64
 	deliveries uint64
-	asyncAck   bool
+	conf       *confirmer
 }
 
-func newMsg(m jetstream.Msg, asyncAck bool) *jsMsg {
-	jm := &jsMsg{m: m, asyncAck: asyncAck, deliveries: 1}
+func newMsg(m jetstream.Msg, conf *confirmer) *jsMsg {
+	jm := &jsMsg{m: m, conf: conf, deliveries: 1}
 	if md, err := m.Metadata(); err == nil {
 		jm.seq = md.Sequence.Stream
 		jm.deliveries = md.NumDelivered
@@ -32,11 +35,16 @@ func (j *jsMsg) Seq() uint64          { return j.seq }
 func (j *jsMsg) Deliveries() uint64   { return j.deliveries }
 func (j *jsMsg) InProgress() error    { return j.m.InProgress() }
 
-func (j *jsMsg) Ack(ctx context.Context) error {
-	if j.asyncAck {
-		return j.m.Ack()
+func (j *jsMsg) Ack(done func(error)) {
+	if j.conf == nil {
+		done(j.m.Ack())
+		return
 	}
-	return j.m.DoubleAck(ctx)
+	if j.m.Reply() == "" {
+		done(jetstream.ErrMsgNoReply)
+		return
+	}
+	j.conf.ack(j.m.Reply(), done)
 }
 
 // minNakDelay turns an immediate nak into a delayed one. The server keeps
@@ -55,4 +63,17 @@ func (j *jsMsg) Term(reason string) error {
 		return j.m.Term()
 	}
 	return j.m.TermWithReason(reason)
+}
+
+// AckAndWait acks m and waits for the outcome of its confirmation, or for
+// ctx to end (the ack may still be confirmed later).
+func AckAndWait(ctx context.Context, m Message) error {
+	res := make(chan error, 1)
+	m.Ack(func(err error) { res <- err })
+	select {
+	case err := <-res:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("ack: %w", ctx.Err())
+	}
 }

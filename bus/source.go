@@ -24,8 +24,11 @@ type Message interface {
 	Seq() uint64
 	// Deliveries is the delivery count, 1 on first delivery.
 	Deliveries() uint64
-	// Ack acknowledges and waits for the server's confirmation.
-	Ack(ctx context.Context) error
+	// Ack acknowledges and asks for the server's confirmation; it calls
+	// done exactly once, with nil once confirmed or with the error (not
+	// sent, refused, or unconfirmed after the ack timeout). done may run
+	// before Ack returns, or on another goroutine; it must not block.
+	Ack(done func(error))
 	// Nak asks for redelivery after delay.
 	Nak(delay time.Duration) error
 	// Term stops redelivery for good.
@@ -41,6 +44,9 @@ type SourceConfig struct {
 	Stream, Consumer string
 	// AsyncAck acks without waiting for the server's confirmation.
 	AsyncAck bool
+	// AckTimeout bounds the wait for an ack's confirmation
+	// (DefaultAckTimeout when 0).
+	AckTimeout time.Duration
 }
 
 // Source fetches batches of change events from the shared durable consumer.
@@ -49,6 +55,7 @@ type Source struct {
 	js       jetstream.JetStream
 	cfg      SourceConfig
 	consumer jetstream.Consumer
+	conf     *confirmer // nil with AsyncAck
 }
 
 // NewSource binds to the durable consumer (which Provision created).
@@ -56,6 +63,9 @@ func NewSource(ctx context.Context, js jetstream.JetStream, cfg SourceConfig) (*
 	cfg.Stream = cmpOr(cfg.Stream, ChangesStream)
 	cfg.Consumer = cmpOr(cfg.Consumer, DefaultConsumer)
 	s := &Source{js: js, cfg: cfg}
+	if !cfg.AsyncAck {
+		s.conf = newConfirmer(js.Conn(), cfg.AckTimeout)
+	}
 	if err := s.bind(ctx); err != nil {
 		return nil, err
 	}
@@ -108,7 +118,7 @@ func (s *Source) pull(ctx context.Context, n int, wait time.Duration) ([]Message
 	}
 	out := make([]Message, 0, n)
 	for m := range batch.Messages() {
-		out = append(out, newMsg(m, s.cfg.AsyncAck))
+		out = append(out, newMsg(m, s.conf))
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && len(out) == 0 {
 		return nil, s.fetchErr(ctx, err)

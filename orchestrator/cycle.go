@@ -31,10 +31,9 @@ func (o *Orchestrator) initCycle(n int) ParallelExecution {
 // min(limit, len(msgs)) workers takes the messages in order (a goroutine
 // per event would grow a fresh stack for each); each event also takes a
 // slot of the orchestrator's gate, which bounds the events in flight
-// across overlapping cycles. A worker hands a success's ack to its own
-// goroutine and moves on: the confirmation round trip does not hold a
-// slot, and processAll returns only once every ack is confirmed (or
-// failed). Once Stop begins, messages not yet started are released for
+// across overlapping cycles. A worker sends a success's ack and moves on:
+// the confirmation round trip does not hold a slot, and processAll
+// returns only once every ack is confirmed (or failed). Once Stop begins, messages not yet started are released for
 // immediate redelivery. It returns the results and the cycle's peak in
 // flight.
 func (o *Orchestrator) processAll(r *run, execID string, msgs []bus.Message, limit int) ([]result, int) {
@@ -63,8 +62,9 @@ func (o *Orchestrator) processAll(r *run, execID string, msgs []bus.Message, lim
 	return results, int(peak.Load())
 }
 
-// processOne processes one message; a success is acked on a goroutine of
-// acks. done is set and the observer told once the message is settled.
+// processOne processes one message; a success is acked, counted in acks
+// until its confirmation (or failure) arrives. done is set and the
+// observer told once the message is settled.
 func (o *Orchestrator) processOne(r *run, execID string, m bus.Message, acks *sync.WaitGroup, done *atomic.Bool) result {
 	o.inFlight.Add(1)
 	start := time.Now()
@@ -78,9 +78,14 @@ func (o *Orchestrator) processOne(r *run, execID string, m bus.Message, acks *sy
 		settled()
 		return res
 	}
-	acks.Go(func() {
-		o.ack(r.workCtx, m, res.eventID, execID)
+	acks.Add(1)
+	m.Ack(func(err error) {
+		if err != nil {
+			o.log.Warn("ack failed; the event will be redelivered and skipped",
+				eventAttrs(res.eventID, execID, slog.Any("error", err))...)
+		}
 		settled()
+		acks.Done()
 	})
 	return res
 }

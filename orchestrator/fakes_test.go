@@ -31,11 +31,11 @@ func (m *fakeMsg) Headers() nats.Header { return nats.Header{} }
 func (m *fakeMsg) Seq() uint64          { return m.seq }
 func (m *fakeMsg) Deliveries() uint64   { return m.deliveries }
 func (m *fakeMsg) InProgress() error    { return nil }
-func (m *fakeMsg) Ack(context.Context) error {
+func (m *fakeMsg) Ack(done func(error)) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.acked++
-	return nil
+	m.mu.Unlock()
+	done(nil)
 }
 func (m *fakeMsg) Nak(d time.Duration) error {
 	m.mu.Lock()

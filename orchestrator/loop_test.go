@@ -64,3 +64,43 @@ func TestStopReleasesThePrefetchedBatch(t *testing.T) {
 		t.Errorf("engine calls = %d, want 1 (the prefetched event never started)", calls)
 	}
 }
+
+// lateAckMsg confirms its ack only when release is closed, from another
+// goroutine, with err.
+type lateAckMsg struct {
+	*fakeMsg
+	release chan struct{}
+	err     error
+}
+
+func (m *lateAckMsg) Ack(done func(error)) {
+	go func() {
+		<-m.release
+		m.fakeMsg.Ack(func(error) {})
+		done(m.err)
+	}()
+}
+
+// A cycle ends only once every ack's confirmation has arrived, and an ack
+// that fails (the event will be redelivered and skipped) does not make
+// the event a failure.
+func TestCycleWaitsForAckConfirmations(t *testing.T) {
+	t.Parallel()
+	b := setup(t, cfgWith(func(c *Config) { c.MaxConcurrent, c.BatchSize = 2, 2 }))
+	release := make(chan struct{})
+	ok := &lateAckMsg{fakeMsg: validMsg(0), release: release}
+	lost := &lateAckMsg{fakeMsg: validMsg(1), release: release, err: errTransient}
+	b.src.push(ok, lost)
+	if err := b.o.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both events regenerated", func() bool { return b.eng.calls.Load() == 2 })
+	if pe := b.o.LastExecution(); pe != nil {
+		t.Fatalf("cycle ended before its acks were confirmed: %+v", pe)
+	}
+	close(release)
+	waitFor(t, "the cycle to end", func() bool { return b.o.LastExecution() != nil })
+	if s := b.o.Stats(); s.Failures != 0 || s.EventsProcessed != 2 {
+		t.Fatalf("stats = %+v, want 2 processed, no failures", s)
+	}
+}

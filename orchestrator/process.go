@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/internal/deadline"
 )
 
 // outcome is how one delivery of an event ended.
@@ -56,7 +57,7 @@ func (o *Orchestrator) process(ctx context.Context, execID string, m bus.Message
 	if err != nil {
 		return o.reject(ctx, execID, m, ev.ID, err)
 	}
-	evCtx, cancel := context.WithTimeout(ctx, o.cfg.EventTimeout)
+	evCtx, cancel := deadline.WithTimeout(ctx, o.cfg.EventTimeout)
 	defer cancel()
 	ch := bus.Change{Event: ev, Seq: m.Seq(), Deliveries: m.Deliveries(), ExecutionID: execID}
 	arts, err := o.regenerate(evCtx, ch)
@@ -74,17 +75,6 @@ func (o *Orchestrator) process(ctx context.Context, execID string, m bus.Message
 		res.outcome = outcomeSkipped
 	}
 	return res
-}
-
-// ack confirms success. A lost ack only causes a redelivery, which the
-// idempotent engine and deployer turn into a skip.
-func (o *Orchestrator) ack(ctx context.Context, m bus.Message, eventID, execID string) {
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := m.Ack(actx); err != nil {
-		o.log.Warn("ack failed; the event will be redelivered and skipped",
-			eventAttrs(eventID, execID, slog.Any("error", err))...)
-	}
 }
 
 func (o *Orchestrator) regenerate(ctx context.Context, ch bus.Change) ([]bus.Artifact, error) {

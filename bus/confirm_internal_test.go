@@ -1,0 +1,48 @@
+package bus
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// An ack nobody confirms fails with ErrAckTimeout once the timeout has
+// passed, and the sweeper ends once nothing is pending (goleak checks).
+func TestUnconfirmedAckTimesOut(t *testing.T) {
+	t.Parallel()
+	srv, err := StartEmbedded(EmbeddedConfig{Listen: "127.0.0.1:-1", StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	sub, err := nc.SubscribeSync("silent.ack") // receives the ack, never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	c := newConfirmer(nc, 100*time.Millisecond)
+	res := make(chan error, 1)
+	start := time.Now()
+	c.ack("silent.ack", func(err error) { res <- err })
+	select {
+	case err := <-res:
+		if !errors.Is(err, ErrAckTimeout) {
+			t.Fatalf("err = %v, want ErrAckTimeout", err)
+		}
+		if waited := time.Since(start); waited < 100*time.Millisecond {
+			t.Fatalf("failed after %v, before the timeout", waited)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the unconfirmed ack never failed")
+	}
+	if _, err := sub.NextMsg(time.Second); err != nil {
+		t.Fatalf("the ack was not sent: %v", err)
+	}
+}

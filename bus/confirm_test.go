@@ -1,0 +1,104 @@
+package bus_test
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/internal/testkit"
+)
+
+// Acks from many goroutines at once are each confirmed exactly once, and
+// the consumer has nothing pending afterwards.
+func TestAcksFromManyGoroutinesAreEachConfirmedOnce(t *testing.T) {
+	t.Parallel()
+	_, _, js := provisioned(t)
+	publishN(t, js, 300)
+	ctx := testkit.Context(t, 30*time.Second)
+	src, err := bus.NewSource(ctx, js, bus.SourceConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := src.Fetch(ctx, 300, time.Second)
+	if err != nil || len(msgs) != 300 {
+		t.Fatalf("fetch: %d, %v", len(msgs), err)
+	}
+	calls := make([]int, len(msgs))
+	var mu sync.Mutex
+	var confirmed, workers sync.WaitGroup
+	confirmed.Add(len(msgs))
+	for w := range 16 {
+		workers.Go(func() {
+			for i := w; i < len(msgs); i += 16 {
+				msgs[i].Ack(func(err error) {
+					if err != nil {
+						t.Errorf("ack %d: %v", i, err)
+					}
+					mu.Lock()
+					calls[i]++
+					mu.Unlock()
+					confirmed.Done()
+				})
+			}
+		})
+	}
+	workers.Wait()
+	confirmed.Wait()
+	for i, n := range calls {
+		if n != 1 {
+			t.Fatalf("ack %d: done called %d times", i, n)
+		}
+	}
+	if n, err := src.Pending(ctx); err != nil || n != 0 {
+		t.Fatalf("pending after confirmed acks = %d, %v", n, err)
+	}
+}
+
+// Acking a message twice is confirmed twice: the server treats an ack of
+// a message no longer pending as done (so a retried ack is safe).
+func TestSecondAckIsConfirmedToo(t *testing.T) {
+	t.Parallel()
+	_, _, js := provisioned(t)
+	publishN(t, js, 1)
+	ctx := testkit.Context(t, 30*time.Second)
+	src, err := bus.NewSource(ctx, js, bus.SourceConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := src.Fetch(ctx, 1, time.Second)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("fetch: %d, %v", len(msgs), err)
+	}
+	for i := range 2 {
+		if err := bus.AckAndWait(ctx, msgs[0]); err != nil {
+			t.Fatalf("ack %d: %v", i+1, err)
+		}
+	}
+}
+
+// An ack whose consumer is gone is refused at once (no responders), not
+// left to time out.
+func TestAckToADeletedConsumerFails(t *testing.T) {
+	t.Parallel()
+	_, _, js := provisioned(t)
+	publishN(t, js, 1)
+	ctx := testkit.Context(t, 30*time.Second)
+	src, err := bus.NewSource(ctx, js, bus.SourceConfig{AckTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := src.Fetch(ctx, 1, time.Second)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("fetch: %d, %v", len(msgs), err)
+	}
+	if err := js.DeleteConsumer(ctx, bus.ChangesStream, bus.DefaultConsumer); err != nil {
+		t.Fatal(err)
+	}
+	if err := bus.AckAndWait(ctx, msgs[0]); !errors.Is(err, nats.ErrNoResponders) {
+		t.Fatalf("ack after the consumer was deleted: %v, want no responders", err)
+	}
+}
