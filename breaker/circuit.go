@@ -57,6 +57,9 @@ func (g *Guard) isSuccessful(err error) bool {
 // half-open carries the probes' counts (gobreaker clears its own counts
 // before calling OnStateChange).
 func (g *Guard) tallyOutcome(update func(*Counts)) {
+	if !g.halfOpen.Load() {
+		return
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.state != gobreaker.StateHalfOpen {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -30,6 +31,10 @@ type Guard struct {
 	cb        *gobreaker.CircuitBreaker[struct{}]
 
 	deliverMu sync.Mutex // held by the goroutine delivering state changes
+
+	// halfOpen and hasPending mirror state and len(pending) for the
+	// success path, which then takes no lock of the Guard's own.
+	halfOpen, hasPending atomic.Bool
 
 	mu       sync.Mutex // guards the fields below
 	state    gobreaker.State
@@ -176,9 +181,15 @@ func (g *Guard) attempt(ctx context.Context, fn func(context.Context) error, pre
 
 // invoke calls fn with the per-call deadline and classifies its error for
 // the circuit: excluded (permanent, caller cancelled), timeout or failure.
+// When ctx already ends within CallTimeout, fn gets ctx itself: a derived
+// context would change nothing.
 func (g *Guard) invoke(ctx context.Context, fn func(context.Context) error) error {
-	callCtx, cancel := deadline.WithTimeout(ctx, g.cfg.CallTimeout)
-	defer cancel()
+	callCtx := ctx
+	if at, ok := ctx.Deadline(); !ok || time.Until(at) > g.cfg.CallTimeout {
+		c, cancel := deadline.WithTimeout(ctx, g.cfg.CallTimeout)
+		defer cancel()
+		callCtx = c
+	}
 	err := fn(callCtx)
 	switch {
 	case err == nil:

@@ -70,6 +70,8 @@ func (g *Guard) record(_ string, from, to gobreaker.State) {
 		g.openedAt = now
 	}
 	g.state = to
+	g.halfOpen.Store(to == gobreaker.StateHalfOpen)
+	g.hasPending.Store(true)
 	g.pending = append(g.pending, StateChange{
 		Component: g.component, From: from.String(), To: to.String(), Counts: g.tally, At: now,
 	})
@@ -81,7 +83,7 @@ func (g *Guard) record(_ string, from, to gobreaker.State) {
 // to it, and the deliverer re-checks the queue after letting go, so no
 // change is stranded and a hook calling back into the Guard cannot deadlock.
 func (g *Guard) flush() {
-	for g.hasPending() {
+	for g.hasPending.Load() {
 		if !g.deliverMu.TryLock() {
 			return
 		}
@@ -98,17 +100,12 @@ func (g *Guard) deliverAll() {
 	}
 }
 
-func (g *Guard) hasPending() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return len(g.pending) > 0
-}
-
 func (g *Guard) takePending() []StateChange {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	changes := g.pending
 	g.pending = nil
+	g.hasPending.Store(false)
 	return changes
 }
 

@@ -12,24 +12,36 @@ import (
 )
 
 // ErrAckTimeout reports an ack the server did not confirm in time (the
-// server was away, or the message was no longer pending). The message is
-// then redelivered after AckWait, and the idempotent engine and deployer
-// turn the redelivery into a skip.
+// server was away, or the consumer is gone). The message is then
+// redelivered after AckWait, and the idempotent engine and deployer turn
+// the redelivery into a skip.
 var ErrAckTimeout = errors.New("ack not confirmed in time")
+
+// ErrAckUnconfirmed reports acks whose confirmation cannot be trusted: the
+// connection was re-established after they were sent, so some may have
+// been lost with the old connection. They are handled like a timeout.
+var ErrAckUnconfirmed = errors.New("ack unconfirmed: the connection was re-established")
 
 // DefaultAckTimeout bounds the wait for an ack's confirmation.
 const DefaultAckTimeout = 5 * time.Second
 
 var ackBody = []byte("+ACK")
 
-// confirmer sends acks that ask for the server's confirmation and matches
-// the confirmations to the acks, for a whole connection at once: one
-// subscription on a private inbox receives every confirmation, a token in
-// the reply subject says which ack it confirms, and one sweeper fails acks
-// not confirmed within the timeout. This is the protocol of nats.go's
-// DoubleAck (an ack published with a reply subject, answered by an empty
-// message) without its per-ack request machinery: no goroutine, channel,
-// context or timer per ack. Safe for concurrent use.
+// confirmer sends acks for one consumer over one connection and confirms
+// them, in bursts (group commit). Acks queue while a burst is being
+// written; one goroutine at a time publishes what is queued: every ack of
+// the burst, the last one with a reply subject on a private inbox (the
+// protocol of nats.go's DoubleAck: the server answers an ack that has a
+// reply with an empty message once it has processed it, and, for a
+// replicated consumer, once the ack is replicated).
+//
+// The server hands a connection's acks for a consumer to one queue and
+// processes them in order, so its answer to a burst's last ack confirms
+// the whole burst. A reconnect between sending and the answer voids that
+// (acks may have died with the old connection): the burst then fails with
+// ErrAckUnconfirmed. A burst with no answer within the timeout fails with
+// ErrAckTimeout. One subscription and one sweeper serve every burst: no
+// goroutine, channel, context or timer per ack. Safe for concurrent use.
 type confirmer struct {
 	nc      *nats.Conn
 	prefix  string // "<inbox>."; a confirmation arrives on prefix+token
@@ -38,14 +50,24 @@ type confirmer struct {
 	mu       sync.Mutex
 	sub      *nats.Subscription
 	next     uint64
-	pending  map[uint64]pendingAck
+	pending  map[uint64]pendingBurst
 	sweeping bool
 	emptied  chan struct{} // pinged when pending empties, so the sweeper can end
+
+	queue, spare []queuedAck // acks to publish; spare is the last burst's slice, reused
+	publishing   bool        // a publisher goroutine is draining queue
 }
 
-type pendingAck struct {
-	done     func(error)
-	deadline time.Time
+type queuedAck struct {
+	reply string
+	done  func(error)
+}
+
+// pendingBurst is a published burst awaiting the answer to its last ack.
+type pendingBurst struct {
+	dones      []func(error)
+	deadline   time.Time
+	reconnects uint64 // the connection's reconnect count when it was sent
 }
 
 func newConfirmer(nc *nats.Conn, timeout time.Duration) *confirmer {
@@ -53,56 +75,121 @@ func newConfirmer(nc *nats.Conn, timeout time.Duration) *confirmer {
 		timeout = DefaultAckTimeout
 	}
 	return &confirmer{nc: nc, prefix: nc.NewInbox() + ".", timeout: timeout,
-		pending: make(map[uint64]pendingAck), emptied: make(chan struct{}, 1)}
+		pending: make(map[uint64]pendingBurst), emptied: make(chan struct{}, 1)}
 }
 
-// ack publishes "+ACK" to the message's reply subject and calls done once:
-// with nil when the server confirms, or with the error (publish failed,
-// refused, timed out). done runs on the confirmer's goroutines and must
-// not block.
+// ack queues "+ACK" for the message's reply subject and calls done once:
+// with nil when the server confirms, or with the error (not sent, refused,
+// unconfirmed, timed out). done runs on the confirmer's goroutines and
+// must not block.
 func (c *confirmer) ack(reply string, done func(error)) {
-	token, err := c.register(done)
+	start, err := c.enqueue(reply, done)
 	if err != nil {
 		done(err)
 		return
 	}
-	inbox := c.prefix + strconv.FormatUint(token, 36)
-	if err := c.nc.PublishRequest(reply, inbox, ackBody); err != nil {
-		if d := c.take(token); d != nil {
-			d(fmt.Errorf("ack: %w", err))
-		}
+	if start {
+		go c.publishQueued()
 	}
 }
 
-// register records done under a fresh token, subscribing on first use and
-// starting the sweeper when it is not running.
-func (c *confirmer) register(done func(error)) (uint64, error) {
+// enqueue queues an ack, subscribing to confirmations on first use. start
+// says the caller must start a publisher.
+func (c *confirmer) enqueue(reply string, done func(error)) (start bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.sub == nil {
 		sub, err := c.nc.Subscribe(c.prefix+"*", c.confirmed)
 		if err != nil {
-			return 0, fmt.Errorf("ack confirmations: subscribe: %w", err)
+			return false, fmt.Errorf("ack confirmations: subscribe: %w", err)
 		}
 		c.sub = sub
 	}
+	c.queue = append(c.queue, queuedAck{reply: reply, done: done})
+	start = !c.publishing
+	c.publishing = true
+	return start, nil
+}
+
+// publishQueued publishes queued acks, a burst at a time, until the queue
+// is empty. The queue and the last burst's slice swap, so bursts reuse
+// their memory.
+func (c *confirmer) publishQueued() {
+	var burst []queuedAck
+	for {
+		c.mu.Lock()
+		if burst != nil {
+			clear(burst) // drop the callbacks
+			c.spare = burst[:0]
+		}
+		if len(c.queue) == 0 {
+			c.publishing = false
+			c.mu.Unlock()
+			return
+		}
+		burst, c.queue, c.spare = c.queue, c.spare, nil
+		c.mu.Unlock()
+		c.publishBurst(burst)
+	}
+}
+
+// publishBurst sends every ack of burst, the last one asking for the
+// answer that confirms them all.
+func (c *confirmer) publishBurst(burst []queuedAck) {
+	dones := make([]func(error), len(burst))
+	for i, a := range burst {
+		dones[i] = a.done
+	}
+	token := c.register(dones, c.nc.Stats().Reconnects)
+	last := len(burst) - 1
+	for _, a := range burst[:last] {
+		if err := c.nc.Publish(a.reply, ackBody); err != nil {
+			c.resolve(token, fmt.Errorf("ack: %w", err))
+			return
+		}
+	}
+	inbox := c.prefix + strconv.FormatUint(token, 36)
+	if err := c.nc.PublishRequest(burst[last].reply, inbox, ackBody); err != nil {
+		c.resolve(token, fmt.Errorf("ack: %w", err))
+	}
+}
+
+// register records a burst under a fresh token and starts the sweeper
+// when it is not running.
+func (c *confirmer) register(dones []func(error), reconnects uint64) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.next++
-	c.pending[c.next] = pendingAck{done: done, deadline: time.Now().Add(c.timeout)}
+	c.pending[c.next] = pendingBurst{dones: dones, deadline: time.Now().Add(c.timeout), reconnects: reconnects}
 	if !c.sweeping {
 		c.sweeping = true
 		go c.sweep()
 	}
-	return c.next, nil
+	return c.next
 }
 
-// take removes and returns the callback of token (nil when it is gone:
-// confirmed, timed out, or never registered).
-func (c *confirmer) take(token uint64) func(error) {
+// resolve ends the burst of token, if still pending, with err.
+func (c *confirmer) resolve(token uint64, err error) {
+	b, ok := c.take(token)
+	if !ok {
+		return
+	}
+	if err == nil && c.nc.Stats().Reconnects != b.reconnects {
+		err = fmt.Errorf("ack: %w", ErrAckUnconfirmed)
+	}
+	for _, done := range b.dones {
+		done(err)
+	}
+}
+
+// take removes and returns the burst of token (false when it is gone:
+// answered, or timed out).
+func (c *confirmer) take(token uint64) (pendingBurst, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p, ok := c.pending[token]
+	b, ok := c.pending[token]
 	if !ok {
-		return nil
+		return b, false
 	}
 	delete(c.pending, token)
 	if len(c.pending) == 0 {
@@ -111,21 +198,17 @@ func (c *confirmer) take(token uint64) func(error) {
 		default:
 		}
 	}
-	return p.done
+	return b, true
 }
 
-// confirmed handles one confirmation: empty is success; a status (no
-// responders: the consumer is gone) or a body is a refusal.
+// confirmed handles one answer: empty is success; a status (no responders:
+// the consumer is gone) or a body is a refusal.
 func (c *confirmer) confirmed(m *nats.Msg) {
 	token, err := strconv.ParseUint(strings.TrimPrefix(m.Subject, c.prefix), 36, 64)
 	if err != nil {
 		return
 	}
-	done := c.take(token)
-	if done == nil {
-		return // timed out already
-	}
-	done(confirmationErr(m))
+	c.resolve(token, confirmationErr(m))
 }
 
 func confirmationErr(m *nats.Msg) error {
@@ -141,7 +224,7 @@ func confirmationErr(m *nats.Msg) error {
 	return nil
 }
 
-// sweep fails acks past their deadline, every quarter of the timeout,
+// sweep fails bursts past their deadline, every quarter of the timeout,
 // and ends as soon as nothing is pending (register starts it again).
 func (c *confirmer) sweep() {
 	t := time.NewTicker(c.timeout / 4)
@@ -152,8 +235,10 @@ func (c *confirmer) sweep() {
 		case <-c.emptied:
 		}
 		expired, idle := c.expire(time.Now())
-		for _, done := range expired {
-			done(fmt.Errorf("ack: %w after %s", ErrAckTimeout, c.timeout))
+		for _, b := range expired {
+			for _, done := range b.dones {
+				done(fmt.Errorf("ack: %w after %s", ErrAckTimeout, c.timeout))
+			}
 		}
 		if idle {
 			return
@@ -161,16 +246,15 @@ func (c *confirmer) sweep() {
 	}
 }
 
-// expire removes the acks past their deadline and returns their
-// callbacks; idle is true (and the sweeper marked stopped) when nothing
-// is left pending.
-func (c *confirmer) expire(now time.Time) (expired []func(error), idle bool) {
+// expire removes the bursts past their deadline and returns them; idle is
+// true (and the sweeper marked stopped) when nothing is left pending.
+func (c *confirmer) expire(now time.Time) (expired []pendingBurst, idle bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for token, p := range c.pending {
-		if now.After(p.deadline) {
+	for token, b := range c.pending {
+		if now.After(b.deadline) {
 			delete(c.pending, token)
-			expired = append(expired, p.done)
+			expired = append(expired, b)
 		}
 	}
 	if len(c.pending) == 0 {

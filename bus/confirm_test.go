@@ -12,8 +12,9 @@ import (
 	"github.com/regen-dev/regen/internal/testkit"
 )
 
-// Acks from many goroutines at once are each confirmed exactly once, and
-// the consumer has nothing pending afterwards.
+// Acks one at a time (each burst ends the publisher), then from many
+// goroutines at once, are each confirmed exactly once, and the consumer
+// has nothing pending afterwards.
 func TestAcksFromManyGoroutinesAreEachConfirmedOnce(t *testing.T) {
 	t.Parallel()
 	_, _, js := provisioned(t)
@@ -27,6 +28,12 @@ func TestAcksFromManyGoroutinesAreEachConfirmedOnce(t *testing.T) {
 	if err != nil || len(msgs) != 300 {
 		t.Fatalf("fetch: %d, %v", len(msgs), err)
 	}
+	for _, m := range msgs[:50] {
+		if err := bus.AckAndWait(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs = msgs[50:]
 	calls := make([]int, len(msgs))
 	var mu sync.Mutex
 	var confirmed, workers sync.WaitGroup

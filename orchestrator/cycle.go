@@ -43,6 +43,7 @@ func (o *Orchestrator) processAll(r *run, execID string, msgs []bus.Message, lim
 	var workers, acks sync.WaitGroup
 	var next, inFlight, peak atomic.Int64
 	for range min(limit, len(msgs)) {
+		w := o.newWorker()
 		workers.Go(func() {
 			for i := int(next.Add(1) - 1); i < len(msgs); i = int(next.Add(1) - 1) {
 				if !o.gate.acquire(r.fetchCtx) {
@@ -51,7 +52,7 @@ func (o *Orchestrator) processAll(r *run, execID string, msgs []bus.Message, lim
 					continue
 				}
 				raisePeak(&peak, inFlight.Add(1))
-				results[i] = o.processOne(r, execID, msgs[i], &acks, &done[i])
+				results[i] = o.processOne(r, w, execID, msgs[i], &acks, &done[i])
 				inFlight.Add(-1)
 				o.gate.release()
 			}
@@ -65,17 +66,13 @@ func (o *Orchestrator) processAll(r *run, execID string, msgs []bus.Message, lim
 // processOne processes one message; a success is acked, counted in acks
 // until its confirmation (or failure) arrives. done is set and the
 // observer told once the message is settled.
-func (o *Orchestrator) processOne(r *run, execID string, m bus.Message, acks *sync.WaitGroup, done *atomic.Bool) result {
+func (o *Orchestrator) processOne(r *run, w *worker, execID string, m bus.Message, acks *sync.WaitGroup, done *atomic.Bool) result {
 	o.inFlight.Add(1)
 	start := time.Now()
-	res := o.process(r.workCtx, execID, m)
+	res := w.process(r.workCtx, execID, m)
 	o.inFlight.Add(-1)
-	settled := func() {
-		done.Store(true)
-		o.deps.Observer.EventDone(res.outcome.String(), time.Since(start))
-	}
 	if !res.ack {
-		settled()
+		o.settled(res.outcome, start, done)
 		return res
 	}
 	acks.Add(1)
@@ -84,10 +81,16 @@ func (o *Orchestrator) processOne(r *run, execID string, m bus.Message, acks *sy
 			o.log.Warn("ack failed; the event will be redelivered and skipped",
 				eventAttrs(res.eventID, execID, slog.Any("error", err))...)
 		}
-		settled()
+		o.settled(res.outcome, start, done)
 		acks.Done()
 	})
 	return res
+}
+
+// settled marks a message done and tells the observer.
+func (o *Orchestrator) settled(oc outcome, start time.Time, done *atomic.Bool) {
+	done.Store(true)
+	o.deps.Observer.EventDone(oc.String(), time.Since(start))
 }
 
 // heartbeat sends InProgress every AckWait/2 to every message of the

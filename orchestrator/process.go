@@ -49,24 +49,54 @@ type result struct {
 	eventID string
 }
 
+// worker is one worker of a cycle: the event it is on, and the calls it
+// makes through the guards, built once per worker so that an event
+// allocates nothing for them. A worker handles one event at a time.
+type worker struct {
+	o        *Orchestrator
+	ch       bus.Change
+	arts     []bus.Artifact
+	art      bus.Artifact
+	deployed bool
+	// regenerateFn and deployFn call the engine on ch and the deployer on
+	// art, leaving the outcome in arts and deployed.
+	regenerateFn, deployFn func(ctx context.Context) error
+}
+
+func (o *Orchestrator) newWorker() *worker {
+	w := &worker{o: o}
+	w.regenerateFn = func(ctx context.Context) error {
+		var err error
+		w.arts, err = o.deps.Engine.Regenerate(ctx, w.ch)
+		return err
+	}
+	w.deployFn = func(ctx context.Context) error {
+		var err error
+		w.deployed, err = o.deps.Deployer.Deploy(ctx, w.art)
+		return err
+	}
+	return w
+}
+
 // process drives one message through decode, engine and deployer, and
 // settles failures (nak, term, dead letter). A success is returned with
 // ack set: the caller acks it.
-func (o *Orchestrator) process(ctx context.Context, execID string, m bus.Message) result {
+func (w *worker) process(ctx context.Context, execID string, m bus.Message) result {
+	o := w.o
 	ev, err := bus.DecodeChangeEvent(m.Data(), o.cfg.MaxPayload)
 	if err != nil {
 		return o.reject(ctx, execID, m, ev.ID, err)
 	}
 	evCtx, cancel := deadline.WithTimeout(ctx, o.cfg.EventTimeout)
 	defer cancel()
-	ch := bus.Change{Event: ev, Seq: m.Seq(), Deliveries: m.Deliveries(), ExecutionID: execID}
-	arts, err := o.regenerate(evCtx, ch)
-	if err != nil {
-		return o.fail(ctx, m, ch, "regenerate", err)
+	w.ch = bus.Change{Event: ev, Seq: m.Seq(), Deliveries: m.Deliveries(), ExecutionID: execID}
+	defer w.reset()
+	if err := o.deps.EngineGuard.Do(evCtx, w.regenerateFn); err != nil {
+		return o.fail(ctx, m, w.ch, "regenerate", err)
 	}
-	deployed, err := o.deployAll(evCtx, ch, arts)
+	deployed, err := w.deployAll(evCtx)
 	if err != nil {
-		res := o.fail(ctx, m, ch, "deploy", err)
+		res := o.fail(ctx, m, w.ch, "deploy", err)
 		res.regenerated, res.deployments = true, deployed
 		return res
 	}
@@ -77,35 +107,26 @@ func (o *Orchestrator) process(ctx context.Context, execID string, m bus.Message
 	return res
 }
 
-func (o *Orchestrator) regenerate(ctx context.Context, ch bus.Change) ([]bus.Artifact, error) {
-	var arts []bus.Artifact
-	err := o.deps.EngineGuard.Do(ctx, func(ctx context.Context) error {
-		var err error
-		arts, err = o.deps.Engine.Regenerate(ctx, ch)
-		return err
-	})
-	return arts, err
+// reset drops the finished event's references (the garbage collector may
+// free them while the worker waits for the next).
+func (w *worker) reset() {
+	w.ch, w.arts, w.art = bus.Change{}, nil, bus.Artifact{}
 }
 
 // deployAll deploys every artifact in order; it returns how many were
 // deployed (not skipped) before the first error.
-func (o *Orchestrator) deployAll(ctx context.Context, ch bus.Change, arts []bus.Artifact) (int, error) {
-	n := 0
-	for _, a := range arts {
+func (w *worker) deployAll(ctx context.Context) (int, error) {
+	o, n := w.o, 0
+	for _, a := range w.arts {
 		start := time.Now()
-		var deployed bool
-		err := o.deps.DeployGuard.Do(ctx, func(ctx context.Context) error {
-			var err error
-			deployed, err = o.deps.Deployer.Deploy(ctx, a)
-			return err
-		})
-		if err != nil {
-			o.publishDeployFailed(ch, a, err)
+		w.art, w.deployed = a, false
+		if err := o.deps.DeployGuard.Do(ctx, w.deployFn); err != nil {
+			o.publishDeployFailed(w.ch, a, err)
 			return n, err
 		}
-		if deployed {
+		if w.deployed {
 			n++
-			o.publishDeployed(ch, a, time.Since(start))
+			o.publishDeployed(w.ch, a, time.Since(start))
 		}
 	}
 	return n, nil

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,20 +16,23 @@ import (
 
 // drainProfile, when set, writes a CPU profile of the timed drains only
 // (not the backlog fills): go test -run '^$' -bench Drain -drainprofile cpu.out
-var drainProfile = flag.String("drainprofile", "", "write a CPU profile of the timed drains to this file")
+var (
+	drainProfile     = flag.String("drainprofile", "", "write a CPU profile of the timed drains to this file")
+	drainConcurrency = flag.Int("drainconcurrency", 64, "regen's concurrency in BenchmarkDrainNoop")
+)
 
 // BenchmarkDrainNoop is the regen side of overhead_ratio: the orchestrator
 // with the no-op engine and deployer draining b.N events (whole batches)
 // with confirmed acks.
 func BenchmarkDrainNoop(b *testing.B) {
 	benchDrain(b, func(ctx context.Context, e *env, n int) (float64, error) {
-		if err := e.prepare(ctx, n, 2*(64+256)); err != nil {
+		if err := e.prepare(ctx, n, 2*(*drainConcurrency+256)); err != nil {
 			return 0, err
 		}
 		stop := startDrainProfile(b)
 		defer stop()
 		r, err := e.drainRegen(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)),
-			regenSpec{events: n, concurrency: 64, batch: 256, fetchWait: time.Second})
+			regenSpec{events: n, concurrency: *drainConcurrency, batch: 256, fetchWait: time.Second, drained: stop})
 		return r.eventsPerS, err
 	})
 }
@@ -57,11 +62,28 @@ func benchDrain(b *testing.B, drain func(ctx context.Context, e *env, n int) (fl
 		b.Fatal(err)
 	}
 	b.ReportMetric(perS, "events/s")
+	b.ReportMetric(float64(drainCPU.Microseconds())/float64(n), "cpu-us/event")
 }
 
+// drainCPU is the process CPU time (user + system) of the last timed
+// drain: steadier than throughput on a shared machine.
+var drainCPU time.Duration
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// startDrainProfile starts measuring the drain: CPU time always, a CPU
+// profile with -drainprofile. The returned func ends both (once).
 func startDrainProfile(b *testing.B) func() {
+	cpu0 := processCPU()
+	var once sync.Once
 	if *drainProfile == "" {
-		return func() {}
+		return func() { once.Do(func() { drainCPU = processCPU() - cpu0 }) }
 	}
 	f, err := os.Create(*drainProfile)
 	if err != nil {
@@ -71,7 +93,10 @@ func startDrainProfile(b *testing.B) func() {
 		b.Fatal(err)
 	}
 	return func() {
-		pprof.StopCPUProfile()
-		_ = f.Close()
+		once.Do(func() {
+			drainCPU = processCPU() - cpu0
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		})
 	}
 }

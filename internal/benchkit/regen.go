@@ -21,6 +21,9 @@ type regenSpec struct {
 	events, concurrency, batch int
 	work, fetchWait            time.Duration
 	asyncAck                   bool
+	// drained, when set, is called as soon as the last event is done,
+	// before Stop (the Go benchmarks end their profile there).
+	drained func()
 }
 
 // wholeBatches rounds n up to a multiple of batch: a backlog of whole
@@ -66,7 +69,7 @@ func (e *env) drainRegen(ctx context.Context, log *slog.Logger, s regenSpec) (re
 	if err != nil {
 		return regenResult{}, err
 	}
-	d, err := timeDrain(ctx, o, obs)
+	d, err := timeDrain(ctx, o, obs, s.drained)
 	if err != nil {
 		return regenResult{}, err
 	}
@@ -75,7 +78,7 @@ func (e *env) drainRegen(ctx context.Context, log *slog.Logger, s regenSpec) (re
 }
 
 // timeDrain starts o, waits until obs saw every event done, stops o.
-func timeDrain(ctx context.Context, o *orchestrator.Orchestrator, obs *countObserver) (time.Duration, error) {
+func timeDrain(ctx context.Context, o *orchestrator.Orchestrator, obs *countObserver, drained func()) (time.Duration, error) {
 	start := time.Now()
 	if err := o.Start(ctx); err != nil {
 		return 0, fmt.Errorf("bench orchestrator: %w", err)
@@ -87,6 +90,9 @@ func timeDrain(ctx context.Context, o *orchestrator.Orchestrator, obs *countObse
 		err = fmt.Errorf("bench drain: %d of %d events: %w", obs.n.Load(), obs.target, ctx.Err())
 	}
 	d := time.Since(start)
+	if drained != nil {
+		drained()
+	}
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if serr := o.Stop(stopCtx); serr != nil && err == nil {
