@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -50,12 +51,15 @@ type SourceConfig struct {
 }
 
 // Source fetches batches of change events from the shared durable consumer.
-// It is safe for one fetching goroutine; messages may be acked from many.
+// It is safe for concurrent use: several fetches may run at once, and
+// messages may be acked from many goroutines.
 type Source struct {
-	js       jetstream.JetStream
-	cfg      SourceConfig
+	js   jetstream.JetStream
+	cfg  SourceConfig
+	conf *confirmer // nil with AsyncAck
+
+	mu       sync.Mutex // guards consumer, which a rebind replaces
 	consumer jetstream.Consumer
-	conf     *confirmer // nil with AsyncAck
 }
 
 // NewSource binds to the durable consumer (which Provision created).
@@ -77,8 +81,16 @@ func (s *Source) bind(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("bind consumer %s/%s: %w", s.cfg.Stream, s.cfg.Consumer, err)
 	}
+	s.mu.Lock()
 	s.consumer = c
+	s.mu.Unlock()
 	return nil
+}
+
+func (s *Source) current() jetstream.Consumer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.consumer
 }
 
 // Fetch returns up to limit messages, waiting at most wait for the first.
@@ -108,10 +120,10 @@ func (s *Source) Fetch(ctx context.Context, limit int, wait time.Duration) ([]Me
 func (s *Source) pull(ctx context.Context, n int, wait time.Duration) ([]Message, error) {
 	var batch jetstream.MessageBatch
 	var err error
-	if wait == 0 {
-		batch, err = s.consumer.FetchNoWait(n)
+	if c := s.current(); wait == 0 {
+		batch, err = c.FetchNoWait(n)
 	} else {
-		batch, err = s.consumer.Fetch(n, jetstream.FetchMaxWait(wait))
+		batch, err = c.Fetch(n, jetstream.FetchMaxWait(wait))
 	}
 	if err != nil {
 		return nil, s.fetchErr(ctx, err)
@@ -138,7 +150,7 @@ func (s *Source) fetchErr(ctx context.Context, err error) error {
 
 // Pending reports messages not yet delivered plus those awaiting ack.
 func (s *Source) Pending(ctx context.Context) (uint64, error) {
-	info, err := s.consumer.Info(ctx)
+	info, err := s.current().Info(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("consumer info: %w", err)
 	}

@@ -56,10 +56,13 @@ func (m *fakeMsg) state() (acked int, naks int, termed string) {
 	return m.acked, len(m.naks), m.termed
 }
 
-// fakeSource hands out queued messages in batches.
+// fakeSource hands out queued messages in batches. Like a consumer, it
+// counts as pending both the queue and the messages handed out and not
+// yet acked, nak'ed or terminated.
 type fakeSource struct {
 	mu       sync.Mutex
 	queue    []bus.Message
+	out      []bus.Message
 	fetchErr error
 	fetches  atomic.Int64
 }
@@ -80,6 +83,7 @@ func (s *fakeSource) Fetch(ctx context.Context, max int, wait time.Duration) ([]
 	n := min(max, len(s.queue))
 	out := s.queue[:n:n]
 	s.queue = s.queue[n:]
+	s.out = append(s.out, out...)
 	if n == 0 {
 		// Behave like a real fetch: wait (briefly) for work or ctx.
 		s.mu.Unlock()
@@ -98,7 +102,15 @@ func (s *fakeSource) Pending(context.Context) (uint64, error) {
 	if s.fetchErr != nil {
 		return 0, s.fetchErr
 	}
-	return uint64(len(s.queue)), nil
+	n := uint64(len(s.queue))
+	for _, m := range s.out {
+		if st, ok := m.(interface{ state() (int, int, string) }); ok {
+			if acked, naks, termed := st.state(); acked == 0 && naks == 0 && termed == "" {
+				n++
+			}
+		}
+	}
+	return n, nil
 }
 
 // fakeEngine counts concurrency and can fail or block.

@@ -7,8 +7,9 @@ import (
 	"github.com/regen-dev/regen/bus"
 )
 
-// Source hands out batches of delivered change events. Fetch is called from
-// one goroutine at a time; the returned messages are acked from many.
+// Source hands out batches of delivered change events. Fetch is called
+// from up to two goroutines at once (the fetches running ahead of the
+// loop); the returned messages are acked from many.
 type Source interface {
 	// Fetch returns up to max messages, waiting at most wait for the
 	// first. An empty batch with a nil error means nothing arrived.

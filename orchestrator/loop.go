@@ -17,16 +17,30 @@ import (
 // cycle's tail.
 const maxCyclesInFlight = 2
 
+// fetchesAhead is how many fetches run ahead of the loop. A fetch of a
+// big batch takes about as long as a cycle of no-op events (the server
+// gathers and sends every message, the client parses and wraps each), so
+// with one fetch ahead the loop waited on it most of the time; with two,
+// a batch is ready when a cycle slot frees.
+const fetchesAhead = 2
+
 // loop runs a cycle per fetched batch until Stop, or, when not
-// autonomous, until the backlog is drained. The next batch is fetched
-// while a cycle runs (at most one batch ahead), so a cycle never waits for
-// a fetch round trip when there is a backlog.
+// autonomous, until the backlog is drained. Batches are fetched while
+// cycles run (fetchesAhead of them), so a cycle never waits for a fetch
+// round trip when there is a backlog.
 func (o *Orchestrator) loop(r *run) {
 	var cycles sync.WaitGroup
 	slots := make(chan struct{}, maxCyclesInFlight)
-	next := o.startFetch(r)
+	ctx, cancel := context.WithCancel(r.fetchCtx) // ends the fetches ahead when the loop ends
+	ahead := make([]*fetch, 0, fetchesAhead)
+	for range fetchesAhead {
+		ahead = append(ahead, o.startFetch(ctx))
+	}
 	defer func() {
-		<-next.done
+		cancel()
+		for _, f := range ahead {
+			<-f.done
+		}
 		cycles.Wait()
 		close(r.done)
 	}()
@@ -34,17 +48,18 @@ func (o *Orchestrator) loop(r *run) {
 	for {
 		var b batch
 		select {
-		case b = <-next.ch:
+		case b = <-ahead[0].ch:
 		case <-r.fetchCtx.Done():
 			return
 		}
+		ahead = append(ahead[:0], ahead[1:]...)
 		if r.fetchCtx.Err() != nil && len(b.msgs) == 0 {
 			return
 		}
 		if b.err != nil {
 			failures++
 			o.fetchFailed(r.fetchCtx, b.err, failures)
-			next = o.startFetch(r)
+			ahead = append(ahead, o.startFetch(ctx))
 			continue
 		}
 		failures = 0
@@ -52,7 +67,7 @@ func (o *Orchestrator) loop(r *run) {
 			r.err = o.onceResult()
 			return
 		}
-		next = o.startFetch(r)
+		ahead = append(ahead, o.startFetch(ctx))
 		o.startCycle(r, b, slots, &cycles)
 	}
 }
@@ -102,27 +117,26 @@ type fetch struct {
 	done chan struct{}
 }
 
-// startFetch fetches the next batch in the background. Source.Fetch is
-// still called from one goroutine at a time: the loop starts a fetch only
-// after receiving the previous one.
-func (o *Orchestrator) startFetch(r *run) *fetch {
+// startFetch fetches the next batch in the background; ctx ends with the
+// loop. Source.Fetch may run from fetchesAhead goroutines at once.
+func (o *Orchestrator) startFetch(ctx context.Context) *fetch {
 	f := &fetch{ch: make(chan batch), done: make(chan struct{})}
 	go func() {
 		defer close(f.done)
-		if r.fetchCtx.Err() != nil {
+		if ctx.Err() != nil {
 			return
 		}
-		msgs, err := o.deps.Source.Fetch(r.fetchCtx, int(o.batchSize.Load()), o.cfg.FetchWait)
-		o.handOff(r, f.ch, batch{msgs: msgs, err: err, refreshed: time.Now()})
+		msgs, err := o.deps.Source.Fetch(ctx, int(o.batchSize.Load()), o.cfg.FetchWait)
+		o.handOff(ctx, f.ch, batch{msgs: msgs, err: err, refreshed: time.Now()})
 	}()
 	return f
 }
 
-// handOff gives b to the loop. While the loop is still busy with the
-// previous cycle, b's messages get InProgress every AckWait/2 so they are
-// not redelivered elsewhere; if Stop comes first they are released for
-// immediate redelivery.
-func (o *Orchestrator) handOff(r *run, ch chan<- batch, b batch) {
+// handOff gives b to the loop. While the loop is still busy with earlier
+// cycles, b's messages get InProgress every AckWait/2 so they are not
+// redelivered elsewhere; if the loop ends (Stop) first they are released
+// for immediate redelivery.
+func (o *Orchestrator) handOff(ctx context.Context, ch chan<- batch, b batch) {
 	t := time.NewTicker(o.cfg.AckWait / 2)
 	defer t.Stop()
 	for {
@@ -132,7 +146,7 @@ func (o *Orchestrator) handOff(r *run, ch chan<- batch, b batch) {
 		case <-t.C:
 			inProgress(b.msgs)
 			b.refreshed = time.Now()
-		case <-r.fetchCtx.Done():
+		case <-ctx.Done():
 			for _, m := range b.msgs {
 				o.release(m, "")
 			}
