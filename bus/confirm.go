@@ -47,8 +47,9 @@ type confirmer struct {
 	prefix  string // "<inbox>."; a confirmation arrives on prefix+token
 	timeout time.Duration
 
+	sub *nats.Subscription
+
 	mu       sync.Mutex
-	sub      *nats.Subscription
 	next     uint64
 	pending  map[uint64]pendingBurst
 	sweeping bool
@@ -70,12 +71,29 @@ type pendingBurst struct {
 	reconnects uint64 // the connection's reconnect count when it was sent
 }
 
-func newConfirmer(nc *nats.Conn, timeout time.Duration) *confirmer {
+// newConfirmer subscribes to the confirmations: the subscription (and its
+// delivery goroutine) lives as long as the connection, or until close.
+func newConfirmer(nc *nats.Conn, timeout time.Duration) (*confirmer, error) {
 	if timeout <= 0 {
 		timeout = DefaultAckTimeout
 	}
-	return &confirmer{nc: nc, prefix: nc.NewInbox() + ".", timeout: timeout,
+	c := &confirmer{nc: nc, prefix: nc.NewInbox() + ".", timeout: timeout,
 		pending: make(map[uint64]pendingBurst), emptied: make(chan struct{}, 1)}
+	sub, err := nc.Subscribe(c.prefix+"*", c.confirmed)
+	if err != nil {
+		return nil, fmt.Errorf("ack confirmations: subscribe: %w", err)
+	}
+	c.sub = sub
+	return c, nil
+}
+
+// close ends the confirmation subscription; acks still unanswered then
+// time out.
+func (c *confirmer) close() error {
+	if err := c.sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		return fmt.Errorf("ack confirmations: unsubscribe: %w", err)
+	}
+	return nil
 }
 
 // ack queues "+ACK" for the message's reply subject and calls done once:
@@ -83,32 +101,19 @@ func newConfirmer(nc *nats.Conn, timeout time.Duration) *confirmer {
 // unconfirmed, timed out). done runs on the confirmer's goroutines and
 // must not block.
 func (c *confirmer) ack(reply string, done func(error)) {
-	start, err := c.enqueue(reply, done)
-	if err != nil {
-		done(err)
-		return
-	}
-	if start {
+	if c.enqueue(reply, done) {
 		go c.publishQueued()
 	}
 }
 
-// enqueue queues an ack, subscribing to confirmations on first use. start
-// says the caller must start a publisher.
-func (c *confirmer) enqueue(reply string, done func(error)) (start bool, err error) {
+// enqueue queues an ack. start says the caller must start a publisher.
+func (c *confirmer) enqueue(reply string, done func(error)) (start bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.sub == nil {
-		sub, err := c.nc.Subscribe(c.prefix+"*", c.confirmed)
-		if err != nil {
-			return false, fmt.Errorf("ack confirmations: subscribe: %w", err)
-		}
-		c.sub = sub
-	}
 	c.queue = append(c.queue, queuedAck{reply: reply, done: done})
 	start = !c.publishing
 	c.publishing = true
-	return start, nil
+	return start
 }
 
 // publishQueued publishes queued acks, a burst at a time, until the queue

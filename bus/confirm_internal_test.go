@@ -27,7 +27,11 @@ func TestUnconfirmedAckTimesOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = sub.Unsubscribe() }()
-	c := newConfirmer(nc, 100*time.Millisecond)
+	c, err := newConfirmer(nc, 100*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.close() }()
 	res := make(chan error, 1)
 	start := time.Now()
 	c.ack("silent.ack", func(err error) { res <- err })

@@ -67,13 +67,26 @@ func NewSource(ctx context.Context, js jetstream.JetStream, cfg SourceConfig) (*
 	cfg.Stream = cmpOr(cfg.Stream, ChangesStream)
 	cfg.Consumer = cmpOr(cfg.Consumer, DefaultConsumer)
 	s := &Source{js: js, cfg: cfg}
-	if !cfg.AsyncAck {
-		s.conf = newConfirmer(js.Conn(), cfg.AckTimeout)
-	}
 	if err := s.bind(ctx); err != nil {
 		return nil, err
 	}
+	if !cfg.AsyncAck {
+		conf, err := newConfirmer(js.Conn(), cfg.AckTimeout)
+		if err != nil {
+			return nil, err
+		}
+		s.conf = conf
+	}
 	return s, nil
+}
+
+// Close releases the source's subscription for ack confirmations (closing
+// the connection does too). Acks not yet confirmed then time out.
+func (s *Source) Close() error {
+	if s.conf == nil {
+		return nil
+	}
+	return s.conf.close()
 }
 
 func (s *Source) bind(ctx context.Context) error {

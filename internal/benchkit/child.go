@@ -44,7 +44,8 @@ func IsChild() bool { return os.Getenv(ChildEnv) != "" }
 // RunChild is the child's whole life: connect to the parent's server,
 // drain the backlog with the orchestrator (no-op engine, not autonomous:
 // it stops once nothing is pending), and print one JSON childResult with
-// its goroutine counts before Start and after Stop and its peak RSS.
+// its goroutine counts before Start (orchestrator built) and after Stop and
+// its peak RSS.
 func RunChild(ctx context.Context, stdout io.Writer) error {
 	var spec childSpec
 	if err := json.Unmarshal([]byte(os.Getenv(ChildEnv)), &spec); err != nil {
@@ -61,7 +62,6 @@ func RunChild(ctx context.Context, stdout io.Writer) error {
 	if _, err := js.AccountInfo(ctx); err != nil {
 		return fmt.Errorf("bench child: %w", err)
 	}
-	res := childResult{GoroutinesBefore: runtime.NumGoroutine()}
 	wait, err := time.ParseDuration(spec.FetchWait)
 	if err != nil {
 		return fmt.Errorf("bench child: fetch wait: %w", err)
@@ -73,6 +73,9 @@ func RunChild(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The baseline includes what the worker holds for its whole life (the
+	// source's ack-confirmation subscription), not what a run starts.
+	res := childResult{GoroutinesBefore: runtime.NumGoroutine()}
 	start := time.Now()
 	if err := o.Start(ctx); err != nil {
 		return fmt.Errorf("bench child: %w", err)
