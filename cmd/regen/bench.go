@@ -18,10 +18,11 @@ import (
 var errTargetsMissed = errors.New("performance targets missed")
 
 type benchFlags struct {
-	asJSON, quick, check bool
-	doc, watermill       string
-	templates            string
-	scale                float64
+	asJSON, quick, check   bool
+	doc, watermill         string
+	templates              string
+	cpuProfile, memProfile string
+	scale                  float64
 }
 
 func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
@@ -35,6 +36,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
 	fs.StringVar(&f.watermill, "watermill", "bench/watermill", "the Watermill comparison module (empty: skip, ratios null)")
 	fs.StringVar(&f.templates, "templates", "examples/templates", "templates of the end-to-end run")
 	fs.Float64Var(&f.scale, "scale", 1, "multiply every workload size (0.2: faster, noisier)")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
+	fs.StringVar(&f.memProfile, "memprofile", "", "write a pprof allocation profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -68,8 +71,15 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
+	endProfiles, err := startProfiles(f.cpuProfile, f.memProfile)
+	if err != nil {
+		return err
+	}
 	rep, err := benchkit.Run(ctx, benchkit.Config{Sizes: sizes.Scaled(f.scale), Quick: f.quick || f.scale < 1,
 		ChildCommand: []string{exe, "bench"}, WatermillDir: f.watermill, Templates: f.templates, Progress: stderr})
+	if perr := endProfiles(); perr != nil && err == nil {
+		err = perr
+	}
 	if err != nil {
 		return err
 	}
