@@ -12,10 +12,12 @@ import (
 )
 
 // executeCycle runs one cycle over a fetched batch: initialise, process and
-// collect, finalise, check targets.
-func (o *Orchestrator) executeCycle(r *run, msgs []bus.Message) ParallelExecution {
+// collect, finalise, check targets. processed (may be nil) is called once
+// every event has been processed, before the cycle awaits the last ack
+// confirmations.
+func (o *Orchestrator) executeCycle(r *run, msgs []bus.Message, processed func()) ParallelExecution {
 	pe := o.initCycle(len(msgs))
-	results, peak := o.processAll(r, pe.ExecutionID, msgs, pe.MaxConcurrent)
+	results, peak := o.processAll(r, pe.ExecutionID, msgs, pe.MaxConcurrent, processed)
 	o.finaliseCycle(&pe, results, peak)
 	o.checkTargets(pe)
 	o.afterCycle(pe)
@@ -33,10 +35,12 @@ func (o *Orchestrator) initCycle(n int) ParallelExecution {
 // slot of the orchestrator's gate, which bounds the events in flight
 // across overlapping cycles. A worker sends a success's ack and moves on:
 // the confirmation round trip does not hold a slot, and processAll
-// returns only once every ack is confirmed (or failed). Once Stop begins, messages not yet started are released for
-// immediate redelivery. It returns the results and the cycle's peak in
-// flight.
-func (o *Orchestrator) processAll(r *run, execID string, msgs []bus.Message, limit int) ([]result, int) {
+// returns only once every ack is confirmed (or failed); it calls
+// processed (when not nil) once the workers are done, before awaiting the
+// confirmations. Once Stop begins, messages not yet started are released
+// for immediate redelivery. It returns the results and the cycle's peak
+// in flight.
+func (o *Orchestrator) processAll(r *run, execID string, msgs []bus.Message, limit int, processed func()) ([]result, int) {
 	results := make([]result, len(msgs))
 	done := make([]atomic.Bool, len(msgs))
 	defer o.heartbeat(msgs, done)()
@@ -59,6 +63,9 @@ func (o *Orchestrator) processAll(r *run, execID string, msgs []bus.Message, lim
 		})
 	}
 	workers.Wait()
+	if processed != nil {
+		processed()
+	}
 	acks.Wait()
 	return results, int(peak.Load())
 }

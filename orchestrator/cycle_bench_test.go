@@ -49,7 +49,7 @@ func benchmarkCycle(b *testing.B, batch, concurrency int) {
 	r := &run{fetchCtx: ctx, workCtx: ctx}
 	b.ReportAllocs()
 	for b.Loop() {
-		if pe := o.executeCycle(r, msgs); pe.Skipped != batch {
+		if pe := o.executeCycle(r, msgs, nil); pe.Skipped != batch {
 			b.Fatalf("cycle = %+v, want %d skipped", pe, batch)
 		}
 	}

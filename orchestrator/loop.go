@@ -11,11 +11,16 @@ import (
 	"github.com/regen-dev/regen/bus"
 )
 
-// maxCyclesInFlight bounds overlapping cycles: the next batch's events
-// start while the previous cycle's last ones finish (the gate keeps the
-// events in flight within the concurrency), so the pool never idles on a
-// cycle's tail.
-const maxCyclesInFlight = 2
+// maxCyclesInFlight bounds overlapping cycles that are processing events:
+// the next batch's events start while the previous cycle's last ones
+// finish (the gate keeps the events in flight within the concurrency), so
+// the pool never idles on a cycle's tail. A cycle whose events are all
+// processed frees its slot while it awaits its last ack confirmations
+// (a round trip), holding one of maxCyclesConfirming instead.
+const (
+	maxCyclesInFlight   = 2
+	maxCyclesConfirming = 2
+)
 
 // fetchesAhead is how many fetches run ahead of the loop. A fetch of a
 // big batch takes about as long as a cycle of no-op events (the server
@@ -30,7 +35,8 @@ const fetchesAhead = 2
 // round trip when there is a backlog.
 func (o *Orchestrator) loop(r *run) {
 	var cycles sync.WaitGroup
-	slots := make(chan struct{}, maxCyclesInFlight)
+	slots := cycleSlots{processing: make(chan struct{}, maxCyclesInFlight),
+		confirming: make(chan struct{}, maxCyclesConfirming)}
 	ctx, cancel := context.WithCancel(r.fetchCtx) // ends the fetches ahead when the loop ends
 	ahead := make([]*fetch, 0, fetchesAhead)
 	for range fetchesAhead {
@@ -72,9 +78,14 @@ func (o *Orchestrator) loop(r *run) {
 	}
 }
 
+// cycleSlots bounds the cycles processing events and those awaiting
+// their last ack confirmations.
+type cycleSlots struct{ processing, confirming chan struct{} }
+
 // startCycle runs a cycle on b in the background once fewer than
-// maxCyclesInFlight are running, keeping b's messages alive while it waits.
-func (o *Orchestrator) startCycle(r *run, b batch, slots chan struct{}, cycles *sync.WaitGroup) {
+// maxCyclesInFlight are processing, keeping b's messages alive while it
+// waits.
+func (o *Orchestrator) startCycle(r *run, b batch, slots cycleSlots, cycles *sync.WaitGroup) {
 	if len(b.msgs) == 0 {
 		return
 	}
@@ -82,7 +93,7 @@ func (o *Orchestrator) startCycle(r *run, b batch, slots chan struct{}, cycles *
 	defer t.Stop()
 	for waiting := true; waiting; {
 		select {
-		case slots <- struct{}{}:
+		case slots.processing <- struct{}{}:
 			waiting = false
 		case <-t.C:
 			inProgress(b.msgs)
@@ -90,8 +101,20 @@ func (o *Orchestrator) startCycle(r *run, b batch, slots chan struct{}, cycles *
 		}
 	}
 	cycles.Go(func() {
-		defer func() { <-slots }()
-		o.runBatch(r, b)
+		confirming := false
+		processed := func() { // trade the processing slot for a confirming one
+			slots.confirming <- struct{}{}
+			<-slots.processing
+			confirming = true
+		}
+		defer func() {
+			if confirming {
+				<-slots.confirming
+			} else {
+				<-slots.processing
+			}
+		}()
+		o.runBatch(r, b, processed)
 	})
 }
 
@@ -157,14 +180,14 @@ func (o *Orchestrator) handOff(ctx context.Context, ch chan<- batch, b batch) {
 
 // runBatch runs a cycle on b. A batch that waited long enough for the
 // cycle's first heartbeat (after AckWait/2) to come late is refreshed first.
-func (o *Orchestrator) runBatch(r *run, b batch) {
+func (o *Orchestrator) runBatch(r *run, b batch, processed func()) {
 	if len(b.msgs) == 0 {
 		return
 	}
 	if time.Since(b.refreshed) > o.cfg.AckWait/4 {
 		inProgress(b.msgs)
 	}
-	o.executeCycle(r, b.msgs)
+	o.executeCycle(r, b.msgs, processed)
 }
 
 func inProgress(msgs []bus.Message) {
