@@ -73,7 +73,7 @@ type ChangeEvent struct {
 	Subject    string            `json:"subject"`
 	Predicate  *string           `json:"predicate"`
 	Object     *string           `json:"object"`
-	Properties map[string]any    `json:"properties,omitempty"`
+	Properties Properties        `json:"properties,omitzero"`
 	Source     string            `json:"source,omitempty"`
 	Metadata   map[string]string `json:"metadata,omitempty"`
 }

@@ -13,8 +13,8 @@ func benchPayload(b *testing.B) []byte {
 	b.Helper()
 	data, err := json.Marshal(bus.ChangeEvent{ID: "6f1c2f4e-8a3b-4c1d-9e2f-0a1b2c3d4e5f", ChangeType: bus.NodeAdded,
 		Timestamp: time.Date(2026, 1, 1, 0, 0, 0, 123456789, time.UTC), Subject: "urn:bench:Node42",
-		Source: "regen-bench", Properties: map[string]any{"rdfs:label": "Node 42",
-			"rdfs:comment": "A benchmark node.", "n": 42}})
+		Source: "regen-bench", Properties: bus.MustProperties(map[string]any{"rdfs:label": "Node 42",
+			"rdfs:comment": "A benchmark node.", "n": 42})})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package bus_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -27,7 +28,29 @@ func FuzzDecodeMatchesEncodingJSON(f *testing.F) {
 		if err == nil && !reflect.DeepEqual(got, want) {
 			t.Fatalf("decoded differently:\ngo-json       %#v\nencoding/json %#v\npayload %q", got, want, data)
 		}
+		if err == nil {
+			checkPropertiesMap(t, got.Properties)
+		}
 	})
+}
+
+// checkPropertiesMap holds Properties.Map (go-json) to encoding/json on
+// the same object.
+func checkPropertiesMap(t *testing.T, p bus.Properties) {
+	t.Helper()
+	got, err := p.Map()
+	raw, _ := p.MarshalJSON()
+	var want map[string]any
+	wantErr := json.Unmarshal(raw, &want)
+	if (err == nil) != (wantErr == nil) {
+		t.Fatalf("properties: go-json err = %v, encoding/json err = %v, object %q", err, wantErr, raw)
+	}
+	if err == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("properties decoded differently:\ngo-json       %#v\nencoding/json %#v", got, want)
+	}
+	if err != nil && !errors.Is(err, bus.ErrInvalidEvent) {
+		t.Fatalf("properties error does not match ErrInvalidEvent: %v", err)
+	}
 }
 
 // decodeStd is DecodeChangeEvent as it was with encoding/json.

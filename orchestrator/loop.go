@@ -22,6 +22,12 @@ const (
 	maxCyclesConfirming = 2
 )
 
+// MaxBatchesHeld is how many batches one replica may hold unacked at once:
+// cycles processing, cycles awaiting confirmations, and fetches ahead.
+// The consumer's max_ack_pending should be at least replicas ×
+// MaxBatchesHeld × the batch size at the tuner's largest.
+const MaxBatchesHeld = maxCyclesInFlight + maxCyclesConfirming + fetchesAhead
+
 // fetchesAhead is how many fetches run ahead of the loop. A fetch of a
 // big batch takes about as long as a cycle of no-op events (the server
 // gathers and sends every message, the client parses and wraps each), so

@@ -71,7 +71,7 @@ func loadChanges(t testing.TB, file string) []bus.Change {
 
 func nodeChange(seq uint64, typ bus.ChangeType, subject string, props map[string]any) bus.Change {
 	return bus.Change{Seq: seq, ExecutionID: "x", Event: bus.ChangeEvent{
-		ID: "ev-" + subject + "-" + string(typ), ChangeType: typ, Subject: subject, Properties: props}}
+		ID: "ev-" + subject + "-" + string(typ), ChangeType: typ, Subject: subject, Properties: bus.MustProperties(props)}}
 }
 
 func edgeChange(seq uint64, typ bus.ChangeType, subject, pred, obj string) bus.Change {

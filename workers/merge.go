@@ -2,15 +2,16 @@ package workers
 
 import "github.com/regen-dev/regen/bus"
 
-// mergeChange applies ch to n, last writer wins per register by ch.Seq, and
-// reports whether n changed. It is commutative and idempotent over changes
-// with distinct sequences, so every order of application converges.
-func mergeChange(n *Node, ch bus.Change) bool {
+// mergeChange applies ch, whose properties decode to props, to n, last
+// writer wins per register by ch.Seq, and reports whether n changed. It is
+// commutative and idempotent over changes with distinct sequences, so
+// every order of application converges.
+func mergeChange(n *Node, ch bus.Change, props map[string]any) bool {
 	ev := ch.Event
 	switch ev.ChangeType {
 	case bus.NodeAdded, bus.NodeUpdated:
 		changed := setAlive(n, true, ch.Seq)
-		for name, v := range ev.Properties {
+		for name, v := range props {
 			changed = setProp(n, name, v, ch.Seq) || changed
 		}
 		return changed
@@ -20,7 +21,7 @@ func mergeChange(n *Node, ch bus.Change) bool {
 		if ev.Predicate == nil || ev.Object == nil {
 			return false
 		}
-		return setEdge(n, *ev.Predicate, *ev.Object, ev, ch.Seq)
+		return setEdge(n, *ev.Predicate, *ev.Object, ev.ChangeType != bus.EdgeRemoved, props, ch.Seq)
 	}
 	return false
 }
@@ -44,7 +45,7 @@ func setProp(n *Node, name string, v any, seq uint64) bool {
 	return true
 }
 
-func setEdge(n *Node, pred, obj string, ev bus.ChangeEvent, seq uint64) bool {
+func setEdge(n *Node, pred, obj string, present bool, props map[string]any, seq uint64) bool {
 	key := EdgeKey(pred, obj)
 	if old, ok := n.Edges[key]; ok && seq <= old.Seq {
 		return false
@@ -52,9 +53,9 @@ func setEdge(n *Node, pred, obj string, ev bus.ChangeEvent, seq uint64) bool {
 	if n.Edges == nil {
 		n.Edges = map[string]Edge{}
 	}
-	e := Edge{Predicate: pred, Object: obj, Seq: seq, Present: ev.ChangeType != bus.EdgeRemoved}
-	if e.Present && len(ev.Properties) > 0 {
-		e.Props = ev.Properties
+	e := Edge{Predicate: pred, Object: obj, Seq: seq, Present: present}
+	if e.Present && len(props) > 0 {
+		e.Props = props
 	}
 	n.Edges[key] = e
 	return true

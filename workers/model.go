@@ -82,12 +82,16 @@ func (m *Model) apply(ctx context.Context, ch bus.Change) (Node, uint64, bool, e
 	if ch.Seq == 0 {
 		return Node{}, 0, false, fmt.Errorf("apply %s to %s: change has no stream sequence", ch.Event.ID, subject)
 	}
+	props, err := ch.Event.Properties.Map()
+	if err != nil {
+		return Node{}, 0, false, fmt.Errorf("apply %s to %s: %w", ch.Event.ID, subject, err)
+	}
 	for {
 		n, rev, err := m.read(ctx, subject)
 		if err != nil {
 			return Node{}, 0, false, err
 		}
-		if !mergeChange(&n, ch) {
+		if !mergeChange(&n, ch, props) {
 			return n, rev, false, nil
 		}
 		newRev, err := m.write(ctx, n, rev)

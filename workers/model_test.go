@@ -2,6 +2,7 @@ package workers
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -166,5 +167,24 @@ func TestNodeView(t *testing.T) {
 		if got := LocalName(in); got != want {
 			t.Errorf("LocalName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Properties that cannot be decoded make the change invalid (a permanent
+// error: dead-lettered, never retried) and leave the model untouched.
+func TestModelRefusesUndecodableProperties(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	m := b.model(t, "MODEL")
+	ev, err := bus.DecodeChangeEvent([]byte(`{"id":"a","change_type":"node_added","subject":"urn:x:A","properties":{"n":1e400}}`), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, applied, err := m.Apply(b.ctx, bus.Change{Event: ev, Seq: 1})
+	if applied || !errors.Is(err, bus.ErrInvalidEvent) {
+		t.Fatalf("apply = applied %v, %v; want an invalid-event error", applied, err)
+	}
+	if _, _, err := m.Get(b.ctx, "urn:x:A"); err == nil {
+		t.Fatal("the node was written")
 	}
 }

@@ -76,13 +76,13 @@ func syntheticEvent(i int) bus.ChangeEvent {
 	node := func() string { return fmt.Sprintf("urn:synthetic:Node%d", rand.IntN(max(i/4, 16))) }
 	ev := bus.ChangeEvent{ID: uuid.NewString(), Timestamp: time.Now().UTC(), Subject: node(),
 		Source: "regen-publish-synthetic", ChangeType: bus.NodeAdded,
-		Properties: map[string]any{"rdfs:label": fmt.Sprintf("Node %d", i), "n": i}}
+		Properties: bus.MustProperties(map[string]any{"rdfs:label": fmt.Sprintf("Node %d", i), "n": i})}
 	switch r := rand.IntN(10); {
 	case r < 2:
 		ev.ChangeType = bus.NodeUpdated
 	case r < 4:
 		pred, obj := "rdfs:subClassOf", node()
-		ev.ChangeType, ev.Predicate, ev.Object, ev.Properties = bus.EdgeAdded, &pred, &obj, nil
+		ev.ChangeType, ev.Predicate, ev.Object, ev.Properties = bus.EdgeAdded, &pred, &obj, bus.Properties{}
 	}
 	return ev
 }

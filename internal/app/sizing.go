@@ -1,12 +1,16 @@
 package app
 
-import "log/slog"
+import (
+	"log/slog"
+
+	"github.com/regen-dev/regen/orchestrator"
+)
 
 // warnSizing says at start when max_ack_pending cannot hold what one
-// replica may keep unacked (three batches at the tuner's largest): the
-// server would then stall deliveries silently.
+// replica may keep unacked (orchestrator.MaxBatchesHeld batches at the
+// tuner's largest): the server would then stall deliveries silently.
 func (s *Service) warnSizing() {
-	need := 3 * s.orch.BatchAtTuneMax()
+	need := orchestrator.MaxBatchesHeld * s.orch.BatchAtTuneMax()
 	if have := s.cfg.Consumer.MaxAckPending; have < need {
 		s.log.Warn("consumer.max_ack_pending is below what one replica may hold unacked; deliveries will stall",
 			slog.Int("max_ack_pending", have), slog.Int("per_replica", need),

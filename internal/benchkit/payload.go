@@ -15,7 +15,7 @@ import (
 func nodeEvent(i, nodes int) (bus.ChangeEvent, []byte) {
 	ev := bus.ChangeEvent{ID: uuid.NewString(), ChangeType: bus.NodeAdded, Timestamp: time.Now().UTC(),
 		Subject: fmt.Sprintf("urn:bench:Node%d", i%nodes), Source: "regen-bench",
-		Properties: map[string]any{"rdfs:label": fmt.Sprintf("Node %d", i), "rdfs:comment": "A benchmark node.", "n": i}}
+		Properties: bus.MustProperties(map[string]any{"rdfs:label": fmt.Sprintf("Node %d", i), "rdfs:comment": "A benchmark node.", "n": i})}
 	data, err := json.Marshal(ev)
 	if err != nil {
 		panic(fmt.Sprintf("benchkit: marshal a fixed event shape: %v", err)) // cannot happen
