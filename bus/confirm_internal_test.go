@@ -50,3 +50,35 @@ func TestUnconfirmedAckTimesOut(t *testing.T) {
 		t.Fatalf("the ack was not sent: %v", err)
 	}
 }
+
+// An answer to a burst sent before a reconnect does not confirm it: acks
+// may have died with the old connection.
+func TestAnswerAfterReconnectIsUnconfirmed(t *testing.T) {
+	t.Parallel()
+	srv, err := StartEmbedded(EmbeddedConfig{Listen: "127.0.0.1:-1", StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	c, err := newConfirmer(nc, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.close() }()
+	res := make(chan error, 2)
+	done := func(err error) { res <- err }
+	// Registered with a reconnect count other than the connection's now:
+	// as if it had reconnected since the burst was sent.
+	token := c.register([]func(error){done, done}, nc.Stats().Reconnects+1)
+	c.resolve(token, nil)
+	for range 2 {
+		if err := <-res; !errors.Is(err, ErrAckUnconfirmed) {
+			t.Fatalf("err = %v, want ErrAckUnconfirmed", err)
+		}
+	}
+}
