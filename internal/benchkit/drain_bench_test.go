@@ -19,6 +19,7 @@ import (
 var (
 	drainProfile     = flag.String("drainprofile", "", "write a CPU profile of the timed drains to this file")
 	drainConcurrency = flag.Int("drainconcurrency", 64, "regen's concurrency in BenchmarkDrainNoop")
+	drainAsyncAck    = flag.Bool("drainasyncack", false, "BenchmarkDrainNoop acks without confirmation")
 )
 
 // BenchmarkDrainNoop is the regen side of overhead_ratio: the orchestrator
@@ -32,7 +33,8 @@ func BenchmarkDrainNoop(b *testing.B) {
 		stop := startDrainProfile(b)
 		defer stop()
 		r, err := e.drainRegen(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)),
-			regenSpec{events: n, concurrency: *drainConcurrency, batch: 256, fetchWait: time.Second, drained: stop})
+			regenSpec{events: n, concurrency: *drainConcurrency, batch: 256, fetchWait: time.Second,
+				asyncAck: *drainAsyncAck, drained: stop})
 		return r.eventsPerS, err
 	})
 }
