@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/internal/testkit"
@@ -107,5 +108,53 @@ func TestAckToADeletedConsumerFails(t *testing.T) {
 	}
 	if err := bus.AckAndWait(ctx, msgs[0]); !errors.Is(err, nats.ErrNoResponders) {
 		t.Fatalf("ack after the consumer was deleted: %v, want no responders", err)
+	}
+}
+
+// The stream sequence and delivery count a Message reports agree with
+// nats.go's Metadata on real deliveries, redeliveries included.
+func TestAckNumbersAgreeWithMetadata(t *testing.T) {
+	t.Parallel()
+	_, _, js := provisioned(t)
+	publishN(t, js, 3)
+	ctx := testkit.Context(t, 30*time.Second)
+	src, err := bus.NewSource(ctx, js, bus.SourceConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.Consumer(ctx, bus.ChangesStream, bus.DefaultConsumer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs := map[uint64]bool{}
+	for round := range 2 { // the second round is a redelivery
+		msgs, err := src.Fetch(ctx, 3, time.Second)
+		if err != nil || len(msgs) != 3 {
+			t.Fatalf("round %d: fetch %d, %v", round, len(msgs), err)
+		}
+		for _, m := range msgs {
+			if m.Deliveries() != uint64(round+1) || m.Seq() == 0 {
+				t.Fatalf("round %d: seq %d deliveries %d", round, m.Seq(), m.Deliveries())
+			}
+			seqs[m.Seq()] = true
+			if err := m.Nak(0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	raw, err := cons.Fetch(3, jetstream.FetchMaxWait(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for m := range raw.Messages() {
+		md, err := m.Metadata()
+		if err != nil || md.NumDelivered != 3 || !seqs[md.Sequence.Stream] {
+			t.Fatalf("metadata %+v, %v; sequences seen %v", md, err, seqs)
+		}
+		n++
+	}
+	if n != 3 || len(seqs) != 3 {
+		t.Fatalf("%d raw deliveries, %d sequences; want 3 and 3", n, len(seqs))
 	}
 }

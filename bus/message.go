@@ -3,6 +3,8 @@ package bus
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -21,11 +23,42 @@ type jsMsg struct {
 
 func newMsg(m jetstream.Msg, conf *confirmer) *jsMsg {
 	jm := &jsMsg{m: m, conf: conf, deliveries: 1}
-	if md, err := m.Metadata(); err == nil {
-		jm.seq = md.Sequence.Stream
-		jm.deliveries = md.NumDelivered
+	if seq, delivered, ok := ackNumbers(m.Reply()); ok {
+		jm.seq, jm.deliveries = seq, delivered
+	} else if md, err := m.Metadata(); err == nil {
+		jm.seq, jm.deliveries = md.Sequence.Stream, md.NumDelivered
 	}
 	return jm
+}
+
+// ackNumbers reads the stream sequence and the delivery count from a
+// JetStream ack subject without allocating (Metadata builds a struct and
+// parses a timestamp for every message):
+//
+//	$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ts>.<pending>
+//	$JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ts>.<pending>[.<token>]
+//
+// ok is false for any other shape (the caller falls back to Metadata).
+func ackNumbers(reply string) (seq, delivered uint64, ok bool) {
+	first := 4 // the delivered token: 9 tokens
+	switch strings.Count(reply, ".") + 1 {
+	case 9:
+	case 11, 12:
+		first = 6
+	default:
+		return 0, 0, false
+	}
+	rest, found := reply, false
+	for range first {
+		if _, rest, found = strings.Cut(rest, "."); !found {
+			return 0, 0, false
+		}
+	}
+	d, rest, _ := strings.Cut(rest, ".")
+	sq, _, _ := strings.Cut(rest, ".")
+	delivered, err1 := strconv.ParseUint(d, 10, 64)
+	seq, err2 := strconv.ParseUint(sq, 10, 64)
+	return seq, delivered, err1 == nil && err2 == nil && strings.HasPrefix(reply, "$JS.ACK.")
 }
 
 func (j *jsMsg) Data() []byte         { return j.m.Data() }

@@ -47,8 +47,9 @@ func (o *Orchestrator) processAll(r *run, execID string, msgs []bus.Message, lim
 	var workers, acks sync.WaitGroup
 	var next, inFlight, peak atomic.Int64
 	for range min(limit, len(msgs)) {
-		w := o.newWorker()
+		w := o.getWorker()
 		workers.Go(func() {
+			defer o.workers.Put(w)
 			for i := int(next.Add(1) - 1); i < len(msgs); i = int(next.Add(1) - 1) {
 				if !o.gate.acquire(r.fetchCtx) {
 					results[i] = o.release(msgs[i], execID)

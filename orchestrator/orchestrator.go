@@ -49,6 +49,7 @@ type Orchestrator struct {
 	inFlight    atomic.Int64
 	gate        *gate
 	lastExec    atomic.Pointer[ParallelExecution]
+	workers     sync.Pool // of *worker: cycles reuse their workers' state
 
 	mu  sync.Mutex
 	run *run

@@ -63,6 +63,14 @@ type worker struct {
 	regenerateFn, deployFn func(ctx context.Context) error
 }
 
+// getWorker takes a worker from the pool, or builds one.
+func (o *Orchestrator) getWorker() *worker {
+	if w, ok := o.workers.Get().(*worker); ok {
+		return w
+	}
+	return o.newWorker()
+}
+
 func (o *Orchestrator) newWorker() *worker {
 	w := &worker{o: o}
 	w.regenerateFn = func(ctx context.Context) error {
