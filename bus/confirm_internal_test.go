@@ -12,16 +12,7 @@ import (
 // passed, and the sweeper ends once nothing is pending (goleak checks).
 func TestUnconfirmedAckTimesOut(t *testing.T) {
 	t.Parallel()
-	srv, err := StartEmbedded(EmbeddedConfig{Listen: "127.0.0.1:-1", StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := embeddedConn(t)
 	sub, err := nc.SubscribeSync("silent.ack") // receives the ack, never answers
 	if err != nil {
 		t.Fatal(err)
@@ -55,16 +46,7 @@ func TestUnconfirmedAckTimesOut(t *testing.T) {
 // may have died with the old connection.
 func TestAnswerAfterReconnectIsUnconfirmed(t *testing.T) {
 	t.Parallel()
-	srv, err := StartEmbedded(EmbeddedConfig{Listen: "127.0.0.1:-1", StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := embeddedConn(t)
 	c, err := newConfirmer(nc, time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -81,4 +63,21 @@ func TestAnswerAfterReconnectIsUnconfirmed(t *testing.T) {
 			t.Fatalf("err = %v, want ErrAckUnconfirmed", err)
 		}
 	}
+}
+
+// embeddedConn starts an embedded server (the testkit imports bus, so
+// this package's own tests cannot use it) and connects to it.
+func embeddedConn(t *testing.T) *nats.Conn {
+	t.Helper()
+	srv, err := StartEmbedded(EmbeddedConfig{Listen: "127.0.0.1:-1", StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
 }
