@@ -47,8 +47,6 @@ type confirmer struct {
 	prefix  string // "<inbox>."; a confirmation arrives on prefix+token
 	timeout time.Duration
 
-	sub *nats.Subscription
-
 	mu       sync.Mutex
 	next     uint64
 	pending  map[uint64]pendingBurst
@@ -72,28 +70,17 @@ type pendingBurst struct {
 }
 
 // newConfirmer subscribes to the confirmations: the subscription (and its
-// delivery goroutine) lives as long as the connection, or until close.
+// delivery goroutine) lives as long as the connection.
 func newConfirmer(nc *nats.Conn, timeout time.Duration) (*confirmer, error) {
 	if timeout <= 0 {
 		timeout = DefaultAckTimeout
 	}
 	c := &confirmer{nc: nc, prefix: nc.NewInbox() + ".", timeout: timeout,
 		pending: make(map[uint64]pendingBurst), emptied: make(chan struct{}, 1)}
-	sub, err := nc.Subscribe(c.prefix+"*", c.confirmed)
-	if err != nil {
+	if _, err := nc.Subscribe(c.prefix+"*", c.confirmed); err != nil {
 		return nil, fmt.Errorf("ack confirmations: subscribe: %w", err)
 	}
-	c.sub = sub
 	return c, nil
-}
-
-// close ends the confirmation subscription; acks still unanswered then
-// time out.
-func (c *confirmer) close() error {
-	if err := c.sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
-		return fmt.Errorf("ack confirmations: unsubscribe: %w", err)
-	}
-	return nil
 }
 
 // ack queues "+ACK" for the message's reply subject and calls done once:

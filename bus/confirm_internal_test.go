@@ -22,7 +22,6 @@ func TestUnconfirmedAckTimesOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = c.close() }()
 	res := make(chan error, 1)
 	start := time.Now()
 	c.ack("silent.ack", func(err error) { res <- err })
@@ -51,7 +50,6 @@ func TestAnswerAfterReconnectIsUnconfirmed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = c.close() }()
 	res := make(chan error, 2)
 	done := func(err error) { res <- err }
 	// Registered with a reconnect count other than the connection's now:

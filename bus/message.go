@@ -40,6 +40,9 @@ func newMsg(m jetstream.Msg, conf *confirmer) *jsMsg {
 //
 // ok is false for any other shape (the caller falls back to Metadata).
 func ackNumbers(reply string) (seq, delivered uint64, ok bool) {
+	if !strings.HasPrefix(reply, "$JS.ACK.") {
+		return 0, 0, false
+	}
 	first := 4 // the delivered token: 9 tokens
 	switch strings.Count(reply, ".") + 1 {
 	case 9:
@@ -58,7 +61,7 @@ func ackNumbers(reply string) (seq, delivered uint64, ok bool) {
 	sq, _, _ := strings.Cut(rest, ".")
 	delivered, err1 := strconv.ParseUint(d, 10, 64)
 	seq, err2 := strconv.ParseUint(sq, 10, 64)
-	return seq, delivered, err1 == nil && err2 == nil && strings.HasPrefix(reply, "$JS.ACK.")
+	return seq, delivered, err1 == nil && err2 == nil
 }
 
 func (j *jsMsg) Data() []byte         { return j.m.Data() }
@@ -73,11 +76,12 @@ func (j *jsMsg) Ack(done func(error)) {
 		done(j.m.Ack())
 		return
 	}
-	if j.m.Reply() == "" {
+	reply := j.m.Reply()
+	if reply == "" {
 		done(jetstream.ErrMsgNoReply)
 		return
 	}
-	j.conf.ack(j.m.Reply(), done)
+	j.conf.ack(reply, done)
 }
 
 // minNakDelay turns an immediate nak into a delayed one. The server keeps

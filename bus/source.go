@@ -80,15 +80,6 @@ func NewSource(ctx context.Context, js jetstream.JetStream, cfg SourceConfig) (*
 	return s, nil
 }
 
-// Close releases the source's subscription for ack confirmations (closing
-// the connection does too). Acks not yet confirmed then time out.
-func (s *Source) Close() error {
-	if s.conf == nil {
-		return nil
-	}
-	return s.conf.close()
-}
-
 func (s *Source) bind(ctx context.Context) error {
 	c, err := s.js.Consumer(ctx, s.cfg.Stream, s.cfg.Consumer)
 	if err != nil {

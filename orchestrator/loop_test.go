@@ -69,11 +69,13 @@ func TestStopReleasesThePrefetchedBatch(t *testing.T) {
 // goroutine, with err.
 type lateAckMsg struct {
 	*fakeMsg
-	release chan struct{}
-	err     error
+	release   chan struct{}
+	err       error
+	requested atomic.Bool // Ack was called
 }
 
 func (m *lateAckMsg) Ack(done func(error)) {
+	m.requested.Store(true)
 	go func() {
 		<-m.release
 		m.fakeMsg.Ack(func(error) {})
@@ -94,13 +96,31 @@ func TestCycleWaitsForAckConfirmations(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "both events regenerated", func() bool { return b.eng.calls.Load() == 2 })
-	if pe := b.o.LastExecution(); pe != nil {
-		t.Fatalf("cycle ended before its acks were confirmed: %+v", pe)
+	waitFor(t, "both acks sent", func() bool { return ok.requested.Load() && lost.requested.Load() })
+	// Both events are processed: a cycle that did not wait for the
+	// confirmations would end within microseconds.
+	if ended := within(200*time.Millisecond, func() bool { return b.o.LastExecution() != nil }); ended {
+		t.Fatalf("cycle ended before its acks were confirmed: %+v", b.o.LastExecution())
 	}
 	close(release)
 	waitFor(t, "the cycle to end", func() bool { return b.o.LastExecution() != nil })
 	if s := b.o.Stats(); s.Failures != 0 || s.EventsProcessed != 2 {
 		t.Fatalf("stats = %+v, want 2 processed, no failures", s)
 	}
+}
+
+// within reports whether cond became true within d (polled every
+// millisecond): for asserting that something does not happen.
+func within(d time.Duration, cond func() bool) bool {
+	deadline := time.After(d)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline:
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
 }
