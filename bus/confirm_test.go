@@ -1,6 +1,7 @@
 package bus_test
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
@@ -18,17 +19,7 @@ import (
 // has nothing pending afterwards.
 func TestAcksFromManyGoroutinesAreEachConfirmedOnce(t *testing.T) {
 	t.Parallel()
-	_, _, js := provisioned(t)
-	publishN(t, js, 300)
-	ctx := testkit.Context(t, 30*time.Second)
-	src, err := bus.NewSource(ctx, js, bus.SourceConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := src.Fetch(ctx, 300, time.Second)
-	if err != nil || len(msgs) != 300 {
-		t.Fatalf("fetch: %d, %v", len(msgs), err)
-	}
+	ctx, js, msgs := fetchedN(t, 300, bus.SourceConfig{})
 	for _, m := range msgs[:50] {
 		if err := bus.AckAndWait(ctx, m); err != nil {
 			t.Fatal(err)
@@ -61,6 +52,10 @@ func TestAcksFromManyGoroutinesAreEachConfirmedOnce(t *testing.T) {
 			t.Fatalf("ack %d: done called %d times", i, n)
 		}
 	}
+	src, err := bus.NewSource(ctx, js, bus.SourceConfig{AsyncAck: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if n, err := src.Pending(ctx); err != nil || n != 0 {
 		t.Fatalf("pending after confirmed acks = %d, %v", n, err)
 	}
@@ -70,17 +65,7 @@ func TestAcksFromManyGoroutinesAreEachConfirmedOnce(t *testing.T) {
 // a message no longer pending as done (so a retried ack is safe).
 func TestSecondAckIsConfirmedToo(t *testing.T) {
 	t.Parallel()
-	_, _, js := provisioned(t)
-	publishN(t, js, 1)
-	ctx := testkit.Context(t, 30*time.Second)
-	src, err := bus.NewSource(ctx, js, bus.SourceConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := src.Fetch(ctx, 1, time.Second)
-	if err != nil || len(msgs) != 1 {
-		t.Fatalf("fetch: %d, %v", len(msgs), err)
-	}
+	ctx, _, msgs := fetchedN(t, 1, bus.SourceConfig{})
 	for i := range 2 {
 		if err := bus.AckAndWait(ctx, msgs[0]); err != nil {
 			t.Fatalf("ack %d: %v", i+1, err)
@@ -92,17 +77,7 @@ func TestSecondAckIsConfirmedToo(t *testing.T) {
 // left to time out.
 func TestAckToADeletedConsumerFails(t *testing.T) {
 	t.Parallel()
-	_, _, js := provisioned(t)
-	publishN(t, js, 1)
-	ctx := testkit.Context(t, 30*time.Second)
-	src, err := bus.NewSource(ctx, js, bus.SourceConfig{AckTimeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := src.Fetch(ctx, 1, time.Second)
-	if err != nil || len(msgs) != 1 {
-		t.Fatalf("fetch: %d, %v", len(msgs), err)
-	}
+	ctx, js, msgs := fetchedN(t, 1, bus.SourceConfig{AckTimeout: time.Minute})
 	if err := js.DeleteConsumer(ctx, bus.ChangesStream, bus.DefaultConsumer); err != nil {
 		t.Fatal(err)
 	}
@@ -157,4 +132,22 @@ func TestAckNumbersAgreeWithMetadata(t *testing.T) {
 	if n != 3 || len(seqs) != 3 {
 		t.Fatalf("%d raw deliveries, %d sequences; want 3 and 3", n, len(seqs))
 	}
+}
+
+// fetchedN publishes n events to a fresh server and fetches them (unacked)
+// through a Source with cfg.
+func fetchedN(t *testing.T, n int, cfg bus.SourceConfig) (context.Context, jetstream.JetStream, []bus.Message) {
+	t.Helper()
+	_, _, js := provisioned(t)
+	publishN(t, js, n)
+	ctx := testkit.Context(t, 30*time.Second)
+	src, err := bus.NewSource(ctx, js, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := src.Fetch(ctx, n, time.Second)
+	if err != nil || len(msgs) != n {
+		t.Fatalf("fetch: %d, %v", len(msgs), err)
+	}
+	return ctx, js, msgs
 }
