@@ -120,7 +120,7 @@ func (o *Orchestrator) batchFor(c int) int {
 }
 
 // BatchAtTuneMax is the largest batch the tuner may set; a replica holds up
-// to three batches unacked (two overlapping cycles and one fetched ahead).
+// to MaxBatchesHeld batches of it unacked.
 func (o *Orchestrator) BatchAtTuneMax() int {
 	if !o.cfg.AdaptiveOptimization {
 		return o.cfg.BatchSize
