@@ -45,6 +45,40 @@ func TestProvisionIsIdempotentUnderConcurrency(t *testing.T) {
 	}
 }
 
+func TestProvisionAppliesAChangedConfig(t *testing.T) {
+	t.Parallel()
+	s := testkit.StartServer(t)
+	_, js := testkit.Connect(t, s)
+	ctx := testkit.Context(t, 30*time.Second)
+	first := bus.ProvisionConfig{ObjectStore: "OUT", TelemetryMaxAge: time.Hour, ReplicaTTL: time.Minute}
+	if err := bus.Provision(ctx, js, first); err != nil {
+		t.Fatal(err)
+	}
+	again := first
+	again.TelemetryMaxAge, again.ReplicaTTL = 2*time.Hour, 2*time.Minute
+	if err := bus.Provision(ctx, js, again); err != nil {
+		t.Fatalf("provision with a changed config: %v", err)
+	}
+	tel, err := js.Stream(ctx, bus.TelemetryStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tel.CachedInfo().Config.MaxAge; got != 2*time.Hour {
+		t.Fatalf("telemetry max age = %s, want 2h", got)
+	}
+	kv, err := js.KeyValue(ctx, bus.ReplicasBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := kv.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.TTL() != 2*time.Minute {
+		t.Fatalf("replicas bucket TTL = %s, want 2m", st.TTL())
+	}
+}
+
 func publishN(t *testing.T, js jetstream.JetStream, n int) {
 	t.Helper()
 	for i := range n {

@@ -129,11 +129,28 @@ func provisionStreams(ctx context.Context, js jetstream.JetStream, cfg Provision
 			Replicas: cfg.Replicas, Storage: cfg.Storage, Description: "regen dead letters"},
 	}
 	for _, sc := range streams {
-		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
+		err := createOrUpdate(
+			func() error { _, err := js.CreateStream(ctx, sc); return err },
+			func() error { _, err := js.UpdateStream(ctx, sc); return err })
+		if err != nil {
 			return fmt.Errorf("stream %s: %w", sc.Name, err)
 		}
 	}
 	return nil
+}
+
+// createOrUpdate creates a stream (or a bucket over one) and updates it only
+// when one of that name exists with another configuration. An identical
+// create is answered from the existing stream without touching it, so
+// replicas starting together do not rewrite each other's streams; an update
+// of a stream in use (nats.go's CreateOrUpdate* always tries one first) races
+// with consumer creation inside nats-server 2.15.2 (docs/known-issues.md).
+func createOrUpdate(create, update func() error) error {
+	err := create()
+	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return update()
+	}
+	return err
 }
 
 // ConsumerConfig is the shared durable pull consumer's configuration.
@@ -165,15 +182,21 @@ func provisionBuckets(ctx context.Context, js jetstream.JetStream, cfg Provision
 			Replicas: cfg.Replicas, Storage: cfg.Storage},
 	}
 	for _, kc := range kvs {
-		if _, err := js.CreateOrUpdateKeyValue(ctx, kc); err != nil {
+		err := createOrUpdate(
+			func() error { _, err := js.CreateKeyValue(ctx, kc); return err },
+			func() error { _, err := js.UpdateKeyValue(ctx, kc); return err })
+		if err != nil {
 			return fmt.Errorf("kv %s: %w", kc.Bucket, err)
 		}
 	}
 	if cfg.ObjectStore == "" {
 		return nil
 	}
-	_, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket: cfg.ObjectStore, Description: "regen deployed artifacts", Replicas: cfg.Replicas, Storage: cfg.Storage})
+	oc := jetstream.ObjectStoreConfig{
+		Bucket: cfg.ObjectStore, Description: "regen deployed artifacts", Replicas: cfg.Replicas, Storage: cfg.Storage}
+	err := createOrUpdate(
+		func() error { _, err := js.CreateObjectStore(ctx, oc); return err },
+		func() error { _, err := js.UpdateObjectStore(ctx, oc); return err })
 	if err != nil {
 		return fmt.Errorf("object store %s: %w", cfg.ObjectStore, err)
 	}
