@@ -8,10 +8,13 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/regen-dev/regen/bus"
 )
 
 // backpressureMaxAckPending is below what two replicas would fetch
-// (2 x (concurrency + batch) x prefetch), so the server's limit is what
+// (2 replicas x MaxBatchesHeld x batch, with 64 workers each), so the
+// server's limit is what
 // holds them back.
 const backpressureMaxAckPending = 128
 
@@ -24,8 +27,8 @@ func TestBackpressure(t *testing.T) {
 	figure(t, "events", n)
 	srv := startNATS(t, natsOpts{})
 	root := t.TempDir()
-	extra := []string{"--faults", "engine:delay=5ms", "--max-concurrent", "16", "--batch-size", "32",
-		"--max-ack-pending", strconv.Itoa(backpressureMaxAckPending), "--tune-max", "32"}
+	extra := []string{"--faults", "engine:delay=5ms", "--max-concurrent", "64", "--batch-size", "32",
+		"--max-ack-pending", strconv.Itoa(backpressureMaxAckPending), "--tune-max", "64"}
 	reps := []*replica{
 		startReplica(t, "bp-r1", replicaOpts{natsURL: srv.url(), root: root, extra: extra}),
 		startReplica(t, "bp-r2", replicaOpts{natsURL: srv.url(), root: root, extra: extra}),
@@ -47,6 +50,9 @@ func TestBackpressure(t *testing.T) {
 	figure(t, "peak_ack_pending", s.peakAckPending)
 	figure(t, "max_ack_pending", s.maxAckPending)
 	figure(t, "redelivered", s.redelivered)
+	cycles, events := cycleSizes(t, js)
+	figure(t, "cycles", cycles)
+	figure(t, "mean_events_per_cycle", float64(events)/float64(max(cycles, 1)))
 	if s.peakAckPending > s.maxAckPending {
 		t.Errorf("NumAckPending reached %d, above MaxAckPending %d", s.peakAckPending, s.maxAckPending)
 	}
@@ -85,4 +91,20 @@ func sampleUntilDrained(t *testing.T, js jetstream.JetStream, reps []*replica, d
 		return ci.NumPending == 0 && ci.NumAckPending == 0
 	})
 	return s
+}
+
+// cycleSizes counts the cycles in the regeneration_completed telemetry and
+// the events they took.
+func cycleSizes(t *testing.T, js jetstream.JetStream) (cycles, events int) {
+	t.Helper()
+	err := readTelemetry(js, bus.RegenerationCompleted, func(ev bus.TelemetryEvent) {
+		if n, ok := ev.Data["events"].(float64); ok {
+			cycles++
+			events += int(n)
+		}
+	})
+	if err != nil {
+		t.Fatalf("read telemetry: %v", err)
+	}
+	return cycles, events
 }
