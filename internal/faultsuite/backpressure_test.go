@@ -14,8 +14,7 @@ import (
 
 // backpressureMaxAckPending is below what two replicas would fetch
 // (2 replicas x MaxBatchesHeld x batch, with 64 workers each), so the
-// server's limit is what
-// holds them back.
+// server's limit is what holds them back.
 const backpressureMaxAckPending = 128
 
 // TestBackpressure: a burst far larger than anything in flight, with a
