@@ -21,14 +21,15 @@ type jsMsg struct {
 	conf       *confirmer
 }
 
-func newMsg(m jetstream.Msg, conf *confirmer) *jsMsg {
-	jm := &jsMsg{m: m, conf: conf, deliveries: 1}
+// init sets jm up for m (Source.pull makes a batch's wrappers in one
+// slice).
+func (jm *jsMsg) init(m jetstream.Msg, conf *confirmer) {
+	*jm = jsMsg{m: m, conf: conf, deliveries: 1}
 	if seq, delivered, ok := ackNumbers(m.Reply()); ok {
 		jm.seq, jm.deliveries = seq, delivered
 	} else if md, err := m.Metadata(); err == nil {
 		jm.seq, jm.deliveries = md.Sequence.Stream, md.NumDelivered
 	}
-	return jm
 }
 
 // ackNumbers reads the stream sequence and the delivery count from a

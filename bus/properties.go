@@ -77,7 +77,9 @@ func (p *Properties) UnmarshalJSON(data []byte) error {
 	case bytes.Equal(data, []byte("null")):
 		p.raw = nil
 	case len(data) > 0 && data[0] == '{' && gojson.Valid(data):
-		p.raw = bytes.Clone(data)
+		// An exact-size copy: bytes.Clone (append) rounds the capacity up.
+		p.raw = make([]byte, len(data))
+		copy(p.raw, data)
 	default:
 		return fmt.Errorf("properties must be a JSON object, not %.20s", data)
 	}

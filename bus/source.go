@@ -133,8 +133,15 @@ func (s *Source) pull(ctx context.Context, n int, wait time.Duration) ([]Message
 		return nil, s.fetchErr(ctx, err)
 	}
 	out := make([]Message, 0, n)
+	var held []jsMsg // one allocation for the batch's wrappers
 	for m := range batch.Messages() {
-		out = append(out, newMsg(m, s.conf))
+		if len(held) == cap(held) {
+			held = make([]jsMsg, 0, n-len(out))
+		}
+		held = append(held, jsMsg{})
+		jm := &held[len(held)-1]
+		jm.init(m, s.conf)
+		out = append(out, jm)
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && len(out) == 0 {
 		return nil, s.fetchErr(ctx, err)

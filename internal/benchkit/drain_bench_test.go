@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -65,11 +66,26 @@ func benchDrain(b *testing.B, drain func(ctx context.Context, e *env, n int) (fl
 	}
 	b.ReportMetric(perS, "events/s")
 	b.ReportMetric(float64(drainCPU.Microseconds())/float64(n), "cpu-us/event")
+	b.ReportMetric(float64(drainAlloc)/float64(n), "alloc-B/event")
+	b.ReportMetric(float64(drainGCs)/float64(n)*1000, "gcs/1k-events")
 }
 
 // drainCPU is the process CPU time (user + system) of the last timed
-// drain: steadier than throughput on a shared machine.
-var drainCPU time.Duration
+// drain: steadier than throughput on a shared machine. drainAlloc and
+// drainGCs are the bytes allocated (by server, client and consumer: one
+// process) and the garbage collections during it.
+var (
+	drainCPU   time.Duration
+	drainAlloc uint64
+	drainGCs   uint32
+)
+
+// memCounters reads the allocation and GC counters.
+func memCounters() (alloc uint64, gcs uint32) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.TotalAlloc, ms.NumGC
+}
 
 func processCPU() time.Duration {
 	var ru syscall.Rusage
@@ -83,9 +99,15 @@ func processCPU() time.Duration {
 // profile with -drainprofile. The returned func ends both (once).
 func startDrainProfile(b *testing.B) func() {
 	cpu0 := processCPU()
+	alloc0, gcs0 := memCounters()
 	var once sync.Once
+	measured := func() {
+		drainCPU = processCPU() - cpu0
+		alloc, gcs := memCounters()
+		drainAlloc, drainGCs = alloc-alloc0, gcs-gcs0
+	}
 	if *drainProfile == "" {
-		return func() { once.Do(func() { drainCPU = processCPU() - cpu0 }) }
+		return func() { once.Do(measured) }
 	}
 	f, err := os.Create(*drainProfile)
 	if err != nil {
@@ -96,7 +118,7 @@ func startDrainProfile(b *testing.B) func() {
 	}
 	return func() {
 		once.Do(func() {
-			drainCPU = processCPU() - cpu0
+			measured()
 			pprof.StopCPUProfile()
 			_ = f.Close()
 		})

@@ -1,0 +1,45 @@
+package breaker_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/regen-dev/regen/breaker"
+)
+
+// BenchmarkGuardDo is the success path every event takes twice (engine
+// and deployer): a closed circuit, a call that returns nil at once, under
+// a caller deadline as the orchestrator's per-event one (which ends before
+// the call timeout would, so no context is derived).
+func BenchmarkGuardDo(b *testing.B) {
+	g, err := breaker.New("bench", breaker.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), breaker.CallTimeoutDefault)
+	defer cancel()
+	fn := func(context.Context) error { return nil }
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := g.Do(ctx, fn); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkGuardBaseline is the same call without the Guard, for scale.
+func BenchmarkGuardBaseline(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), breaker.CallTimeoutDefault)
+	defer cancel()
+	fn := func(context.Context) error { return nil }
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := fn(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
