@@ -127,15 +127,43 @@ func DecodeChangeEvent(data []byte, maxPayload int) (ChangeEvent, error) {
 	// Decoding into a pooled event spares a heap event per call (the
 	// decoder's argument escapes); it is zeroed before going back, so no
 	// slice or map of a returned event is ever decoded into again.
-	p := eventPool.Get().(*ChangeEvent)
-	defer func() { *p = ChangeEvent{}; eventPool.Put(p) }()
-	if err := json.Unmarshal(data, p); err != nil {
-		return *p, invalid("bad_json", "%v", err)
+	w := wirePool.Get().(*wireEvent)
+	defer func() { *w = wireEvent{}; wirePool.Put(w) }()
+	if err := json.Unmarshal(data, w); err != nil {
+		return ChangeEvent{}, invalid("bad_json", "%v", err)
 	}
-	return *p, p.Validate()
+	ev := w.ChangeEvent
+	props, err := rawProperties(w.Properties)
+	if err != nil {
+		return ev, err
+	}
+	ev.Properties = props
+	return ev, ev.Validate()
 }
 
-var eventPool = sync.Pool{New: func() any { return new(ChangeEvent) }}
+// wireEvent is a ChangeEvent as decoded, its properties as raw JSON: the
+// decoder validates a json.RawMessage as it skips it and copies it once,
+// where a Properties (an Unmarshaler of its own) would be copied twice and
+// scanned a second time by Properties.UnmarshalJSON.
+type wireEvent struct {
+	ChangeEvent
+	Properties json.RawMessage `json:"properties"`
+}
+
+var wirePool = sync.Pool{New: func() any { return new(wireEvent) }}
+
+// rawProperties holds a decoded (so well-formed) properties value: an
+// object, or null or absent for none; anything else is invalid, as
+// Properties.UnmarshalJSON has it.
+func rawProperties(raw json.RawMessage) (Properties, error) {
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return Properties{}, nil
+	case raw[0] == '{':
+		return Properties{raw: raw}, nil
+	}
+	return Properties{}, invalid("bad_json", "properties must be a JSON object, not %.20s", raw)
+}
 
 // Validate checks the fields every consumer relies on.
 func (e *ChangeEvent) Validate() error {

@@ -46,6 +46,10 @@ func TestBadPropertiesAreInvalid(t *testing.T) {
 			t.Errorf("properties %s: err = %v, want bad_json", props, err)
 		}
 	}
+	none, err := bus.DecodeChangeEvent([]byte(`{"id":"a","change_type":"node_added","subject":"s","properties":null}`), 0)
+	if err != nil || !none.Properties.IsZero() {
+		t.Fatalf("properties null: %v, zero %v; want none", err, none.Properties.IsZero())
+	}
 	ev, err := bus.DecodeChangeEvent([]byte(`{"id":"a","change_type":"node_added","subject":"s","properties":{"n":1e400}}`), 0)
 	if err != nil {
 		t.Fatalf("well-formed object refused at decode: %v", err)
