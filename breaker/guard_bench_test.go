@@ -16,28 +16,23 @@ func BenchmarkGuardDo(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), breaker.CallTimeoutDefault)
-	defer cancel()
-	fn := func(context.Context) error { return nil }
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if err := g.Do(ctx, fn); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	benchCalls(b, g.Do)
 }
 
 // BenchmarkGuardBaseline is the same call without the Guard, for scale.
 func BenchmarkGuardBaseline(b *testing.B) {
+	benchCalls(b, func(ctx context.Context, fn func(context.Context) error) error { return fn(ctx) })
+}
+
+// benchCalls runs call on a no-op fn from every P.
+func benchCalls(b *testing.B, call func(context.Context, func(context.Context) error) error) {
 	ctx, cancel := context.WithTimeout(context.Background(), breaker.CallTimeoutDefault)
 	defer cancel()
 	fn := func(context.Context) error { return nil }
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if err := fn(ctx); err != nil {
+			if err := call(ctx, fn); err != nil {
 				b.Fatal(err)
 			}
 		}
