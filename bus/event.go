@@ -162,7 +162,7 @@ func rawProperties(raw json.RawMessage) (Properties, error) {
 	case raw[0] == '{':
 		return Properties{raw: raw}, nil
 	}
-	return Properties{}, invalid("bad_json", "properties must be a JSON object, not %.20s", raw)
+	return Properties{}, invalid("bad_json", "%v", errNotObject(raw))
 }
 
 // Validate checks the fields every consumer relies on.

@@ -81,7 +81,13 @@ func (p *Properties) UnmarshalJSON(data []byte) error {
 		p.raw = make([]byte, len(data))
 		copy(p.raw, data)
 	default:
-		return fmt.Errorf("properties must be a JSON object, not %.20s", data)
+		return errNotObject(data)
 	}
 	return nil
+}
+
+// errNotObject says why properties were refused (Properties.UnmarshalJSON
+// and DecodeChangeEvent).
+func errNotObject(data []byte) error {
+	return fmt.Errorf("properties must be a JSON object, not %.20s", data)
 }
