@@ -110,13 +110,15 @@ func (g *Guard) Counts() Counts { return countsFrom(g.cb.Counts()) }
 //
 // Otherwise it returns the last attempt's error once retries run out.
 func (g *Guard) Do(ctx context.Context, fn func(ctx context.Context) error) error {
-	if err := ctx.Err(); err != nil {
+	// One clock read serves the context check, the first attempt's
+	// deadline and the retries' elapsed-time bound.
+	start := time.Now()
+	if err := deadline.ErrAt(ctx, start); err != nil {
 		return fmt.Errorf("breaker %s: %w", g.component, err)
 	}
 	// The first attempt runs before any backoff is built: the common case
 	// (success) allocates no retry state.
-	start := time.Now()
-	last := g.attempt(ctx, fn, nil)
+	last := g.attempt(ctx, fn, nil, start)
 	if last == nil {
 		return nil
 	}
@@ -133,7 +135,7 @@ func (g *Guard) retry(ctx context.Context, fn func(context.Context) error, first
 	op := func() error {
 		err := first
 		if replayed { // backoff.Retry calls op at once: that call is the first attempt
-			err = g.attempt(ctx, fn, last)
+			err = g.attempt(ctx, fn, last, time.Now())
 		}
 		replayed, last = true, err
 		if err != nil && g.isFinal(ctx, err) {
@@ -161,14 +163,15 @@ func Call[T any](ctx context.Context, g *Guard, fn func(ctx context.Context) (T,
 	return out, err
 }
 
-// attempt runs fn once through the circuit; prev is the previous attempt's
-// error, reported in an OpenError if the circuit now rejects the call.
-func (g *Guard) attempt(ctx context.Context, fn func(context.Context) error, prev error) error {
+// attempt runs fn once through the circuit, starting now; prev is the
+// previous attempt's error, reported in an OpenError if the circuit now
+// rejects the call.
+func (g *Guard) attempt(ctx context.Context, fn func(context.Context) error, prev error, now time.Time) error {
 	defer g.flush()
 	ran := false
 	_, err := g.cb.Execute(func() (struct{}, error) {
 		ran = true
-		return struct{}{}, g.invoke(ctx, fn)
+		return struct{}{}, g.invoke(ctx, fn, now)
 	})
 	if !ran {
 		return g.openError(err, prev)
@@ -179,14 +182,14 @@ func (g *Guard) attempt(ctx context.Context, fn func(context.Context) error, pre
 	return err
 }
 
-// invoke calls fn with the per-call deadline and classifies its error for
-// the circuit: excluded (permanent, caller cancelled), timeout or failure.
-// When ctx already ends within CallTimeout, fn gets ctx itself: a derived
-// context would change nothing.
-func (g *Guard) invoke(ctx context.Context, fn func(context.Context) error) error {
+// invoke calls fn with the per-call deadline (CallTimeout from now) and
+// classifies its error for the circuit: excluded (permanent, caller
+// cancelled), timeout or failure. When ctx already ends within
+// CallTimeout, fn gets ctx itself: a derived context would change nothing.
+func (g *Guard) invoke(ctx context.Context, fn func(context.Context) error, now time.Time) error {
 	callCtx := ctx
-	if at, ok := ctx.Deadline(); !ok || time.Until(at) > g.cfg.CallTimeout {
-		c, cancel := deadline.WithTimeout(ctx, g.cfg.CallTimeout)
+	if at, ok := ctx.Deadline(); !ok || at.Sub(now) > g.cfg.CallTimeout {
+		c, cancel := deadline.WithDeadline(ctx, now.Add(g.cfg.CallTimeout))
 		defer cancel()
 		callCtx = c
 	}

@@ -17,8 +17,8 @@ import (
 // confirmations.
 func (o *Orchestrator) executeCycle(r *run, msgs []bus.Message, processed func()) ParallelExecution {
 	pe := o.initCycle(len(msgs))
-	results, peak := o.processAll(r, pe.ExecutionID, msgs, pe.MaxConcurrent, processed)
-	o.finaliseCycle(&pe, results, peak)
+	p := o.processAll(r, pe.ExecutionID, msgs, pe.MaxConcurrent, processed)
+	o.finaliseCycle(&pe, p.results, int(p.peak.Load()))
 	o.checkTargets(pe)
 	o.afterCycle(pe)
 	return pe
@@ -29,76 +29,117 @@ func (o *Orchestrator) initCycle(n int) ParallelExecution {
 		Events: n, MaxConcurrent: int(o.concurrency.Load())}
 }
 
-// processAll runs every message and collects every result. A pool of
-// min(limit, len(msgs)) workers takes the messages in order (a goroutine
-// per event would grow a fresh stack for each); each event also takes a
-// slot of the orchestrator's gate, which bounds the events in flight
-// across overlapping cycles. A worker sends a success's ack and moves on:
-// the confirmation round trip does not hold a slot, and processAll
-// returns only once every ack is confirmed (or failed); it calls
-// processed (when not nil) once the workers are done, before awaiting the
-// confirmations. Once Stop begins, messages not yet started are released
-// for immediate redelivery. It returns the results and the cycle's peak
-// in flight.
-func (o *Orchestrator) processAll(r *run, execID string, msgs []bus.Message, limit int, processed func()) ([]result, int) {
-	results := make([]result, len(msgs))
-	done := make([]atomic.Bool, len(msgs))
-	defer o.heartbeat(msgs, done)()
-	var workers, acks sync.WaitGroup
-	var next, inFlight, peak atomic.Int64
-	for range min(limit, len(msgs)) {
-		w := o.getWorker()
-		workers.Go(func() {
-			defer o.workers.Put(w)
-			for i := int(next.Add(1) - 1); i < len(msgs); i = int(next.Add(1) - 1) {
-				if !o.gate.acquire(r.fetchCtx) {
-					results[i] = o.release(msgs[i], execID)
-					done[i].Store(true)
-					continue
-				}
-				raisePeak(&peak, inFlight.Add(1))
-				results[i] = o.processOne(r, w, execID, msgs[i], &acks, &done[i])
-				inFlight.Add(-1)
-				o.gate.release()
-			}
-		})
+// processAll runs every message and collects every result. Workers take
+// the messages in order (a goroutine per event would grow a fresh stack for
+// each); each event also takes a slot of the orchestrator's gate, which
+// bounds the events in flight across overlapping cycles. The pool grows on
+// demand, up to min(limit, len(msgs)) workers: see cyclePool.take. A worker
+// sends a success's ack and moves on: the confirmation round trip does not
+// hold a slot, and processAll returns only once every ack is confirmed (or
+// failed); it calls processed (when not nil) once the workers are done,
+// before awaiting the confirmations. Once Stop begins, messages not yet
+// started are released for immediate redelivery. It returns the finished
+// pool: its results and the cycle's peak in flight.
+func (o *Orchestrator) processAll(r *run, execID string, msgs []bus.Message, limit int, processed func()) *cyclePool {
+	p := &cyclePool{o: o, r: r, execID: execID, msgs: msgs, max: int64(min(limit, len(msgs))),
+		results: make([]result, len(msgs)), done: make([]atomic.Bool, len(msgs))}
+	defer o.heartbeat(msgs, p.done)()
+	if p.max > 0 {
+		p.spawned.Store(1)
+		p.workers.Go(p.work)
 	}
-	workers.Wait()
+	p.workers.Wait()
 	if processed != nil {
 		processed()
 	}
-	acks.Wait()
-	return results, int(peak.Load())
+	p.acks.Wait()
+	return p
 }
 
-// processOne processes one message; a success is acked, counted in acks
-// until its confirmation (or failure) arrives. done is set and the
-// observer told once the message is settled.
-func (o *Orchestrator) processOne(r *run, w *worker, execID string, m bus.Message, acks *sync.WaitGroup, done *atomic.Bool) result {
+// cyclePool is the worker pool of one cycle.
+type cyclePool struct {
+	o       *Orchestrator
+	r       *run
+	execID  string
+	msgs    []bus.Message
+	max     int64 // at most this many workers
+	results []result
+	done    []atomic.Bool
+
+	workers, acks                 sync.WaitGroup
+	next, inFlight, peak, spawned atomic.Int64
+}
+
+// work is one worker: it takes messages until none is left.
+func (p *cyclePool) work() {
+	w := p.o.getWorker()
+	defer p.o.workers.Put(w)
+	for i := int(p.next.Add(1) - 1); i < len(p.msgs); i = int(p.next.Add(1) - 1) {
+		if !p.o.gate.acquire(p.r.fetchCtx) {
+			p.results[i] = p.o.release(p.msgs[i], p.execID)
+			p.done[i].Store(true)
+			continue
+		}
+		p.take()
+		p.processOne(w, i)
+		p.inFlight.Add(-1)
+		p.o.gate.release()
+	}
+}
+
+// take counts an event in flight, and starts one more worker when every
+// worker is now on an event and messages remain. Workers that block (an
+// engine waiting on I/O) so bring in the next at once, up to the limit,
+// while events that never block (a no-op, a CPU-bound render) keep about
+// one worker per processor busy instead of a goroutine per slot competing
+// with the NATS client and server for the CPU.
+func (p *cyclePool) take() {
+	n := p.inFlight.Add(1)
+	raisePeak(&p.peak, n)
+	s := p.spawned.Load()
+	if n < s || s >= p.max || p.next.Load() >= int64(len(p.msgs)) {
+		return
+	}
+	if p.spawned.CompareAndSwap(s, s+1) {
+		p.workers.Go(p.work)
+	}
+}
+
+// processOne processes message i and records its result; a success is
+// acked, counted in acks until its confirmation (or failure) arrives.
+// done[i] is set and the observer told once the message is settled. The
+// result is recorded before the ack is sent: the ack's callback reads it.
+func (p *cyclePool) processOne(w *worker, i int) {
+	o := p.o
 	o.inFlight.Add(1)
 	start := time.Now()
-	res := w.process(r.workCtx, execID, m)
+	res := w.process(p.r.workCtx, p.execID, p.msgs[i], start)
 	o.inFlight.Add(-1)
+	res.start = start
+	p.results[i] = res
 	if !res.ack {
-		o.settled(res.outcome, start, done)
-		return res
+		p.settle(i)
+		return
 	}
-	acks.Add(1)
-	m.Ack(func(err error) {
-		if err != nil {
-			o.log.Warn("ack failed; the event will be redelivered and skipped",
-				eventAttrs(res.eventID, execID, slog.Any("error", err))...)
-		}
-		o.settled(res.outcome, start, done)
-		acks.Done()
-	})
-	return res
+	p.acks.Add(1)
+	p.msgs[i].Ack(func(err error) { p.acked(i, err) })
 }
 
-// settled marks a message done and tells the observer.
-func (o *Orchestrator) settled(oc outcome, start time.Time, done *atomic.Bool) {
-	done.Store(true)
-	o.deps.Observer.EventDone(oc.String(), time.Since(start))
+// acked settles message i once its ack is confirmed (err nil) or failed.
+func (p *cyclePool) acked(i int, err error) {
+	if err != nil {
+		p.o.log.Warn("ack failed; the event will be redelivered and skipped",
+			eventAttrs(p.results[i].eventID, p.execID, slog.Any("error", err))...)
+	}
+	p.settle(i)
+	p.acks.Done()
+}
+
+// settle marks message i done and tells the observer.
+func (p *cyclePool) settle(i int) {
+	p.done[i].Store(true)
+	res := &p.results[i]
+	p.o.deps.Observer.EventDone(res.outcome.String(), time.Since(res.start))
 }
 
 // heartbeat sends InProgress every AckWait/2 to every message of the

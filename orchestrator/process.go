@@ -47,6 +47,7 @@ type result struct {
 	// worker (eventID is for the log if the ack fails).
 	ack     bool
 	eventID string
+	start   time.Time // when the worker took the event
 }
 
 // worker is one worker of a cycle: the event it is on, and the calls it
@@ -86,16 +87,16 @@ func (o *Orchestrator) newWorker() *worker {
 	return w
 }
 
-// process drives one message through decode, engine and deployer, and
-// settles failures (nak, term, dead letter). A success is returned with
-// ack set: the caller acks it.
-func (w *worker) process(ctx context.Context, execID string, m bus.Message) result {
+// process drives one message, started at start, through decode, engine
+// and deployer, and settles failures (nak, term, dead letter). A success
+// is returned with ack set: the caller acks it.
+func (w *worker) process(ctx context.Context, execID string, m bus.Message, start time.Time) result {
 	o := w.o
 	ev, err := bus.DecodeChangeEvent(m.Data(), o.cfg.MaxPayload)
 	if err != nil {
 		return o.reject(ctx, execID, m, ev.ID, err)
 	}
-	evCtx, cancel := deadline.WithTimeout(ctx, o.cfg.EventTimeout)
+	evCtx, cancel := deadline.WithDeadline(ctx, start.Add(o.cfg.EventTimeout))
 	defer cancel()
 	w.ch = bus.Change{Event: ev, Seq: m.Seq(), Deliveries: m.Deliveries(), ExecutionID: execID}
 	defer w.reset()

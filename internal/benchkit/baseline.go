@@ -3,6 +3,7 @@ package benchkit
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -35,6 +36,7 @@ func (e *env) runBaselineHook(ctx context.Context, events, batch int, started fu
 	if err != nil {
 		return 0, fmt.Errorf("bench baseline: %w", err)
 	}
+	settle()
 	started()
 	start := time.Now()
 	if err := fetchAckLoop(ctx, cons, events, batch); err != nil {
@@ -64,3 +66,9 @@ func fetchAckLoop(ctx context.Context, cons jetstream.Consumer, events, batch in
 	}
 	return nil
 }
+
+// settle collects the garbage of the backlog fill before a timed drain, so
+// that every drain, the loop's and regen's, starts from the same heap
+// state instead of inheriting a collection cycle half done (as
+// testing.B does before each benchmark).
+func settle() { runtime.GC() }

@@ -48,7 +48,7 @@ type Sizes struct {
 
 // FullSizes are the sizes the targets are judged on (a few minutes in all).
 func FullSizes() Sizes {
-	return Sizes{NoopEvents: 60_000, Rounds: 5, NoopConcurrency: 64, NoopBatch: 256,
+	return Sizes{NoopEvents: 60_000, Rounds: 9, NoopConcurrency: 64, NoopBatch: 256,
 		EfficiencySeconds: 3, EfficiencyMinEvents: 300, Concurrencies: []int{1, 8, 64, 256},
 		IOWork: 10 * time.Millisecond, CycleWork: 2 * time.Millisecond, CycleConcurrency: 64,
 		Cycles1k: 20, Cycles10k: 5, CycleSmall: 1_000, CycleLarge: 10_000,

@@ -69,6 +69,7 @@ func (e *env) drainRegen(ctx context.Context, log *slog.Logger, s regenSpec) (re
 	if err != nil {
 		return regenResult{}, err
 	}
+	settle()
 	d, err := timeDrain(ctx, o, obs, s.drained)
 	if err != nil {
 		return regenResult{}, err

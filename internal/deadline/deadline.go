@@ -77,14 +77,27 @@ func (c *lazyCtx) Done() <-chan struct{} { return c.realise().Done() }
 
 // Err is nil while the parent is live, the deadline ahead and cancel not
 // called; otherwise the context becomes real and answers.
-func (c *lazyCtx) Err() error {
+func (c *lazyCtx) Err() error { return c.errAt(time.Now()) }
+
+// errAt is Err with the clock already read.
+func (c *lazyCtx) errAt(now time.Time) error {
 	if r := c.real.Load(); r != nil {
 		return r.ctx.Err()
 	}
-	if !c.canceled.Load() && c.parent.Err() == nil && time.Now().Before(c.at) {
+	if !c.canceled.Load() && c.parent.Err() == nil && now.Before(c.at) {
 		return nil
 	}
 	return c.realise().Err()
+}
+
+// ErrAt is ctx.Err() for a caller that has just read the clock (now): a
+// context of this package answers from now instead of reading the clock
+// again. Any other context answers ctx.Err().
+func ErrAt(ctx context.Context, now time.Time) error {
+	if c, ok := ctx.(*lazyCtx); ok {
+		return c.errAt(now)
+	}
+	return ctx.Err()
 }
 
 // Value answers from the real context once there is one (so that contexts
