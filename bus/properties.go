@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	gojson "github.com/goccy/go-json"
+	segjson "github.com/segmentio/encoding/json"
 )
 
 // Properties are an event's literal values keyed by property name: a JSON
@@ -48,7 +48,7 @@ func (p Properties) Map() (map[string]any, error) {
 		return nil, nil
 	}
 	var m map[string]any
-	if err := gojson.Unmarshal(p.raw, &m); err != nil {
+	if err := segjson.Unmarshal(p.raw, &m); err != nil {
 		return nil, invalid("bad_properties", "%v", err)
 	}
 	return m, nil
@@ -76,7 +76,7 @@ func (p *Properties) UnmarshalJSON(data []byte) error {
 	switch {
 	case bytes.Equal(data, []byte("null")):
 		p.raw = nil
-	case len(data) > 0 && data[0] == '{' && gojson.Valid(data):
+	case len(data) > 0 && data[0] == '{' && segjson.Valid(data):
 		// An exact-size copy: bytes.Clone (append) rounds the capacity up.
 		p.raw = make([]byte, len(data))
 		copy(p.raw, data)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -86,10 +87,13 @@ func (p *publisher) lines(ctx context.Context, name string, r io.Reader) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), bus.DefaultMaxPayload+1)
 	for n := 1; sc.Scan(); n++ {
-		line := sc.Bytes()
-		if len(line) == 0 {
+		if len(sc.Bytes()) == 0 {
 			continue
 		}
+		// A copy: the scanner reuses its buffer, while the event decoded
+		// from the line (its strings share the line's memory) and the
+		// message publishing it outlive this iteration.
+		line := bytes.Clone(sc.Bytes())
 		ev, err := bus.DecodeChangeEvent(line, 0)
 		if err != nil {
 			p.bad++
