@@ -35,16 +35,7 @@ func BenchmarkCycle(b *testing.B) {
 }
 
 func benchmarkCycle(b *testing.B, batch, concurrency int) {
-	o, err := New(cfgWith(func(c *Config) { c.MaxConcurrent, c.BatchSize = concurrency, batch }),
-		Deps{Source: &fakeSource{}, Engine: benchEngine{}, Deployer: benchDeployer{},
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	msgs := make([]bus.Message, batch)
-	for i := range msgs {
-		msgs[i] = validMsg(i)
-	}
+	o, msgs := cycleOrchestrator(b, benchEngine{}, concurrency, batch)
 	ctx := context.Background()
 	r := &run{fetchCtx: ctx, workCtx: ctx}
 	b.ReportAllocs()
@@ -54,4 +45,22 @@ func benchmarkCycle(b *testing.B, batch, concurrency int) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/event")
+}
+
+// cycleOrchestrator builds an orchestrator over fakes with eng and the
+// no-op deployer, and batch valid messages for executeCycle or
+// processAll to run outside the loop.
+func cycleOrchestrator(tb testing.TB, eng Engine, concurrency, batch int) (*Orchestrator, []bus.Message) {
+	tb.Helper()
+	o, err := New(cfgWith(func(c *Config) { c.MaxConcurrent, c.BatchSize = concurrency, batch }),
+		Deps{Source: &fakeSource{}, Engine: eng, Deployer: benchDeployer{},
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	msgs := make([]bus.Message, batch)
+	for i := range msgs {
+		msgs[i] = validMsg(i)
+	}
+	return o, msgs
 }

@@ -2,8 +2,6 @@ package orchestrator
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 
 	"github.com/regen-dev/regen/bus"
@@ -13,16 +11,7 @@ import (
 // then runs one cycle's pool over them, outside the loop.
 func newPoolRun(t *testing.T, eng Engine, limit, n int) ([]bus.Message, func() *cyclePool) {
 	t.Helper()
-	o, err := New(cfgWith(func(c *Config) { c.MaxConcurrent, c.BatchSize = limit, n }),
-		Deps{Source: &fakeSource{}, Engine: eng, Deployer: benchDeployer{},
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs := make([]bus.Message, n)
-	for i := range msgs {
-		msgs[i] = validMsg(i)
-	}
+	o, msgs := cycleOrchestrator(t, eng, limit, n)
 	ctx := context.Background()
 	return msgs, func() *cyclePool {
 		return o.processAll(&run{fetchCtx: ctx, workCtx: ctx}, "exec-pool", msgs, limit, nil)
