@@ -12,7 +12,7 @@ import (
 	"github.com/regen-dev/regen/bus"
 )
 
-// FuzzDecodeMatchesEncodingJSON holds DecodeChangeEvent (go-json) to
+// FuzzDecodeMatchesEncodingJSON holds DecodeChangeEvent (segmentio, zero-copy) to
 // encoding/json: every payload either is refused by both, or decodes to
 // the same event under both.
 func FuzzDecodeMatchesEncodingJSON(f *testing.F) {
@@ -23,10 +23,10 @@ func FuzzDecodeMatchesEncodingJSON(f *testing.F) {
 		got, err := bus.DecodeChangeEvent(data, 1<<16)
 		want, wantErr := decodeStd(data)
 		if (err == nil) != (wantErr == nil) {
-			t.Fatalf("go-json err = %v, encoding/json err = %v, payload %q", err, wantErr, data)
+			t.Fatalf("segmentio err = %v, encoding/json err = %v, payload %q", err, wantErr, data)
 		}
 		if err == nil && !reflect.DeepEqual(got, want) {
-			t.Fatalf("decoded differently:\ngo-json       %#v\nencoding/json %#v\npayload %q", got, want, data)
+			t.Fatalf("decoded differently:\nsegmentio     %#v\nencoding/json %#v\npayload %q", got, want, data)
 		}
 		if err == nil {
 			checkPropertiesMap(t, got.Properties)
@@ -34,7 +34,7 @@ func FuzzDecodeMatchesEncodingJSON(f *testing.F) {
 	})
 }
 
-// checkPropertiesMap holds Properties.Map (go-json) to encoding/json on
+// checkPropertiesMap holds Properties.Map (segmentio) to encoding/json on
 // the same object.
 func checkPropertiesMap(t *testing.T, p bus.Properties) {
 	t.Helper()
@@ -43,10 +43,10 @@ func checkPropertiesMap(t *testing.T, p bus.Properties) {
 	var want map[string]any
 	wantErr := json.Unmarshal(raw, &want)
 	if (err == nil) != (wantErr == nil) {
-		t.Fatalf("properties: go-json err = %v, encoding/json err = %v, object %q", err, wantErr, raw)
+		t.Fatalf("properties: segmentio err = %v, encoding/json err = %v, object %q", err, wantErr, raw)
 	}
 	if err == nil && !reflect.DeepEqual(got, want) {
-		t.Fatalf("properties decoded differently:\ngo-json       %#v\nencoding/json %#v", got, want)
+		t.Fatalf("properties decoded differently:\nsegmentio     %#v\nencoding/json %#v", got, want)
 	}
 	if err != nil && !errors.Is(err, bus.ErrInvalidEvent) {
 		t.Fatalf("properties error does not match ErrInvalidEvent: %v", err)
