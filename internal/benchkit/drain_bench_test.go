@@ -31,11 +31,11 @@ func BenchmarkDrainNoop(b *testing.B) {
 		if err := e.prepare(ctx, n, 2*(*drainConcurrency+256)); err != nil {
 			return 0, err
 		}
-		stop := startDrainProfile(b)
-		defer stop()
+		stop := func() {}
+		defer func() { stop() }()
 		r, err := e.drainRegen(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)),
 			regenSpec{events: n, concurrency: *drainConcurrency, batch: 256, fetchWait: time.Second,
-				asyncAck: *drainAsyncAck, drained: stop})
+				asyncAck: *drainAsyncAck, started: func() { stop = startDrainProfile(b) }, drained: func() { stop() }})
 		return r.eventsPerS, err
 	})
 }

@@ -21,9 +21,12 @@ type regenSpec struct {
 	events, concurrency, batch int
 	work, fetchWait            time.Duration
 	asyncAck                   bool
-	// drained, when set, is called as soon as the last event is done,
-	// before Stop (the Go benchmarks end their profile there).
-	drained func()
+	// started, when set, is called just before the clock starts, after the
+	// connection, the orchestrator and the garbage collection (the Go
+	// benchmarks start measuring CPU there, as they do for the loop);
+	// drained, when set, as soon as the last event is done, before Stop
+	// (they end their measurement there).
+	started, drained func()
 }
 
 // wholeBatches rounds n up to a multiple of batch: a backlog of whole
@@ -70,6 +73,9 @@ func (e *env) drainRegen(ctx context.Context, log *slog.Logger, s regenSpec) (re
 		return regenResult{}, err
 	}
 	settle()
+	if s.started != nil {
+		s.started()
+	}
 	d, err := timeDrain(ctx, o, obs, s.drained)
 	if err != nil {
 		return regenResult{}, err
