@@ -6,6 +6,12 @@ import (
 	"github.com/regen-dev/regen/bus"
 )
 
+func (o *Orchestrator) publishDeployStarted(ch bus.Change, a bus.Artifact) {
+	o.publish(bus.DeploymentStarted, map[string]any{"event_id": ch.Event.ID, "execution_id": ch.ExecutionID,
+		"path": a.Path, "hash": a.Hash, "template": a.Template, "node": a.Node, "revision": a.Revision,
+		"deleted": a.Delete})
+}
+
 func (o *Orchestrator) publishDeployed(ch bus.Change, a bus.Artifact, d time.Duration) {
 	o.publish(bus.DeploymentCompleted, map[string]any{"event_id": ch.Event.ID, "execution_id": ch.ExecutionID,
 		"path": a.Path, "hash": a.Hash, "template": a.Template, "node": a.Node, "revision": a.Revision,

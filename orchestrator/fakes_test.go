@@ -144,7 +144,8 @@ func (e *fakeEngine) Regenerate(ctx context.Context, ch bus.Change) ([]bus.Artif
 	return arts, nil
 }
 
-// fakeDeployer records deploys per path; seen paths are skipped.
+// fakeDeployer records deploys per path; seen paths are skipped. Like a
+// real deployer it calls bus.DeployStarted before a write, not for a skip.
 type fakeDeployer struct {
 	mu   sync.Mutex
 	seen map[string]int
@@ -163,6 +164,9 @@ func (d *fakeDeployer) Deploy(ctx context.Context, a bus.Artifact) (bool, error)
 		d.seen = map[string]int{}
 	}
 	d.seen[a.Path]++
+	if d.seen[a.Path] == 1 {
+		bus.DeployStarted(ctx)
+	}
 	return d.seen[a.Path] == 1, nil
 }
 
@@ -203,6 +207,19 @@ func (t *fakeTelemetry) Publish(ev bus.TelemetryEvent) error {
 }
 
 func (t *fakeTelemetry) Flush(context.Context) error { return nil }
+
+// paths lists the "path" of every event of type typ, in order.
+func (t *fakeTelemetry) paths(typ bus.TelemetryType) []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []string
+	for _, ev := range t.events {
+		if ev.Type == typ {
+			out = append(out, fmt.Sprint(ev.Data["path"]))
+		}
+	}
+	return out
+}
 
 func (t *fakeTelemetry) count(typ bus.TelemetryType) int {
 	t.mu.Lock()

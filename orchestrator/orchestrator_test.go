@@ -3,6 +3,7 @@ package orchestrator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -178,6 +179,36 @@ func TestRedeliveredEventIsSkipped(t *testing.T) {
 	if s := b.o.Stats(); s.DeploymentsCompleted != 1 || s.Skipped != 1 {
 		t.Fatalf("stats = %+v, want one deployment and one skip", s)
 	}
+}
+
+// TestDeploymentStartedPrecedesCompleted checks that each written
+// artifact gets one deployment_started before its deployment_completed, and
+// that a skip (a redelivered event's artifacts) gets neither.
+func TestDeploymentStartedPrecedesCompleted(t *testing.T) {
+	t.Parallel()
+	b := setup(t, cfgWith(func(c *Config) { c.MaxConcurrent = 4 }))
+	b.eng.artifacts = 2
+	b.src.push(validMsg(1), validMsg(2), validMsg(3))
+	if err := b.o.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "3 events", func() bool { return b.o.Stats().EventsProcessed == 3 })
+	b.src.push(validMsg(2)) // redelivered: its artifacts are skipped
+	waitFor(t, "4 events", func() bool { return b.o.Stats().EventsProcessed == 4 })
+	started, completed := b.tel.paths(bus.DeploymentStarted), b.tel.paths(bus.DeploymentCompleted)
+	if len(started) != 6 || len(completed) != 6 {
+		t.Fatalf("%d deployment_started and %d deployment_completed, want 6 each", len(started), len(completed))
+	}
+	order := map[string]int{}
+	b.tel.mu.Lock()
+	for i, ev := range b.tel.events {
+		if p := fmt.Sprint(ev.Data["path"]); ev.Type == bus.DeploymentStarted {
+			order[p] = i + 1
+		} else if ev.Type == bus.DeploymentCompleted && (order[p] == 0 || order[p] > i) {
+			t.Errorf("deployment_completed of %s without a deployment_started before it", p)
+		}
+	}
+	b.tel.mu.Unlock()
 }
 
 func TestLastDeliveryIsDeadLettered(t *testing.T) {

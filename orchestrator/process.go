@@ -59,9 +59,13 @@ type worker struct {
 	arts     []bus.Artifact
 	art      bus.Artifact
 	deployed bool
+	started  bool // deployment_started was published for art
 	// regenerateFn and deployFn call the engine on ch and the deployer on
 	// art, leaving the outcome in arts and deployed.
 	regenerateFn, deployFn func(ctx context.Context) error
+	// startedHook is the event context's bus.DeployStarted hook (deployStarted):
+	// the deployer calls it when it begins to write art.
+	startedHook *deadline.KeyValue
 }
 
 // getWorker takes a worker from the pool, or builds one.
@@ -84,7 +88,19 @@ func (o *Orchestrator) newWorker() *worker {
 		w.deployed, err = o.deps.Deployer.Deploy(ctx, w.art)
 		return err
 	}
+	w.startedHook = &deadline.KeyValue{Key: bus.DeployStartedKey{}, Val: w.deployStarted}
 	return w
+}
+
+// deployStarted publishes deployment_started for the artifact being
+// deployed, once however many targets or retries start writing it; a call
+// outside deployAll (from the engine) is ignored.
+func (w *worker) deployStarted() {
+	if w.started || w.art.Path == "" {
+		return
+	}
+	w.started = true
+	w.o.publishDeployStarted(w.ch, w.art)
 }
 
 // process drives one message, started at start, through decode, engine
@@ -96,7 +112,7 @@ func (w *worker) process(ctx context.Context, execID string, m bus.Message, star
 	if err != nil {
 		return o.reject(ctx, execID, m, ev.ID, err)
 	}
-	evCtx, cancel := deadline.WithDeadline(ctx, start.Add(o.cfg.EventTimeout))
+	evCtx, cancel := deadline.WithDeadlineValue(ctx, start.Add(o.cfg.EventTimeout), w.startedHook)
 	defer cancel()
 	w.ch = bus.Change{Event: ev, Seq: m.Seq(), Deliveries: m.Deliveries(), ExecutionID: execID}
 	defer w.reset()
@@ -119,7 +135,7 @@ func (w *worker) process(ctx context.Context, execID string, m bus.Message, star
 // reset drops the finished event's references (the garbage collector may
 // free them while the worker waits for the next).
 func (w *worker) reset() {
-	w.ch, w.arts, w.art = bus.Change{}, nil, bus.Artifact{}
+	w.ch, w.arts, w.art, w.started = bus.Change{}, nil, bus.Artifact{}, false
 }
 
 // deployAll deploys every artifact in order; it returns how many were
@@ -128,7 +144,7 @@ func (w *worker) deployAll(ctx context.Context) (int, error) {
 	o, n := w.o, 0
 	for _, a := range w.arts {
 		start := time.Now()
-		w.art, w.deployed = a, false
+		w.art, w.deployed, w.started = a, false, false
 		if err := o.deps.DeployGuard.Do(ctx, w.deployFn); err != nil {
 			o.publishDeployFailed(w.ch, a, err)
 			return n, err

@@ -23,6 +23,7 @@ func deploy(ctx context.Context, l *Ledger, validate func(bus.Artifact) error, a
 	}
 	run := func(ctx context.Context) error { return do(ctx, p) }
 	if l == nil {
+		bus.DeployStarted(ctx)
 		return true, run(ctx)
 	}
 	return l.Deploy(ctx, a, run)

@@ -189,3 +189,37 @@ func TestLedgerReleasesFailedDeploy(t *testing.T) {
 		t.Fatalf("retry after failure: %v %v", ok, err)
 	}
 }
+
+// TestDeployersReportTheStartOfAWrite checks that a deployer calls the
+// bus.DeployStarted hook once per write, before writing, and never for a
+// skip (unchanged or stale), with a ledger and without one.
+func TestDeployersReportTheStartOfAWrite(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, tc := range []struct {
+		name   string
+		ledger *Ledger
+	}{{"ledger", NewLedger(b.kv(t, "LEDGER"), "test")}, {"no ledger", nil}} {
+		root := t.TempDir()
+		d := &DirDeployer{Root: root, Ledger: tc.ledger}
+		f := filepath.Join(root, "x.txt")
+		var seen []string // the file's content when the hook ran
+		ctx := bus.WithDeployStarted(b.ctx, func() {
+			got, err := os.ReadFile(f)
+			if err != nil {
+				got = []byte("<none>")
+			}
+			seen = append(seen, string(got))
+		})
+		mustDeploy(t, ctx, d, artifact("x.txt", "v1", 1), true)
+		mustDeploy(t, ctx, d, artifact("x.txt", "v2", 2), true)
+		want := []string{"<none>", "v1"}
+		if tc.ledger != nil {
+			mustDeploy(t, ctx, d, artifact("x.txt", "v2", 3), false) // unchanged
+			mustDeploy(t, ctx, d, artifact("x.txt", "v0", 1), false) // stale
+		}
+		if fmt.Sprint(seen) != fmt.Sprint(want) {
+			t.Fatalf("%s: hook saw %q, want %q (once per write, before it)", tc.name, seen, want)
+		}
+	}
+}

@@ -16,13 +16,15 @@ import (
 // compare-and-set before do and records the deploy after, so no two
 // deployers write one path at once; a path claimed by another deployer
 // yields ErrBusy. If do fails the claim is released and the old record
-// restored.
+// restored. Once the claim holds, and before do, it calls
+// bus.DeployStarted(ctx): a skip starts nothing.
 func (l *Ledger) Deploy(ctx context.Context, a bus.Artifact, do func(context.Context) error) (bool, error) {
 	defer l.lock(a.Path)()
 	prev, prevRev, claimRev, err := l.claim(ctx, a)
 	if err != nil || claimRev == 0 {
 		return false, err
 	}
+	bus.DeployStarted(ctx)
 	if err := do(ctx); err != nil {
 		l.release(context.WithoutCancel(ctx), a.Path, prev, prevRev, claimRev)
 		return false, err

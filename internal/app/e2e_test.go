@@ -39,8 +39,12 @@ func TestThousandEventsDeployedToBothTargets(t *testing.T) {
 	}
 	testkit.WaitFor(t, 10*time.Second, "telemetry", func() bool {
 		return tel.get(bus.RegenerationStarted) == 1 && tel.get(bus.DeploymentCompleted) >= 1000 &&
-			tel.get(bus.RegenerationCompleted) >= 1
+			tel.get(bus.DeploymentStarted) >= 1000 && tel.get(bus.RegenerationCompleted) >= 1
 	})
+	// Two targets write each artifact; deployment_started is still one per artifact.
+	if started, completed := tel.get(bus.DeploymentStarted), tel.get(bus.DeploymentCompleted); started != completed {
+		t.Fatalf("%d deployment_started for %d deployment_completed", started, completed)
+	}
 }
 
 func TestFOAFRendersATypePerClass(t *testing.T) {

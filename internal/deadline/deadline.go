@@ -28,10 +28,21 @@ func WithTimeout(parent context.Context, d time.Duration) (context.Context, cont
 // WithDeadline is context.WithDeadline(parent, at) with the timer created
 // lazily.
 func WithDeadline(parent context.Context, at time.Time) (context.Context, context.CancelFunc) {
+	return WithDeadlineValue(parent, at, nil)
+}
+
+// KeyValue is a value a context carries under a key, as context.WithValue
+// would; Key must be comparable and not nil.
+type KeyValue struct{ Key, Val any }
+
+// WithDeadlineValue is WithDeadline whose context also answers kv.Key with
+// kv.Val, without an allocation of its own: the hot path makes one such
+// context per event, from a KeyValue built once. kv may be nil.
+func WithDeadlineValue(parent context.Context, at time.Time, kv *KeyValue) (context.Context, context.CancelFunc) {
 	if cur, ok := parent.Deadline(); ok && cur.Before(at) {
 		at = cur // the parent ends first
 	}
-	c := &lazyCtx{parent: parent, at: at}
+	c := &lazyCtx{parent: parent, at: at, kv: kv}
 	return c, c.cancel
 }
 
@@ -42,6 +53,7 @@ func WithDeadline(parent context.Context, at time.Time) (context.Context, contex
 type lazyCtx struct {
 	parent   context.Context
 	at       time.Time
+	kv       *KeyValue // a value of its own (WithDeadlineValue), or nil
 	mu       sync.Mutex
 	real     atomic.Pointer[realCtx]
 	canceled atomic.Bool
@@ -100,10 +112,14 @@ func ErrAt(ctx context.Context, now time.Time) error {
 	return ctx.Err()
 }
 
-// Value answers from the real context once there is one (so that contexts
-// derived from this one register with it instead of watching it from a
-// goroutine), else from the parent.
+// Value answers its own value's key itself; any other key from the real
+// context once there is one (so that contexts derived from this one
+// register with it instead of watching it from a goroutine), else from the
+// parent.
 func (c *lazyCtx) Value(key any) any {
+	if c.kv != nil && key == c.kv.Key {
+		return c.kv.Val
+	}
 	if r := c.real.Load(); r != nil {
 		return r.ctx.Value(key)
 	}

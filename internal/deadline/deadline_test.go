@@ -160,3 +160,25 @@ func BenchmarkWithTimeout(b *testing.B) {
 		})
 	}
 }
+
+func TestValueOfItsOwnBeforeAndAfterDone(t *testing.T) {
+	type other struct{}
+	parent := context.WithValue(context.Background(), other{}, "parent's")
+	ctx, cancel := deadline.WithDeadlineValue(parent, time.Now().Add(time.Hour),
+		&deadline.KeyValue{Key: key{}, Val: "own"})
+	defer cancel()
+	for _, when := range []string{"before Done", "after Done"} {
+		if got := ctx.Value(key{}); got != "own" {
+			t.Fatalf("%s: Value(key) = %v, want own", when, got)
+		}
+		if got := ctx.Value(other{}); got != "parent's" {
+			t.Fatalf("%s: Value(other) = %v, want the parent's", when, got)
+		}
+		_ = ctx.Done() // realises it
+	}
+	child, ccancel := context.WithCancel(ctx)
+	defer ccancel()
+	if got := child.Value(key{}); got != "own" {
+		t.Fatalf("a derived context's Value(key) = %v, want own", got)
+	}
+}
