@@ -31,6 +31,9 @@ func CleanPath(p string) (string, error) {
 	if c == "." || c == "/" {
 		return "", fmt.Errorf("path %q: %w: names no file", truncate(p, 80), ErrUnsafePath)
 	}
+	if hasDriveLetter(c) { // "./C:" passes the check above and cleans to "C:"
+		return "", fmt.Errorf("path %q: %w: drive letter", truncate(p, 80), ErrUnsafePath)
+	}
 	for _, el := range strings.Split(c, "/") {
 		if len(el) > MaxElementLen {
 			return "", fmt.Errorf("path %q: %w: element longer than %d bytes", truncate(p, 80), ErrUnsafePath, MaxElementLen)
@@ -51,7 +54,7 @@ func checkPathChars(p string) error {
 		return errors.New("absolute")
 	case strings.ContainsRune(p, '\\'):
 		return errors.New("backslash")
-	case len(p) >= 2 && p[1] == ':':
+	case hasDriveLetter(p):
 		return errors.New("drive letter")
 	}
 	for _, r := range p {
@@ -66,6 +69,9 @@ func checkPathChars(p string) error {
 	}
 	return nil
 }
+
+// hasDriveLetter reports a path that starts like a Windows drive ("C:").
+func hasDriveLetter(p string) bool { return len(p) >= 2 && p[1] == ':' }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

@@ -19,7 +19,7 @@ func TestCleanPath(t *testing.T) {
 		}
 	}
 	bad := []string{"", "/etc/passwd", "../x", "a/../../x", "a/..", "a\\b", "a\x00b", "a\nb",
-		"C:x", ".", "./", strings.Repeat("a", 1025), strings.Repeat("b", 256) + "/x", "\xff"}
+		"C:x", "./C:x", "./0:", ".", "./", strings.Repeat("a", 1025), strings.Repeat("b", 256) + "/x", "\xff"}
 	for _, in := range bad {
 		if got, err := CleanPath(in); !errors.Is(err, ErrUnsafePath) {
 			t.Errorf("CleanPath(%q) = %q, %v; want ErrUnsafePath", in, got, err)
