@@ -22,7 +22,8 @@ const (
 // CleanPath checks that p is a safe relative slash path and returns it
 // cleaned. It refuses empty and absolute paths, any ".." element, NUL and
 // other control characters, backslashes, invalid UTF-8, paths longer than
-// MaxPathLen and elements longer than MaxElementLen.
+// MaxPathLen, elements longer than MaxElementLen, and a cleaned path that
+// starts with a drive letter ("C:").
 func CleanPath(p string) (string, error) {
 	if err := checkPathChars(p); err != nil {
 		return "", fmt.Errorf("path %q: %w: %w", truncate(p, 80), ErrUnsafePath, err)
@@ -31,7 +32,7 @@ func CleanPath(p string) (string, error) {
 	if c == "." || c == "/" {
 		return "", fmt.Errorf("path %q: %w: names no file", truncate(p, 80), ErrUnsafePath)
 	}
-	if hasDriveLetter(c) { // "./C:" passes the check above and cleans to "C:"
+	if len(c) >= 2 && c[1] == ':' { // checked once cleaned: "./C:x" cleans to "C:x"
 		return "", fmt.Errorf("path %q: %w: drive letter", truncate(p, 80), ErrUnsafePath)
 	}
 	for _, el := range strings.Split(c, "/") {
@@ -54,8 +55,6 @@ func checkPathChars(p string) error {
 		return errors.New("absolute")
 	case strings.ContainsRune(p, '\\'):
 		return errors.New("backslash")
-	case hasDriveLetter(p):
-		return errors.New("drive letter")
 	}
 	for _, r := range p {
 		if unicode.IsControl(r) {
@@ -69,9 +68,6 @@ func checkPathChars(p string) error {
 	}
 	return nil
 }
-
-// hasDriveLetter reports a path that starts like a Windows drive ("C:").
-func hasDriveLetter(p string) bool { return len(p) >= 2 && p[1] == ':' }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {
