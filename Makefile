@@ -35,9 +35,9 @@ test-faults:
 	$(GO) test -tags faults -race -count=1 -timeout 20m -v ./internal/faultsuite/
 
 fuzz-short:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeChangeEvent$$' -fuzztime $(FUZZTIME) ./bus
-	$(GO) test -run '^$$' -fuzz '^FuzzCleanPath$$' -fuzztime $(FUZZTIME) ./workers
-	$(GO) test -run '^$$' -fuzz '^FuzzParseFrontMatter$$' -fuzztime $(FUZZTIME) ./workers
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeChangeEvent$$' -fuzztime $(FUZZTIME) ./bus/wire
+	$(GO) test -run '^$$' -fuzz '^FuzzCleanPath$$' -fuzztime $(FUZZTIME) ./bus/wire
+	$(GO) test -run '^$$' -fuzz '^FuzzParseFrontMatter$$' -fuzztime $(FUZZTIME) ./workers/graph
 
 fuzz:
 	$(MAKE) fuzz-short FUZZTIME=2m

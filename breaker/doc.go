@@ -7,9 +7,10 @@
 // Do classifies every outcome for the orchestrator's acknowledgement policy:
 //
 //   - nil: Ack.
-//   - IsPermanent(err): Term + DLQ. Mark errors with Permanent, or recognise
-//     sentinels from other packages with WithPermanent. Permanent errors and
-//     the caller's cancellations never count against the circuit.
+//   - wire.IsPermanent(err): Term + DLQ. Mark errors with wire.Permanent,
+//     or recognise sentinels from other packages with WithPermanent.
+//     Permanent errors and the caller's cancellations never count against
+//     the circuit.
 //   - errors.Is(err, ErrOpen): the circuit rejected the call without running
 //     it; NakWithDelay(OpenError.RetryAfter). Not a failure of the event.
 //   - any other error (timeouts included): transient, after in-process
@@ -20,7 +21,7 @@
 //
 //	g, err := breaker.New("engine", breaker.Config{},
 //		breaker.WithLogger(logger),
-//		breaker.WithPermanent(func(err error) bool { return errors.Is(err, bus.ErrInvalidEvent) }),
+//		breaker.WithPermanent(func(err error) bool { return errors.Is(err, sql.ErrNoRows) }),
 //		breaker.WithStateChange(func(sc breaker.StateChange) { telemetry.Publish(sc) }))
 //	if err != nil {
 //		return err
@@ -32,7 +33,7 @@
 //		msg.Ack()
 //	case errors.As(err, &open):
 //		msg.NakWithDelay(open.RetryAfter)
-//	case breaker.IsPermanent(err):
+//	case wire.IsPermanent(err):
 //		msg.Term()
 //	default:
 //		msg.NakWithDelay(breaker.Backoff(deliveries, time.Second, time.Minute))

@@ -7,36 +7,9 @@ import (
 	"time"
 )
 
-// ErrPermanent marks an error that retrying cannot fix: Do returns it at
-// once, without retrying and without counting it against the circuit.
-// The caller should terminate the event (Term + DLQ) rather than redeliver it.
-var ErrPermanent = errors.New("permanent error")
-
 // ErrOpen matches (with errors.Is) every error returned when the circuit
 // rejects a call; errors.As with *OpenError gives how long to wait.
 var ErrOpen = errors.New("circuit open")
-
-// Permanent marks err as permanent: errors.Is(Permanent(err), ErrPermanent)
-// and errors.Is(Permanent(err), err) both hold, and the message is err's.
-// Permanent(nil) is nil; an error that is already permanent is returned as is.
-func Permanent(err error) error {
-	if err == nil || errors.Is(err, ErrPermanent) {
-		return err
-	}
-	return &permanentError{err: err}
-}
-
-// IsPermanent reports whether err was marked with Permanent (or wraps
-// ErrPermanent). Do marks the errors its WithPermanent classifiers
-// recognise, so IsPermanent is the one test callers need.
-func IsPermanent(err error) bool {
-	return errors.Is(err, ErrPermanent)
-}
-
-type permanentError struct{ err error }
-
-func (e *permanentError) Error() string   { return e.err.Error() }
-func (e *permanentError) Unwrap() []error { return []error{ErrPermanent, e.err} }
 
 // OpenError is returned when the circuit rejects a call: it is open, or it
 // is half-open and its probes are all in flight. It matches ErrOpen and the

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/breaker"
+	"github.com/regen-dev/regen/bus/wire"
 )
 
 // A transient failure is retried in-process; a permanent one is returned at
@@ -30,8 +31,8 @@ func Example() {
 	})
 	fmt.Println(err, attempts, g.State())
 
-	err = g.Do(ctx, func(ctx context.Context) error { return breaker.Permanent(errors.New("unknown change_type")) })
-	fmt.Println(breaker.IsPermanent(err), err)
+	err = g.Do(ctx, func(ctx context.Context) error { return wire.Permanent(errors.New("unknown change_type")) })
+	fmt.Println(wire.IsPermanent(err), err)
 	// Output:
 	// <nil> 2 closed
 	// true unknown change_type

@@ -11,6 +11,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/sony/gobreaker/v2"
 
+	"github.com/regen-dev/regen/bus/wire"
 	"github.com/regen-dev/regen/internal/deadline"
 )
 
@@ -198,7 +199,7 @@ func (g *Guard) invoke(ctx context.Context, fn func(context.Context) error, now 
 	case err == nil:
 		return nil
 	case g.isPermanent(err):
-		return &excludedError{err: Permanent(err)}
+		return &excludedError{err: wire.Permanent(err)}
 	case errors.Is(ctx.Err(), context.Canceled):
 		return &excludedError{err: withCause(err, ctx.Err())}
 	case callCtx.Err() != nil:
@@ -216,7 +217,7 @@ func withCause(err, cause error) error {
 }
 
 func (g *Guard) isPermanent(err error) bool {
-	if IsPermanent(err) {
+	if wire.IsPermanent(err) {
 		return true
 	}
 	for _, isPermanent := range g.opts.permanent {
@@ -229,14 +230,14 @@ func (g *Guard) isPermanent(err error) bool {
 
 // isFinal reports whether Do must stop retrying after err.
 func (g *Guard) isFinal(ctx context.Context, err error) bool {
-	return IsPermanent(err) || errors.Is(err, ErrOpen) || ctx.Err() != nil || g.State() == StateOpen
+	return wire.IsPermanent(err) || errors.Is(err, ErrOpen) || ctx.Err() != nil || g.State() == StateOpen
 }
 
 // result is Do's error once retrying stopped on last: ctx's error is added
 // when ctx ended during a backoff wait.
 func (g *Guard) result(ctx context.Context, last error) error {
 	ctxErr := ctx.Err()
-	if ctxErr == nil || errors.Is(last, ctxErr) || IsPermanent(last) || errors.Is(last, ErrOpen) {
+	if ctxErr == nil || errors.Is(last, ctxErr) || wire.IsPermanent(last) || errors.Is(last, ErrOpen) {
 		return last
 	}
 	return fmt.Errorf("breaker %s: %w (last error: %w)", g.component, ctxErr, last)

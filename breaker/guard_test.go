@@ -14,6 +14,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/regen-dev/regen/breaker"
+	"github.com/regen-dev/regen/bus/wire"
 )
 
 func TestTripsAtFailureRatio(t *testing.T) {
@@ -86,7 +87,7 @@ func TestOpenRejectsWithoutCalling(t *testing.T) {
 	if open.RetryAfter <= 0 || open.RetryAfter > time.Hour {
 		t.Fatalf("RetryAfter = %s, want in (0, 1h]", open.RetryAfter)
 	}
-	if breaker.IsPermanent(err) {
+	if wire.IsPermanent(err) {
 		t.Fatalf("IsPermanent(%v) = true", err)
 	}
 }
@@ -161,7 +162,7 @@ func TestPermanentNotRetriedNorCounted(t *testing.T) {
 		ret  error
 		opts []breaker.Option
 	}{
-		{"Permanent", fmt.Errorf("render: %w", breaker.Permanent(errInvalid)), nil},
+		{"Permanent", fmt.Errorf("render: %w", wire.Permanent(errInvalid)), nil},
 		{"WithPermanent classifier", fmt.Errorf("decode: %w", errInvalid),
 			[]breaker.Option{breaker.WithPermanent(func(err error) bool { return errors.Is(err, errInvalid) })}},
 	} {
@@ -174,7 +175,7 @@ func TestPermanentNotRetriedNorCounted(t *testing.T) {
 			err := b.guard.Do(context.Background(), func(context.Context) error { calls++; return tc.ret })
 
 			mustEqual(t, "calls", calls, 1)
-			if !breaker.IsPermanent(err) || !errors.Is(err, errInvalid) {
+			if !wire.IsPermanent(err) || !errors.Is(err, errInvalid) {
 				t.Fatalf("err = %v, want permanent wrapping errInvalid", err)
 			}
 			mustEqual(t, "State", b.guard.State(), breaker.StateClosed)
@@ -211,7 +212,7 @@ func TestTransientRetries(t *testing.T) {
 			})
 			mustEqual(t, "calls", calls, tc.wantCalls)
 			mustEqual(t, "err != nil", err != nil, tc.wantErr)
-			if tc.wantErr && (!errors.Is(err, errTransient) || breaker.IsPermanent(err) || errors.Is(err, breaker.ErrOpen)) {
+			if tc.wantErr && (!errors.Is(err, errTransient) || wire.IsPermanent(err) || errors.Is(err, breaker.ErrOpen)) {
 				t.Fatalf("err = %v, want the transient error", err)
 			}
 		})
@@ -444,10 +445,10 @@ func TestCall(t *testing.T) {
 	mustEqual(t, "value", v, "artifact")
 
 	v, err = breaker.Call(context.Background(), b.guard, func(context.Context) (string, error) {
-		return "partial", breaker.Permanent(errTransient)
+		return "partial", wire.Permanent(errTransient)
 	})
 	mustEqual(t, "value on error", v, "")
-	mustEqual(t, "IsPermanent", breaker.IsPermanent(err), true)
+	mustEqual(t, "IsPermanent", wire.IsPermanent(err), true)
 }
 
 func TestAccessors(t *testing.T) {

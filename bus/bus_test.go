@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -59,14 +61,14 @@ func TestProvisionAppliesAChangedConfig(t *testing.T) {
 	if err := bus.Provision(ctx, js, again); err != nil {
 		t.Fatalf("provision with a changed config: %v", err)
 	}
-	tel, err := js.Stream(ctx, bus.TelemetryStream)
+	tel, err := js.Stream(ctx, wire.TelemetryStream)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := tel.CachedInfo().Config.MaxAge; got != 2*time.Hour {
 		t.Fatalf("telemetry max age = %s, want 2h", got)
 	}
-	kv, err := js.KeyValue(ctx, bus.ReplicasBucket)
+	kv, err := js.KeyValue(ctx, wire.ReplicasBucket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +84,7 @@ func TestProvisionAppliesAChangedConfig(t *testing.T) {
 func publishN(t *testing.T, js jetstream.JetStream, n int) {
 	t.Helper()
 	for i := range n {
-		msg := nats.NewMsg(bus.ChangeSubject(bus.PriorityNormal, bus.NodeAdded))
+		msg := nats.NewMsg(wire.ChangeSubject(wire.PriorityNormal, wire.NodeAdded))
 		msg.Data = fmt.Appendf(nil, `{"id":"e%d","change_type":"node_added","subject":"urn:n%d"}`, i, i)
 		msg.Header.Set(nats.MsgIdHdr, fmt.Sprintf("e%d", i))
 		if _, err := js.PublishMsg(context.Background(), msg); err != nil {
@@ -178,7 +180,7 @@ func TestTelemetryReachesSubscribersAndStream(t *testing.T) {
 	}
 	defer sub.Unsubscribe()
 	tel := bus.NewTelemetry(nc, "r1")
-	if err := tel.Publish(bus.TelemetryEvent{Type: bus.PerformanceMetric, Component: "test"}); err != nil {
+	if err := tel.Publish(wire.TelemetryEvent{Type: wire.PerformanceMetric, Component: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tel.Flush(context.Background()); err != nil {
@@ -193,7 +195,7 @@ func TestTelemetryReachesSubscribersAndStream(t *testing.T) {
 		t.Fatal("no telemetry")
 	}
 	testkit.WaitFor(t, 5*time.Second, "telemetry stored", func() bool {
-		st, _ := js.Stream(context.Background(), bus.TelemetryStream)
+		st, _ := js.Stream(context.Background(), wire.TelemetryStream)
 		info, err := st.Info(context.Background())
 		return err == nil && info.State.Msgs == 1
 	})
@@ -264,11 +266,11 @@ func TestReaperMovesExhaustedMessagesToTheDLQ(t *testing.T) {
 		}
 	}
 	list, err := bus.NewDeadLetters(js).List(ctx)
-	if err != nil || len(list) != 2 || list[0].Reason != bus.ReasonMaxDeliveries {
+	if err != nil || len(list) != 2 || list[0].Reason != wire.ReasonMaxDeliveries {
 		t.Fatalf("dlq = %+v, %v", list, err)
 	}
 	testkit.WaitFor(t, 5*time.Second, "work queue empty", func() bool {
-		st, _ := js.Stream(ctx, bus.ChangesStream)
+		st, _ := js.Stream(ctx, wire.ChangesStream)
 		info, err := st.Info(ctx)
 		return err == nil && info.State.Msgs == 0
 	})

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/regen-dev/regen/bus/embedded"
 )
 
 // An ack nobody confirms fails with ErrAckTimeout once the timeout has
@@ -67,7 +68,7 @@ func TestAnswerAfterReconnectIsUnconfirmed(t *testing.T) {
 // this package's own tests cannot use it) and connects to it.
 func embeddedConn(t *testing.T) *nats.Conn {
 	t.Helper()
-	srv, err := StartEmbedded(EmbeddedConfig{Listen: "127.0.0.1:-1", StoreDir: t.TempDir()})
+	srv, err := embedded.Start(embedded.Config{Listen: "127.0.0.1:-1", StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -78,7 +80,7 @@ func TestSecondAckIsConfirmedToo(t *testing.T) {
 func TestAckToADeletedConsumerFails(t *testing.T) {
 	t.Parallel()
 	ctx, js, msgs := fetchedN(t, 1, bus.SourceConfig{AckTimeout: time.Minute})
-	if err := js.DeleteConsumer(ctx, bus.ChangesStream, bus.DefaultConsumer); err != nil {
+	if err := js.DeleteConsumer(ctx, wire.ChangesStream, wire.DefaultConsumer); err != nil {
 		t.Fatal(err)
 	}
 	if err := bus.AckAndWait(ctx, msgs[0]); !errors.Is(err, nats.ErrNoResponders) {
@@ -97,7 +99,7 @@ func TestAckNumbersAgreeWithMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cons, err := js.Consumer(ctx, bus.ChangesStream, bus.DefaultConsumer)
+	cons, err := js.Consumer(ctx, wire.ChangesStream, wire.DefaultConsumer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +138,7 @@ func TestAckNumbersAgreeWithMetadata(t *testing.T) {
 
 // fetchedN publishes n events to a fresh server and fetches them (unacked)
 // through a Source with cfg.
-func fetchedN(t *testing.T, n int, cfg bus.SourceConfig) (context.Context, jetstream.JetStream, []bus.Message) {
+func fetchedN(t *testing.T, n int, cfg bus.SourceConfig) (context.Context, jetstream.JetStream, []wire.Message) {
 	t.Helper()
 	_, _, js := provisioned(t)
 	publishN(t, js, n)

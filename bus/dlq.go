@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -37,8 +39,8 @@ func NewDeadLetters(js jetstream.JetStream) *DeadLetters { return &DeadLetters{j
 // reason, and waits for the stream to store it. Call it before Term: a
 // terminated message is gone from the work-queue stream. A second copy of
 // the same delivery (after a crash) is dropped by the dedupe window.
-func (d *DeadLetters) DeadLetter(ctx context.Context, m Message, reason string, cause error) error {
-	msg := nats.NewMsg(DLQSubject(changeTypeOf(m)))
+func (d *DeadLetters) DeadLetter(ctx context.Context, m wire.Message, reason string, cause error) error {
+	msg := nats.NewMsg(wire.DLQSubject(changeTypeOf(m)))
 	msg.Data = m.Data()
 	for k, v := range m.Headers() {
 		msg.Header[k] = v
@@ -58,15 +60,15 @@ func (d *DeadLetters) DeadLetter(ctx context.Context, m Message, reason string, 
 
 // changeTypeOf finds the change type from the subject's last token, else
 // from the payload; "" when neither has a valid one.
-func changeTypeOf(m Message) ChangeType {
+func changeTypeOf(m wire.Message) wire.ChangeType {
 	subj := m.Subject()
 	if i := strings.LastIndexByte(subj, '.'); i >= 0 {
-		if t := ChangeType(subj[i+1:]); t.Valid() {
+		if t := wire.ChangeType(subj[i+1:]); t.Valid() {
 			return t
 		}
 	}
 	var probe struct {
-		ChangeType ChangeType `json:"change_type"`
+		ChangeType wire.ChangeType `json:"change_type"`
 	}
 	_ = json.Unmarshal(m.Data(), &probe)
 	return probe.ChangeType

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -28,7 +30,7 @@ type DeadLetter struct {
 
 // List returns every dead letter, oldest first.
 func (d *DeadLetters) List(ctx context.Context) ([]DeadLetter, error) {
-	st, err := d.js.Stream(ctx, DLQStream)
+	st, err := d.js.Stream(ctx, wire.DLQStream)
 	if err != nil {
 		return nil, fmt.Errorf("dlq list: %w", err)
 	}
@@ -74,7 +76,7 @@ func (d *DeadLetters) Replay(ctx context.Context, match func(DeadLetter) bool) (
 	if err != nil {
 		return 0, err
 	}
-	st, err := d.js.Stream(ctx, DLQStream)
+	st, err := d.js.Stream(ctx, wire.DLQStream)
 	if err != nil {
 		return 0, fmt.Errorf("dlq replay: %w", err)
 	}
@@ -110,7 +112,7 @@ func (d *DeadLetters) replayOne(ctx context.Context, st jetstream.Stream, dl Dea
 
 // Purge removes every dead letter.
 func (d *DeadLetters) Purge(ctx context.Context) error {
-	st, err := d.js.Stream(ctx, DLQStream)
+	st, err := d.js.Stream(ctx, wire.DLQStream)
 	if err != nil {
 		return fmt.Errorf("dlq purge: %w", err)
 	}

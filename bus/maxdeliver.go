@@ -9,13 +9,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-// ReasonMaxDeliveries is the dead-letter reason of an event whose deliveries
-// ran out.
-const ReasonMaxDeliveries = "max_deliveries"
 
 // Reaper moves messages that exhausted MaxDeliver from the work-queue
 // stream to the DLQ. JetStream keeps such a message in a work-queue stream
@@ -48,7 +46,7 @@ type ReaperConfig struct {
 
 // NewReaper returns a stopped Reaper.
 func NewReaper(nc *nats.Conn, js jetstream.JetStream, cfg ReaperConfig) *Reaper {
-	r := &Reaper{nc: nc, js: js, dlq: NewDeadLetters(js), consumer: cmpOr(cfg.Consumer, DefaultConsumer),
+	r := &Reaper{nc: nc, js: js, dlq: NewDeadLetters(js), consumer: cmpOr(cfg.Consumer, wire.DefaultConsumer),
 		every: orDur(cfg.Every, time.Minute), log: cfg.Logger, onReap: cfg.OnReap}
 	if r.log == nil {
 		r.log = slog.Default()
@@ -59,7 +57,7 @@ func NewReaper(nc *nats.Conn, js jetstream.JetStream, cfg ReaperConfig) *Reaper 
 // Start subscribes to the max-deliveries advisory, sweeps once, and keeps
 // sweeping every period until Stop.
 func (r *Reaper) Start(ctx context.Context) error {
-	subj := "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + ChangesStream + "." + r.consumer
+	subj := "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + wire.ChangesStream + "." + r.consumer
 	sub, err := r.nc.QueueSubscribe(subj, "regen-reaper", r.onAdvisory)
 	if err != nil {
 		return fmt.Errorf("reaper subscribe: %w", err)
@@ -144,7 +142,7 @@ func (r *Reaper) Sweep(ctx context.Context) (int, error) {
 // bounds returns the stream's first sequence, the consumer's ack floor and
 // its MaxDeliver.
 func (r *Reaper) bounds(ctx context.Context) (first, floor, maxDeliver uint64, err error) {
-	cons, err := r.js.Consumer(ctx, ChangesStream, r.consumer)
+	cons, err := r.js.Consumer(ctx, wire.ChangesStream, r.consumer)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("sweep: consumer: %w", err)
 	}
@@ -152,7 +150,7 @@ func (r *Reaper) bounds(ctx context.Context) (first, floor, maxDeliver uint64, e
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("sweep: consumer info: %w", err)
 	}
-	st, err := r.js.Stream(ctx, ChangesStream)
+	st, err := r.js.Stream(ctx, wire.ChangesStream)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("sweep: stream: %w", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -16,7 +18,7 @@ import (
 // between leaves a duplicate dead letter at worst (deduplicated by id),
 // never a loss.
 func (r *Reaper) reap(ctx context.Context, seq, deliveries uint64) error {
-	st, err := r.js.Stream(ctx, ChangesStream)
+	st, err := r.js.Stream(ctx, wire.ChangesStream)
 	if err != nil {
 		return fmt.Errorf("reap %d: %w", seq, err)
 	}
@@ -26,7 +28,7 @@ func (r *Reaper) reap(ctx context.Context, seq, deliveries uint64) error {
 	}
 	m := &storedMsg{raw: raw, deliveries: deliveries}
 	cause := errors.New("delivery attempts exhausted (MaxDeliver) without success")
-	if err := r.dlq.DeadLetter(ctx, m, ReasonMaxDeliveries, cause); err != nil {
+	if err := r.dlq.DeadLetter(ctx, m, wire.ReasonMaxDeliveries, cause); err != nil {
 		return err
 	}
 	if err := st.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -58,7 +60,7 @@ func (s *storedMsg) Term(string) error       { return nil }
 func (s *storedMsg) InProgress() error       { return nil }
 
 func eventIDOf(data []byte) string {
-	ev, err := DecodeChangeEvent(data, 0)
+	ev, err := wire.DecodeChangeEvent(data, 0)
 	if err != nil {
 		return ""
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -105,7 +107,7 @@ func (j *jsMsg) Term(reason string) error {
 
 // AckAndWait acks m and waits for the outcome of its confirmation, or for
 // ctx to end (the ack may still be confirmed later).
-func AckAndWait(ctx context.Context, m Message) error {
+func AckAndWait(ctx context.Context, m wire.Message) error {
 	res := make(chan error, 1)
 	m.Ack(func(err error) { res <- err })
 	select {

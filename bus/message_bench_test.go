@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -25,7 +27,7 @@ func BenchmarkAck(b *testing.B) {
 		b.Run(fmt.Sprintf("regen/workers=%d", workers), func(b *testing.B) {
 			msgs := fetchedMessages(b, b.N)
 			b.ResetTimer()
-			runAcks(b, msgs, workers, func(m bus.Message, done func(error)) { m.Ack(done) })
+			runAcks(b, msgs, workers, func(m wire.Message, done func(error)) { m.Ack(done) })
 		})
 		b.Run(fmt.Sprintf("doubleack/workers=%d", workers), func(b *testing.B) {
 			msgs := fetchedRaw(b, b.N)
@@ -70,7 +72,7 @@ func runAcks[M any](b *testing.B, msgs []M, workers int, ack func(M, func(error)
 func fetchedRaw(b *testing.B, n int) []jetstream.Msg {
 	b.Helper()
 	js, ctx := provisionedBench(b, n)
-	cons, err := js.Consumer(ctx, bus.ChangesStream, bus.DefaultConsumer)
+	cons, err := js.Consumer(ctx, wire.ChangesStream, wire.DefaultConsumer)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -89,14 +91,14 @@ func fetchedRaw(b *testing.B, n int) []jetstream.Msg {
 
 // fetchedMessages provisions a fresh server, publishes n events and
 // fetches them all (unacked).
-func fetchedMessages(b *testing.B, n int) []bus.Message {
+func fetchedMessages(b *testing.B, n int) []wire.Message {
 	b.Helper()
 	js, ctx := provisionedBench(b, n)
 	src, err := bus.NewSource(ctx, js, bus.SourceConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	var out []bus.Message
+	var out []wire.Message
 	for len(out) < n {
 		got, err := src.Fetch(ctx, min(n-len(out), 1000), time.Second)
 		if err != nil {
@@ -124,12 +126,12 @@ func provisionedBench(b *testing.B, n int) (jetstream.JetStream, context.Context
 func publishBench(b *testing.B, ctx context.Context, js jetstream.JetStream, n int) {
 	b.Helper()
 	for i := range n {
-		ev := bus.ChangeEvent{ID: fmt.Sprintf("ev-%d", i), ChangeType: bus.NodeAdded, Subject: "urn:bench:x"}
+		ev := wire.ChangeEvent{ID: fmt.Sprintf("ev-%d", i), ChangeType: wire.NodeAdded, Subject: "urn:bench:x"}
 		data, err := json.Marshal(ev)
 		if err != nil {
 			b.Fatal(err)
 		}
-		msg := nats.NewMsg(ev.NATSSubject(bus.PriorityNormal))
+		msg := nats.NewMsg(ev.NATSSubject(wire.PriorityNormal))
 		msg.Data = data
 		if _, err := js.PublishMsgAsync(msg); err != nil {
 			b.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -51,7 +53,7 @@ func (c ProvisionConfig) WithDefaults() ProvisionConfig {
 	c.Replicas = max(c.Replicas, 1)
 	c.Dedupe = orDur(c.Dedupe, DefaultDedupe)
 	c.TelemetryMaxAge = orDur(c.TelemetryMaxAge, DefaultTelemetryMaxAge)
-	c.Consumer = cmpOr(c.Consumer, DefaultConsumer)
+	c.Consumer = cmpOr(c.Consumer, wire.DefaultConsumer)
 	c.AckWait = orDur(c.AckWait, DefaultAckWait)
 	c.ReplicaTTL = orDur(c.ReplicaTTL, DefaultReplicaTTL)
 	if c.MaxDeliver == 0 {
@@ -119,13 +121,13 @@ func retryProvision(ctx context.Context, fn func(context.Context) error) error {
 
 func provisionStreams(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig) error {
 	streams := []jetstream.StreamConfig{
-		{Name: ChangesStream, Subjects: []string{ChangesSubjects}, Retention: jetstream.WorkQueuePolicy,
+		{Name: wire.ChangesStream, Subjects: []string{wire.ChangesSubjects}, Retention: jetstream.WorkQueuePolicy,
 			Duplicates: cfg.Dedupe, Replicas: cfg.Replicas, Storage: cfg.Storage,
 			Description: "regen change events (work queue)"},
-		{Name: TelemetryStream, Subjects: []string{TelemetrySubject}, Retention: jetstream.LimitsPolicy,
+		{Name: wire.TelemetryStream, Subjects: []string{wire.TelemetrySubject}, Retention: jetstream.LimitsPolicy,
 			MaxAge: cfg.TelemetryMaxAge, Replicas: cfg.Replicas, Storage: cfg.Storage,
 			Discard: jetstream.DiscardOld, Description: "regen telemetry for late observers"},
-		{Name: DLQStream, Subjects: []string{DLQSubjects}, Retention: jetstream.LimitsPolicy,
+		{Name: wire.DLQStream, Subjects: []string{wire.DLQSubjects}, Retention: jetstream.LimitsPolicy,
 			Replicas: cfg.Replicas, Storage: cfg.Storage, Description: "regen dead letters"},
 	}
 	for _, sc := range streams {
@@ -159,7 +161,7 @@ func ConsumerConfig(cfg ProvisionConfig) jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
 		Durable:       cfg.Consumer,
 		Description:   "regen workers (shared by every replica)",
-		FilterSubject: ChangesSubjects,
+		FilterSubject: wire.ChangesSubjects,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       cfg.AckWait,
 		MaxDeliver:    cfg.MaxDeliver,
@@ -170,15 +172,15 @@ func ConsumerConfig(cfg ProvisionConfig) jetstream.ConsumerConfig {
 }
 
 func provisionConsumer(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig) error {
-	_, err := js.CreateOrUpdateConsumer(ctx, ChangesStream, ConsumerConfig(cfg))
+	_, err := js.CreateOrUpdateConsumer(ctx, wire.ChangesStream, ConsumerConfig(cfg))
 	return err
 }
 
 func provisionBuckets(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig) error {
 	kvs := []jetstream.KeyValueConfig{
-		{Bucket: ModelBucket, Description: "regen source model, one key per node", Replicas: cfg.Replicas, Storage: cfg.Storage},
-		{Bucket: ArtifactBucket, Description: "regen deployed artifacts: hash and revision", Replicas: cfg.Replicas, Storage: cfg.Storage},
-		{Bucket: ReplicasBucket, Description: "regen live replicas: stats snapshots", TTL: cfg.ReplicaTTL,
+		{Bucket: wire.ModelBucket, Description: "regen source model, one key per node", Replicas: cfg.Replicas, Storage: cfg.Storage},
+		{Bucket: wire.ArtifactBucket, Description: "regen deployed artifacts: hash and revision", Replicas: cfg.Replicas, Storage: cfg.Storage},
+		{Bucket: wire.ReplicasBucket, Description: "regen live replicas: stats snapshots", TTL: cfg.ReplicaTTL,
 			Replicas: cfg.Replicas, Storage: cfg.Storage},
 	}
 	for _, kc := range kvs {

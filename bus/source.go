@@ -7,36 +7,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-// Message is one delivered change event. Implementations are safe to use
-// from the goroutine that processes the message; each ack method is called
-// at most once per delivery.
-type Message interface {
-	// Data is the raw payload.
-	Data() []byte
-	// Subject is the subject the event was published on.
-	Subject() string
-	// Headers are the message headers (may be nil).
-	Headers() nats.Header
-	// Seq is the stream sequence (0 if unknown).
-	Seq() uint64
-	// Deliveries is the delivery count, 1 on first delivery.
-	Deliveries() uint64
-	// Ack acknowledges and asks for the server's confirmation; it calls
-	// done exactly once, with nil once confirmed or with the error (not
-	// sent, refused, or unconfirmed after the ack timeout). done may run
-	// before Ack returns, or on another goroutine; it must not block.
-	Ack(done func(error))
-	// Nak asks for redelivery after delay.
-	Nak(delay time.Duration) error
-	// Term stops redelivery for good.
-	Term(reason string) error
-	// InProgress resets the ack-wait timer.
-	InProgress() error
-}
 
 // SourceConfig configures NewSource.
 type SourceConfig struct {
@@ -64,8 +39,8 @@ type Source struct {
 
 // NewSource binds to the durable consumer (which Provision created).
 func NewSource(ctx context.Context, js jetstream.JetStream, cfg SourceConfig) (*Source, error) {
-	cfg.Stream = cmpOr(cfg.Stream, ChangesStream)
-	cfg.Consumer = cmpOr(cfg.Consumer, DefaultConsumer)
+	cfg.Stream = cmpOr(cfg.Stream, wire.ChangesStream)
+	cfg.Consumer = cmpOr(cfg.Consumer, wire.DefaultConsumer)
 	s := &Source{js: js, cfg: cfg}
 	if err := s.bind(ctx); err != nil {
 		return nil, err
@@ -103,7 +78,7 @@ func (s *Source) current() jetstream.Consumer {
 // tops the batch up with what arrived meanwhile, so a lone event is not
 // held back until a bigger batch fills or the wait runs out. Every pull
 // ends before Fetch returns: no message is left in a client buffer.
-func (s *Source) Fetch(ctx context.Context, limit int, wait time.Duration) ([]Message, error) {
+func (s *Source) Fetch(ctx context.Context, limit int, wait time.Duration) ([]wire.Message, error) {
 	out, err := s.pull(ctx, limit, 0)
 	if err != nil || len(out) > 0 {
 		return out, err
@@ -121,7 +96,7 @@ func (s *Source) Fetch(ctx context.Context, limit int, wait time.Duration) ([]Me
 
 // pull runs one pull request for up to n messages: without waiting when
 // wait is 0, else until n arrived or wait passed.
-func (s *Source) pull(ctx context.Context, n int, wait time.Duration) ([]Message, error) {
+func (s *Source) pull(ctx context.Context, n int, wait time.Duration) ([]wire.Message, error) {
 	var batch jetstream.MessageBatch
 	var err error
 	if c := s.current(); wait == 0 {
@@ -132,7 +107,7 @@ func (s *Source) pull(ctx context.Context, n int, wait time.Duration) ([]Message
 	if err != nil {
 		return nil, s.fetchErr(ctx, err)
 	}
-	out := make([]Message, 0, n)
+	out := make([]wire.Message, 0, n)
 	var held []jsMsg // one allocation for the batch's wrappers
 	for m := range batch.Messages() {
 		if len(held) == cap(held) {

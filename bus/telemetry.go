@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 )
@@ -26,7 +28,7 @@ func NewTelemetry(nc *nats.Conn, replica string) *Telemetry {
 
 // Publish sends one event; Timestamp, ID and Replica are filled in when
 // empty. Errors (closed connection, full buffer) are returned, never fatal.
-func (t *Telemetry) Publish(ev TelemetryEvent) error {
+func (t *Telemetry) Publish(ev wire.TelemetryEvent) error {
 	if ev.ID == "" {
 		ev.ID = uuid.NewString()
 	}
@@ -40,7 +42,7 @@ func (t *Telemetry) Publish(ev TelemetryEvent) error {
 	if err != nil {
 		return fmt.Errorf("telemetry %s: %w", ev.Type, err)
 	}
-	if err := t.nc.Publish(TelemetrySubjectFor(ev.Type), data); err != nil {
+	if err := t.nc.Publish(wire.TelemetrySubjectFor(ev.Type), data); err != nil {
 		return fmt.Errorf("telemetry %s: %w", ev.Type, err)
 	}
 	return nil

@@ -5,7 +5,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/wire"
 )
 
 // Scaling advice reasons.
@@ -97,5 +97,5 @@ func (o *Orchestrator) adviseScaling(w windowStats, pending, prev uint64) {
 	o.log.Warn("scaling advice", slog.Int("recommended_replicas", a.Recommended),
 		slog.Uint64("pending", a.Pending), slog.Float64("arrival_rate", a.ArrivalRate),
 		slog.Float64("drain_rate", a.DrainRate), slog.String("reason", a.Reason))
-	o.publish(bus.ScalingAdvice, a.telemetry())
+	o.publish(wire.ScalingAdvice, a.telemetry())
 }

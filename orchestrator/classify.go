@@ -4,17 +4,16 @@ import (
 	"errors"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/regen-dev/regen/breaker"
-	"github.com/regen-dev/regen/bus"
 )
 
-// isPermanent reports whether no retry can fix err: invalid input,
-// breaker.Permanent errors, or whatever Deps.IsPermanent recognises.
+// isPermanent reports whether no retry can fix err: it matches
+// wire.ErrPermanent (invalid input included), or Deps.IsPermanent
+// recognises it.
 func (o *Orchestrator) isPermanent(err error) bool {
-	if errors.Is(err, bus.ErrInvalidEvent) || breaker.IsPermanent(err) {
-		return true
-	}
-	return o.deps.IsPermanent != nil && o.deps.IsPermanent(err)
+	return wire.IsPermanent(err) || (o.deps.IsPermanent != nil && o.deps.IsPermanent(err))
 }
 
 // openDelay reports whether err says a circuit is open, and how long to

@@ -6,16 +6,16 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/regen-dev/regen/bus/wire"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/google/uuid"
 )
 
 // executeCycle runs one cycle over a fetched batch: initialise, process and
 // collect, finalise, check targets. processed (may be nil) is called once
 // every event has been processed, before the cycle awaits the last ack
 // confirmations.
-func (o *Orchestrator) executeCycle(r *run, msgs []bus.Message, processed func()) ParallelExecution {
+func (o *Orchestrator) executeCycle(r *run, msgs []wire.Message, processed func()) ParallelExecution {
 	pe := o.initCycle(len(msgs))
 	p := o.processAll(r, pe.ExecutionID, msgs, pe.MaxConcurrent, processed)
 	o.finaliseCycle(&pe, p.results, int(p.peak.Load()))
@@ -40,7 +40,7 @@ func (o *Orchestrator) initCycle(n int) ParallelExecution {
 // before awaiting the confirmations. Once Stop begins, messages not yet
 // started are released for immediate redelivery. It returns the finished
 // pool: its results and the cycle's peak in flight.
-func (o *Orchestrator) processAll(r *run, execID string, msgs []bus.Message, limit int, processed func()) *cyclePool {
+func (o *Orchestrator) processAll(r *run, execID string, msgs []wire.Message, limit int, processed func()) *cyclePool {
 	p := &cyclePool{o: o, r: r, execID: execID, msgs: msgs, max: int64(min(limit, len(msgs))),
 		results: make([]result, len(msgs)), done: make([]atomic.Bool, len(msgs))}
 	defer o.heartbeat(msgs, p.done)()
@@ -61,7 +61,7 @@ type cyclePool struct {
 	o       *Orchestrator
 	r       *run
 	execID  string
-	msgs    []bus.Message
+	msgs    []wire.Message
 	max     int64 // at most this many workers
 	results []result
 	done    []atomic.Bool
@@ -146,7 +146,7 @@ func (p *cyclePool) settle(i int) {
 // batch not finished yet, waiting for a worker or in flight, so that
 // neither long work nor a long wait in a big batch lets AckWait run out.
 // The returned func stops it and waits for it.
-func (o *Orchestrator) heartbeat(msgs []bus.Message, done []atomic.Bool) func() {
+func (o *Orchestrator) heartbeat(msgs []wire.Message, done []atomic.Bool) func() {
 	quit, exited := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(exited)
@@ -203,7 +203,7 @@ func (o *Orchestrator) finaliseCycle(pe *ParallelExecution, results []result, pe
 	o.stats.addDeadLettered(deadLettered)
 	o.lastExec.Store(pe)
 	o.deps.Observer.CycleDone(*pe)
-	o.publish(bus.RegenerationCompleted, pe.telemetry())
+	o.publish(wire.RegenerationCompleted, pe.telemetry())
 }
 
 func (pe *ParallelExecution) count(res result) {
@@ -238,6 +238,6 @@ func (o *Orchestrator) checkTargets(pe ParallelExecution) {
 	}
 	o.log.Warn("cycle over target", slog.String("execution_id", pe.ExecutionID),
 		slog.Float64("duration_ms", pe.DurationMS), slog.Float64("target_ms", target))
-	o.publish(bus.PerformanceWarning, map[string]any{"rule": "cycle_over_target",
+	o.publish(wire.PerformanceWarning, map[string]any{"rule": "cycle_over_target",
 		"execution_id": pe.ExecutionID, "duration_ms": pe.DurationMS, "target_ms": target})
 }

@@ -7,21 +7,21 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/wire"
 )
 
 // benchArtifacts is shared read-only: the bench engine allocates nothing.
-var benchArtifacts = []bus.Artifact{{Path: "bench/a.txt", Hash: "0"}}
+var benchArtifacts = []wire.Artifact{{Path: "bench/a.txt", Hash: "0"}}
 
 type benchEngine struct{}
 
-func (benchEngine) Regenerate(context.Context, bus.Change) ([]bus.Artifact, error) {
+func (benchEngine) Regenerate(context.Context, wire.Change) ([]wire.Artifact, error) {
 	return benchArtifacts, nil
 }
 
 type benchDeployer struct{}
 
-func (benchDeployer) Deploy(context.Context, bus.Artifact) (bool, error) { return false, nil }
+func (benchDeployer) Deploy(context.Context, wire.Artifact) (bool, error) { return false, nil }
 
 // BenchmarkCycle measures one cycle (decode, engine, deployer, ack, stats,
 // telemetry) over a batch of fake messages with a no-op engine: the
@@ -50,7 +50,7 @@ func benchmarkCycle(b *testing.B, batch, concurrency int) {
 // cycleOrchestrator builds an orchestrator over fakes with eng and the
 // no-op deployer, and batch valid messages for executeCycle or
 // processAll to run outside the loop.
-func cycleOrchestrator(tb testing.TB, eng Engine, concurrency, batch int) (*Orchestrator, []bus.Message) {
+func cycleOrchestrator(tb testing.TB, eng Engine, concurrency, batch int) (*Orchestrator, []wire.Message) {
 	tb.Helper()
 	o, err := New(cfgWith(func(c *Config) { c.MaxConcurrent, c.BatchSize = concurrency, batch }),
 		Deps{Source: &fakeSource{}, Engine: eng, Deployer: benchDeployer{},
@@ -58,7 +58,7 @@ func cycleOrchestrator(tb testing.TB, eng Engine, concurrency, batch int) (*Orch
 	if err != nil {
 		tb.Fatal(err)
 	}
-	msgs := make([]bus.Message, batch)
+	msgs := make([]wire.Message, batch)
 	for i := range msgs {
 		msgs[i] = validMsg(i)
 	}

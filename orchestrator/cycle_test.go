@@ -4,12 +4,12 @@ import (
 	"context"
 	"testing"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/wire"
 )
 
 // newPoolRun builds an orchestrator with eng and n valid messages; run
 // then runs one cycle's pool over them, outside the loop.
-func newPoolRun(t *testing.T, eng Engine, limit, n int) ([]bus.Message, func() *cyclePool) {
+func newPoolRun(t *testing.T, eng Engine, limit, n int) ([]wire.Message, func() *cyclePool) {
 	t.Helper()
 	o, msgs := cycleOrchestrator(t, eng, limit, n)
 	ctx := context.Background()
@@ -18,7 +18,7 @@ func newPoolRun(t *testing.T, eng Engine, limit, n int) ([]bus.Message, func() *
 	}
 }
 
-func checkAllAcked(t *testing.T, p *cyclePool, msgs []bus.Message) {
+func checkAllAcked(t *testing.T, p *cyclePool, msgs []wire.Message) {
 	t.Helper()
 	for i, m := range msgs {
 		if acked := m.(*fakeMsg).acked; acked != 1 || !p.done[i].Load() {

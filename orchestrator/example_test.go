@@ -9,6 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/regen-dev/regen/bus/embedded"
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go"
 
 	"github.com/regen-dev/regen/bus"
@@ -18,14 +21,14 @@ import (
 // upperEngine renders one artifact per change: the subject in a file.
 type upperEngine struct{}
 
-func (upperEngine) Regenerate(_ context.Context, ch bus.Change) ([]bus.Artifact, error) {
-	return []bus.Artifact{{Path: "nodes/" + ch.Event.ID + ".txt", Content: []byte(ch.Event.Subject)}}, nil
+func (upperEngine) Regenerate(_ context.Context, ch wire.Change) ([]wire.Artifact, error) {
+	return []wire.Artifact{{Path: "nodes/" + ch.Event.ID + ".txt", Content: []byte(ch.Event.Subject)}}, nil
 }
 
 // countingDeployer counts what it deploys.
 type countingDeployer struct{ n atomic.Int64 }
 
-func (d *countingDeployer) Deploy(context.Context, bus.Artifact) (bool, error) {
+func (d *countingDeployer) Deploy(context.Context, wire.Artifact) (bool, error) {
 	d.n.Add(1)
 	return true, nil
 }
@@ -35,7 +38,7 @@ func (d *countingDeployer) Deploy(context.Context, bus.Artifact) (bool, error) {
 func Example() {
 	dir, _ := os.MkdirTemp("", "regen-example")
 	defer os.RemoveAll(dir)
-	srv, err := bus.StartEmbedded(bus.EmbeddedConfig{Listen: "127.0.0.1:-1", StoreDir: dir})
+	srv, err := embedded.Start(embedded.Config{Listen: "127.0.0.1:-1", StoreDir: dir})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -46,7 +49,7 @@ func Example() {
 	defer nc.Close()
 	_ = bus.Provision(ctx, js, bus.ProvisionConfig{})
 	for i := range 3 {
-		msg := nats.NewMsg(bus.ChangeSubject(bus.PriorityNormal, bus.NodeAdded))
+		msg := nats.NewMsg(wire.ChangeSubject(wire.PriorityNormal, wire.NodeAdded))
 		msg.Data = fmt.Appendf(nil, `{"id":"ev-%d","change_type":"node_added","subject":"urn:example:N%d"}`, i, i)
 		_, _ = js.PublishMsg(ctx, msg)
 	}

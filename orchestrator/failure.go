@@ -2,17 +2,16 @@ package orchestrator
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
-	"github.com/nats-io/nats.go"
+	"github.com/regen-dev/regen/bus/wire"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/nats-io/nats.go"
 )
 
 // fail applies the ack policy to an engine or deployer error.
-func (o *Orchestrator) fail(ctx context.Context, m bus.Message, ch bus.Change, stage string, err error) result {
+func (o *Orchestrator) fail(ctx context.Context, m wire.Message, ch wire.Change, stage string, err error) result {
 	attrs := eventAttrs(ch.Event.ID, ch.ExecutionID, slog.String("stage", stage), slog.Any("error", err))
 	if delay, open := o.openDelay(err); open {
 		o.nak(m, delay, attrs)
@@ -28,7 +27,7 @@ func (o *Orchestrator) fail(ctx context.Context, m bus.Message, ch bus.Change, s
 	}
 	o.publishFailed(ch, stage, err)
 	if m.Deliveries() >= uint64(o.cfg.MaxDeliver) {
-		return o.deadLetter(ctx, m, ch.ExecutionID, ch.Event.ID, "max_deliveries", err)
+		return o.deadLetter(ctx, m, ch.ExecutionID, ch.Event.ID, wire.ReasonMaxDeliveries, err)
 	}
 	delay := o.nakDelay(m.Deliveries())
 	o.log.Warn("event failed; will retry", append(attrs, slog.Duration("retry_in", delay),
@@ -46,7 +45,7 @@ func (o *Orchestrator) nakDelay(deliveries uint64) time.Duration {
 	return min(d, o.cfg.NakDelayMax)
 }
 
-func (o *Orchestrator) nak(m bus.Message, delay time.Duration, attrs []any) {
+func (o *Orchestrator) nak(m wire.Message, delay time.Duration, attrs []any) {
 	if err := m.Nak(delay); err != nil {
 		o.log.Warn("nak failed; the event is redelivered after ack wait", append(attrs, slog.Any("nak_error", err))...)
 	}
@@ -54,7 +53,7 @@ func (o *Orchestrator) nak(m bus.Message, delay time.Duration, attrs []any) {
 
 // release puts back a message the cycle never started (Stop began). It is
 // not decoded: its id for the log is the Nats-Msg-Id publishers set to it.
-func (o *Orchestrator) release(m bus.Message, execID string) result {
+func (o *Orchestrator) release(m wire.Message, execID string) result {
 	o.nak(m, 0, eventAttrs(m.Headers().Get(nats.MsgIdHdr), execID, slog.Uint64("seq", m.Seq())))
 	return result{outcome: outcomeDeferred}
 }
@@ -62,11 +61,11 @@ func (o *Orchestrator) release(m bus.Message, execID string) result {
 // reject dead-letters an invalid or permanently failing event, then
 // terminates it. If the dead letter cannot be stored the event is nak'ed
 // instead: nothing is lost.
-func (o *Orchestrator) reject(ctx context.Context, execID string, m bus.Message, eventID string, err error) result {
-	return o.deadLetter(ctx, m, execID, eventID, reasonOf(err), err)
+func (o *Orchestrator) reject(ctx context.Context, execID string, m wire.Message, eventID string, err error) result {
+	return o.deadLetter(ctx, m, execID, eventID, wire.ReasonOf(err), err)
 }
 
-func (o *Orchestrator) deadLetter(ctx context.Context, m bus.Message, execID, eventID, reason string, cause error) result {
+func (o *Orchestrator) deadLetter(ctx context.Context, m wire.Message, execID, eventID, reason string, cause error) result {
 	attrs := eventAttrs(eventID, execID, slog.String("reason", reason), slog.Any("error", cause),
 		slog.Uint64("seq", m.Seq()), slog.Uint64("deliveries", m.Deliveries()))
 	if o.deps.DeadLetters == nil {
@@ -87,13 +86,4 @@ func (o *Orchestrator) deadLetter(ctx context.Context, m bus.Message, execID, ev
 	o.log.Warn("event dead-lettered", attrs...)
 	o.publishRejected(m, eventID, execID, reason, cause)
 	return result{outcome: outcomeRejected, deadLettered: true}
-}
-
-// reasonOf is the short reason token for the DLQ header.
-func reasonOf(err error) string {
-	var inv *bus.InvalidEventError
-	if errors.As(err, &inv) {
-		return inv.Reason
-	}
-	return "permanent_error"
 }

@@ -9,9 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
+	"github.com/regen-dev/regen/bus/wire"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/nats-io/nats.go"
 )
 
 // fakeMsg records what the orchestrator did with it.
@@ -61,19 +61,19 @@ func (m *fakeMsg) state() (acked int, naks int, termed string) {
 // yet acked, nak'ed or terminated.
 type fakeSource struct {
 	mu       sync.Mutex
-	queue    []bus.Message
-	out      []bus.Message
+	queue    []wire.Message
+	out      []wire.Message
 	fetchErr error
 	fetches  atomic.Int64
 }
 
-func (s *fakeSource) push(ms ...bus.Message) {
+func (s *fakeSource) push(ms ...wire.Message) {
 	s.mu.Lock()
 	s.queue = append(s.queue, ms...)
 	s.mu.Unlock()
 }
 
-func (s *fakeSource) Fetch(ctx context.Context, max int, wait time.Duration) ([]bus.Message, error) {
+func (s *fakeSource) Fetch(ctx context.Context, max int, wait time.Duration) ([]wire.Message, error) {
 	s.fetches.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -116,12 +116,12 @@ func (s *fakeSource) Pending(context.Context) (uint64, error) {
 // fakeEngine counts concurrency and can fail or block.
 type fakeEngine struct {
 	inFlight, peak, calls atomic.Int64
-	fail                  func(ch bus.Change) error
+	fail                  func(ch wire.Change) error
 	block                 chan struct{} // when non-nil, each call waits on it (or ctx)
 	artifacts             int
 }
 
-func (e *fakeEngine) Regenerate(ctx context.Context, ch bus.Change) ([]bus.Artifact, error) {
+func (e *fakeEngine) Regenerate(ctx context.Context, ch wire.Change) ([]wire.Artifact, error) {
 	e.calls.Add(1)
 	raisePeak(&e.peak, e.inFlight.Add(1))
 	defer e.inFlight.Add(-1)
@@ -137,9 +137,9 @@ func (e *fakeEngine) Regenerate(ctx context.Context, ch bus.Change) ([]bus.Artif
 			return nil, err
 		}
 	}
-	arts := make([]bus.Artifact, e.artifacts)
+	arts := make([]wire.Artifact, e.artifacts)
 	for i := range arts {
-		arts[i] = bus.Artifact{Path: fmt.Sprintf("%s/%d", ch.Event.ID, i), EventID: ch.Event.ID}
+		arts[i] = wire.Artifact{Path: fmt.Sprintf("%s/%d", ch.Event.ID, i), EventID: ch.Event.ID}
 	}
 	return arts, nil
 }
@@ -149,10 +149,10 @@ func (e *fakeEngine) Regenerate(ctx context.Context, ch bus.Change) ([]bus.Artif
 type fakeDeployer struct {
 	mu   sync.Mutex
 	seen map[string]int
-	fail func(a bus.Artifact) error
+	fail func(a wire.Artifact) error
 }
 
-func (d *fakeDeployer) Deploy(ctx context.Context, a bus.Artifact) (bool, error) {
+func (d *fakeDeployer) Deploy(ctx context.Context, a wire.Artifact) (bool, error) {
 	if d.fail != nil {
 		if err := d.fail(a); err != nil {
 			return false, err
@@ -165,7 +165,7 @@ func (d *fakeDeployer) Deploy(ctx context.Context, a bus.Artifact) (bool, error)
 	}
 	d.seen[a.Path]++
 	if d.seen[a.Path] == 1 {
-		bus.DeployStarted(ctx)
+		wire.DeployStarted(ctx)
 	}
 	return d.seen[a.Path] == 1, nil
 }
@@ -177,7 +177,7 @@ type fakeDLQ struct {
 	err     error
 }
 
-func (q *fakeDLQ) DeadLetter(ctx context.Context, m bus.Message, reason string, cause error) error {
+func (q *fakeDLQ) DeadLetter(ctx context.Context, m wire.Message, reason string, cause error) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.err != nil {
@@ -196,10 +196,10 @@ func (q *fakeDLQ) all() []string {
 // fakeTelemetry records events by type.
 type fakeTelemetry struct {
 	mu     sync.Mutex
-	events []bus.TelemetryEvent
+	events []wire.TelemetryEvent
 }
 
-func (t *fakeTelemetry) Publish(ev bus.TelemetryEvent) error {
+func (t *fakeTelemetry) Publish(ev wire.TelemetryEvent) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.events = append(t.events, ev)
@@ -209,7 +209,7 @@ func (t *fakeTelemetry) Publish(ev bus.TelemetryEvent) error {
 func (t *fakeTelemetry) Flush(context.Context) error { return nil }
 
 // paths lists the "path" of every event of type typ, in order.
-func (t *fakeTelemetry) paths(typ bus.TelemetryType) []string {
+func (t *fakeTelemetry) paths(typ wire.TelemetryType) []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []string
@@ -221,7 +221,7 @@ func (t *fakeTelemetry) paths(typ bus.TelemetryType) []string {
 	return out
 }
 
-func (t *fakeTelemetry) count(typ bus.TelemetryType) int {
+func (t *fakeTelemetry) count(typ wire.TelemetryType) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := 0

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/wire"
 )
 
 // Health rules.
@@ -70,7 +70,7 @@ func (o *Orchestrator) healthCheck(ctx context.Context, h *healthState) {
 	w, now := o.windowSince(h.last)
 	pending, perr := o.pending(ctx, o.cfg.HealthCheckInterval)
 	mem := readMemory(defaultMemPaths)
-	o.publish(bus.PerformanceMetric, o.metricData(w, now.s, pending, perr, mem))
+	o.publish(wire.PerformanceMetric, o.metricData(w, now.s, pending, perr, mem))
 	in := healthInput{w: w, pending: pending, pendingKnown: perr == nil, target: o.cfg.TargetCycle,
 		mem: mem, memLimit: uint64(o.cfg.MemoryLimit)}
 	for _, f := range evaluateHealth(in) {
@@ -128,7 +128,7 @@ type healthInput struct {
 
 // finding is one rule that fired.
 type finding struct {
-	typ      bus.TelemetryType // performance_warning or performance_alert
+	typ      wire.TelemetryType // performance_warning or performance_alert
 	rule     string
 	severity string // warning, error or critical
 	msg      string
@@ -139,25 +139,25 @@ type finding struct {
 func evaluateHealth(in healthInput) []finding {
 	var out []finding
 	if rate, ok := in.w.SuccessRate(); ok && rate < SuccessRateWarnThreshold {
-		out = append(out, finding{typ: bus.PerformanceWarning, rule: ruleLowSuccessRate, severity: "warning",
+		out = append(out, finding{typ: wire.PerformanceWarning, rule: ruleLowSuccessRate, severity: "warning",
 			msg: "success rate below threshold", data: map[string]any{"success_rate": rate,
 				"threshold": SuccessRateWarnThreshold, "events": in.w.Events, "failures": in.w.Failures,
 				"deferred": in.w.Deferred}})
 	}
 	if target := ms(in.target); in.w.Cycles > 0 && in.w.AvgMS > target {
-		out = append(out, finding{typ: bus.PerformanceWarning, rule: ruleCycleOverTarget, severity: "warning",
+		out = append(out, finding{typ: wire.PerformanceWarning, rule: ruleCycleOverTarget, severity: "warning",
 			msg: "average cycle time over target", data: map[string]any{"avg_cycle_ms": in.w.AvgMS,
 				"target_ms": target, "cycles": in.w.Cycles, "scope": "interval"}})
 	}
 	if in.w.Cycles == 0 && in.pendingKnown && in.pending > 0 {
-		out = append(out, finding{typ: bus.PerformanceAlert, rule: ruleStalled, severity: "error",
+		out = append(out, finding{typ: wire.PerformanceAlert, rule: ruleStalled, severity: "error",
 			msg: "no cycle completed while events are pending", data: map[string]any{
 				"pending": in.pending, "interval_s": in.w.Span.Seconds()}})
 	}
 	if reason, ok := memoryPressure(in.mem, in.memLimit); ok {
 		d := map[string]any{"reason": reason, "memory_limit": in.memLimit}
 		in.mem.data(d)
-		out = append(out, finding{typ: bus.PerformanceAlert, rule: ruleMemoryPressure, severity: "critical",
+		out = append(out, finding{typ: wire.PerformanceAlert, rule: ruleMemoryPressure, severity: "critical",
 			msg: "memory pressure", data: d})
 	}
 	return out
@@ -167,7 +167,7 @@ func evaluateHealth(in healthInput) []finding {
 func (o *Orchestrator) report(ctx context.Context, f finding) {
 	f.data["rule"], f.data["severity"] = f.rule, f.severity
 	level := slog.LevelWarn
-	if f.typ == bus.PerformanceAlert {
+	if f.typ == wire.PerformanceAlert {
 		level = slog.LevelError
 	}
 	o.log.LogAttrs(ctx, level, f.msg, slog.String("rule", f.rule), slog.String("severity", f.severity),

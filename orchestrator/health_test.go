@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/wire"
 )
 
 func healthCfg(mod func(*Config)) Config {
@@ -27,7 +27,7 @@ func startThenPush(t *testing.T, b *testBundle, n int) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the first metric", func() bool { return b.tel.count(bus.PerformanceMetric) > 0 })
+	waitFor(t, "the first metric", func() bool { return b.tel.count(wire.PerformanceMetric) > 0 })
 	for i := range n {
 		b.src.push(validMsg(i))
 	}
@@ -70,12 +70,12 @@ func TestEvaluateHealthRules(t *testing.T) {
 			var got []string
 			for _, f := range evaluateHealth(tt.in) {
 				got = append(got, f.rule)
-				wantTyp, wantSev := bus.PerformanceWarning, "warning"
+				wantTyp, wantSev := wire.PerformanceWarning, "warning"
 				switch f.rule {
 				case ruleStalled:
-					wantTyp, wantSev = bus.PerformanceAlert, "error"
+					wantTyp, wantSev = wire.PerformanceAlert, "error"
 				case ruleMemoryPressure:
-					wantTyp, wantSev = bus.PerformanceAlert, "critical"
+					wantTyp, wantSev = wire.PerformanceAlert, "critical"
 				}
 				if f.typ != wantTyp || f.severity != wantSev {
 					t.Errorf("%s: type %s severity %s, want %s %s", f.rule, f.typ, f.severity, wantTyp, wantSev)
@@ -94,7 +94,7 @@ func TestHealthPublishesMetrics(t *testing.T) {
 	startThenPush(t, b, 20)
 	var m map[string]any
 	waitFor(t, "a metric covering the events", func() bool {
-		for _, ev := range b.tel.ofType(bus.PerformanceMetric) {
+		for _, ev := range b.tel.ofType(wire.PerformanceMetric) {
 			if ev.Data["events"].(int64) > 0 {
 				m = ev.Data
 				return true
@@ -121,12 +121,12 @@ func TestHealthPublishesMetrics(t *testing.T) {
 func TestHealthWarnsOnLowSuccessRate(t *testing.T) {
 	t.Parallel()
 	b := setup(t, healthCfg(func(c *Config) {}))
-	b.eng.fail = func(bus.Change) error { return errTransient }
+	b.eng.fail = func(wire.Change) error { return errTransient }
 	startThenPush(t, b, 20)
 	waitFor(t, "low_success_rate", func() bool {
-		return len(b.tel.withRule(bus.PerformanceWarning, ruleLowSuccessRate)) > 0
+		return len(b.tel.withRule(wire.PerformanceWarning, ruleLowSuccessRate)) > 0
 	})
-	ev := b.tel.withRule(bus.PerformanceWarning, ruleLowSuccessRate)[0]
+	ev := b.tel.withRule(wire.PerformanceWarning, ruleLowSuccessRate)[0]
 	if ev.Data["success_rate"].(float64) >= SuccessRateWarnThreshold || ev.Data["severity"] != "warning" {
 		t.Fatalf("warning = %v", ev.Data)
 	}
@@ -142,7 +142,7 @@ func TestHealthWarnsOnAverageOverTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "an interval cycle_over_target", func() bool {
-		for _, ev := range b.tel.withRule(bus.PerformanceWarning, ruleCycleOverTarget) {
+		for _, ev := range b.tel.withRule(wire.PerformanceWarning, ruleCycleOverTarget) {
 			if ev.Data["scope"] == "interval" { // per-cycle warnings come from checkTargets
 				return ev.Data["avg_cycle_ms"].(float64) > 1
 			}
@@ -163,8 +163,8 @@ func TestHealthAlertsWhenStalled(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a stalled alert", func() bool { return len(b.tel.withRule(bus.PerformanceAlert, ruleStalled)) > 0 })
-	ev := b.tel.withRule(bus.PerformanceAlert, ruleStalled)[0]
+	waitFor(t, "a stalled alert", func() bool { return len(b.tel.withRule(wire.PerformanceAlert, ruleStalled)) > 0 })
+	ev := b.tel.withRule(wire.PerformanceAlert, ruleStalled)[0]
 	// Pending counts undelivered and unacked events, as a consumer does:
 	// all 8, wherever they wait (queued, fetched ahead, at the gate).
 	if p := ev.Data["pending"].(uint64); p != 8 || ev.Data["severity"] != "error" {
@@ -179,9 +179,9 @@ func TestHealthCriticalOnMemoryLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "a memory alert", func() bool {
-		return len(b.tel.withRule(bus.PerformanceAlert, ruleMemoryPressure)) > 0
+		return len(b.tel.withRule(wire.PerformanceAlert, ruleMemoryPressure)) > 0
 	})
-	ev := b.tel.withRule(bus.PerformanceAlert, ruleMemoryPressure)[0]
+	ev := b.tel.withRule(wire.PerformanceAlert, ruleMemoryPressure)[0]
 	if ev.Data["severity"] != "critical" || ev.Data["reason"] != "heap_over_limit" {
 		t.Fatalf("alert = %v", ev.Data)
 	}
@@ -202,12 +202,12 @@ func TestHealthSurvivesUnreachableSource(t *testing.T) {
 	waitFor(t, "cycles to go on", func() bool { return b.o.Stats().TotalCycles > cycles+10 })
 	b.src.hang.Store(false)
 	b.src.pendingErr.Store(true)
-	n := len(b.tel.ofType(bus.PerformanceMetric))
+	n := len(b.tel.ofType(wire.PerformanceMetric))
 	waitFor(t, "metrics despite a failing source", func() bool {
-		ms := b.tel.ofType(bus.PerformanceMetric)
+		ms := b.tel.ofType(wire.PerformanceMetric)
 		return len(ms) > n+2 && ms[len(ms)-1].Data["pending_error"] != nil
 	})
-	last := b.tel.ofType(bus.PerformanceMetric)
+	last := b.tel.ofType(wire.PerformanceMetric)
 	if _, ok := last[len(last)-1].Data["pending"]; ok {
 		t.Fatal("pending reported although unknown")
 	}
@@ -221,8 +221,8 @@ func TestHealthPublishesScalingAdvice(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "scaling advice", func() bool { return len(b.tel.ofType(bus.ScalingAdvice)) > 0 })
-	d := b.tel.ofType(bus.ScalingAdvice)[0].Data
+	waitFor(t, "scaling advice", func() bool { return len(b.tel.ofType(wire.ScalingAdvice)) > 0 })
+	d := b.tel.ofType(wire.ScalingAdvice)[0].Data
 	if d["reason"] != adviceBacklogGrowing || d["recommended_replicas"].(int) < 2 || d["predicted_drain_s"] != nil {
 		t.Fatalf("advice = %v", d)
 	}
@@ -234,11 +234,11 @@ func TestHealthLoopStopsWithOrchestrator(t *testing.T) {
 	t.Parallel()
 	b := setup(t, healthCfg(func(c *Config) {}))
 	for range 2 {
-		n := b.tel.count(bus.PerformanceMetric)
+		n := b.tel.count(wire.PerformanceMetric)
 		if err := b.o.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "a metric", func() bool { return b.tel.count(bus.PerformanceMetric) > n })
+		waitFor(t, "a metric", func() bool { return b.tel.count(wire.PerformanceMetric) > n })
 		if err := b.o.Stop(context.Background()); err != nil {
 			t.Fatal(err)
 		}

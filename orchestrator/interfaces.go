@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/wire"
 )
 
 // Source hands out batches of delivered change events. Fetch is called
@@ -13,16 +13,16 @@ import (
 type Source interface {
 	// Fetch returns up to max messages, waiting at most wait for the
 	// first. An empty batch with a nil error means nothing arrived.
-	Fetch(ctx context.Context, max int, wait time.Duration) ([]bus.Message, error)
+	Fetch(ctx context.Context, max int, wait time.Duration) ([]wire.Message, error)
 	// Pending counts messages not yet delivered or not yet acked.
 	Pending(ctx context.Context) (uint64, error)
 }
 
 // Engine regenerates the artifacts a change affects. It must be safe for
-// concurrent calls and honour ctx. Errors matching breaker.ErrPermanent (or
+// concurrent calls and honour ctx. Errors matching wire.ErrPermanent (or
 // bus.ErrInvalidEvent) are never retried.
 type Engine interface {
-	Regenerate(ctx context.Context, ch bus.Change) ([]bus.Artifact, error)
+	Regenerate(ctx context.Context, ch wire.Change) ([]wire.Artifact, error)
 }
 
 // Deployer deploys one artifact. deployed=false means it was skipped
@@ -31,19 +31,19 @@ type Engine interface {
 // about to write calls bus.DeployStarted(ctx) first, from within Deploy
 // (the orchestrator publishes deployment_started then); a skip does not.
 type Deployer interface {
-	Deploy(ctx context.Context, a bus.Artifact) (deployed bool, err error)
+	Deploy(ctx context.Context, a wire.Artifact) (deployed bool, err error)
 }
 
 // Telemetry publishes telemetry events without blocking on the network.
 type Telemetry interface {
-	Publish(ev bus.TelemetryEvent) error
+	Publish(ev wire.TelemetryEvent) error
 	Flush(ctx context.Context) error
 }
 
 // DeadLetterer stores a copy of a message that will never succeed. It
 // returns only after the copy is durably stored.
 type DeadLetterer interface {
-	DeadLetter(ctx context.Context, m bus.Message, reason string, cause error) error
+	DeadLetter(ctx context.Context, m wire.Message, reason string, cause error) error
 }
 
 // Guard wraps calls to one component with circuit breaking, retry and a

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/wire"
 )
 
 // streamSource is an endless backlog: every fetch returns max fresh
@@ -24,7 +24,7 @@ type streamSource struct {
 	empty      atomic.Bool  // Fetch returns nothing
 }
 
-func (s *streamSource) Fetch(ctx context.Context, max int, wait time.Duration) ([]bus.Message, error) {
+func (s *streamSource) Fetch(ctx context.Context, max int, wait time.Duration) ([]wire.Message, error) {
 	if s.empty.Load() {
 		t := time.NewTimer(min(wait, 5*time.Millisecond))
 		defer t.Stop()
@@ -34,7 +34,7 @@ func (s *streamSource) Fetch(ctx context.Context, max int, wait time.Duration) (
 		}
 		return nil, nil
 	}
-	out := make([]bus.Message, max)
+	out := make([]wire.Message, max)
 	for i := range out {
 		out[i] = validMsg(int(s.next.Add(1)))
 	}
@@ -60,7 +60,7 @@ type loadEngine struct {
 	calls   atomic.Int64
 }
 
-func (e *loadEngine) Regenerate(ctx context.Context, ch bus.Change) ([]bus.Artifact, error) {
+func (e *loadEngine) Regenerate(ctx context.Context, ch wire.Change) ([]wire.Artifact, error) {
 	n := e.calls.Add(1)
 	if d := time.Duration(e.latency.Load()); d > 0 {
 		t := time.NewTimer(d)
@@ -74,13 +74,13 @@ func (e *loadEngine) Regenerate(ctx context.Context, ch bus.Change) ([]bus.Artif
 	if n%100 < e.failPct.Load() {
 		return nil, errTransient
 	}
-	return []bus.Artifact{{Path: ch.Event.ID, EventID: ch.Event.ID}}, nil
+	return []wire.Artifact{{Path: ch.Event.ID, EventID: ch.Event.ID}}, nil
 }
 
 // nopDeployer deploys everything, remembering nothing.
 type nopDeployer struct{}
 
-func (nopDeployer) Deploy(context.Context, bus.Artifact) (bool, error) { return true, nil }
+func (nopDeployer) Deploy(context.Context, wire.Artifact) (bool, error) { return true, nil }
 
 type loadBundle struct {
 	src *streamSource
@@ -104,10 +104,10 @@ func loadSetup(t *testing.T, cfg Config) *loadBundle {
 }
 
 // ofType returns the recorded events of one type.
-func (t *fakeTelemetry) ofType(typ bus.TelemetryType) []bus.TelemetryEvent {
+func (t *fakeTelemetry) ofType(typ wire.TelemetryType) []wire.TelemetryEvent {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var out []bus.TelemetryEvent
+	var out []wire.TelemetryEvent
 	for _, ev := range t.events {
 		if ev.Type == typ {
 			out = append(out, ev)
@@ -117,8 +117,8 @@ func (t *fakeTelemetry) ofType(typ bus.TelemetryType) []bus.TelemetryEvent {
 }
 
 // withRule returns the recorded events of one type whose rule is rule.
-func (t *fakeTelemetry) withRule(typ bus.TelemetryType, rule string) []bus.TelemetryEvent {
-	var out []bus.TelemetryEvent
+func (t *fakeTelemetry) withRule(typ wire.TelemetryType, rule string) []wire.TelemetryEvent {
+	var out []wire.TelemetryEvent
 	for _, ev := range t.ofType(typ) {
 		if ev.Data["rule"] == rule {
 			out = append(out, ev)

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/wire"
 )
 
 // maxCyclesInFlight bounds overlapping cycles that are processing events:
@@ -134,7 +134,7 @@ func (o *Orchestrator) drainedAfter(r *run, cycles *sync.WaitGroup) bool {
 // batch is one fetch's outcome; refreshed is when its messages' AckWait
 // last restarted (delivery or InProgress).
 type batch struct {
-	msgs      []bus.Message
+	msgs      []wire.Message
 	err       error
 	refreshed time.Time
 }
@@ -196,7 +196,7 @@ func (o *Orchestrator) runBatch(r *run, b batch, processed func()) {
 	o.executeCycle(r, b.msgs, processed)
 }
 
-func inProgress(msgs []bus.Message) {
+func inProgress(msgs []wire.Message) {
 	for _, m := range msgs {
 		_ = m.InProgress()
 	}

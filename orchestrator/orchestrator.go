@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/wire"
 )
 
 // ErrAlreadyRunning is returned by a second Start.
@@ -31,7 +31,7 @@ type Deps struct {
 	DeployGuard Guard        // default: pass-through
 	Logger      *slog.Logger // default: slog.Default()
 	// IsPermanent classifies errors no retry can fix (added to the built-in
-	// checks for bus.ErrInvalidEvent and breaker.ErrPermanent).
+	// checks for bus.ErrInvalidEvent and wire.ErrPermanent).
 	IsPermanent func(error) bool
 	// Observer sees outcomes and cycles (default: none).
 	Observer Observer
@@ -122,7 +122,7 @@ func (o *Orchestrator) Start(ctx context.Context) error {
 	r.fetchCtx, r.stopFetch = context.WithCancel(base)
 	r.workCtx, r.stopWork = context.WithCancel(base)
 	o.run = r
-	o.publish(bus.RegenerationStarted, map[string]any{
+	o.publish(wire.RegenerationStarted, map[string]any{
 		"max_concurrent": o.cfg.MaxConcurrent, "batch_size": o.cfg.BatchSize,
 		"autonomous": o.cfg.Autonomous, "target_cycle_ms": o.cfg.TargetCycle.Milliseconds()})
 	o.log.InfoContext(ctx, "orchestrator started", slog.Int("max_concurrent", o.cfg.MaxConcurrent),

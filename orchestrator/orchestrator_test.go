@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/regen-dev/regen/bus/wire"
 
-	"github.com/regen-dev/regen/bus"
+	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -125,7 +125,7 @@ func TestConcurrencyNeverAboveMax(t *testing.T) {
 func TestEveryResultCollected(t *testing.T) {
 	t.Parallel()
 	b := setup(t, cfgWith(func(c *Config) { c.MaxConcurrent = 3; c.BatchSize = 100 }))
-	b.eng.fail = func(ch bus.Change) error {
+	b.eng.fail = func(ch wire.Change) error {
 		if ch.Seq%5 == 0 {
 			return errTransient
 		}
@@ -163,7 +163,7 @@ func TestEveryResultCollected(t *testing.T) {
 	if got := b.dlq.all(); len(got) != 3 || got[0] != "unknown_change_type" {
 		t.Fatalf("dlq reasons = %v", got)
 	}
-	if b.tel.count(bus.EventRejected) != 3 || b.tel.count(bus.RegenerationFailed) != 6 {
+	if b.tel.count(wire.EventRejected) != 3 || b.tel.count(wire.RegenerationFailed) != 6 {
 		t.Fatal("missing event_rejected or regeneration_failed telemetry")
 	}
 }
@@ -195,16 +195,16 @@ func TestDeploymentStartedPrecedesCompleted(t *testing.T) {
 	waitFor(t, "3 events", func() bool { return b.o.Stats().EventsProcessed == 3 })
 	b.src.push(validMsg(2)) // redelivered: its artifacts are skipped
 	waitFor(t, "4 events", func() bool { return b.o.Stats().EventsProcessed == 4 })
-	started, completed := b.tel.paths(bus.DeploymentStarted), b.tel.paths(bus.DeploymentCompleted)
+	started, completed := b.tel.paths(wire.DeploymentStarted), b.tel.paths(wire.DeploymentCompleted)
 	if len(started) != 6 || len(completed) != 6 {
 		t.Fatalf("%d deployment_started and %d deployment_completed, want 6 each", len(started), len(completed))
 	}
 	order := map[string]int{}
 	b.tel.mu.Lock()
 	for i, ev := range b.tel.events {
-		if p := fmt.Sprint(ev.Data["path"]); ev.Type == bus.DeploymentStarted {
+		if p := fmt.Sprint(ev.Data["path"]); ev.Type == wire.DeploymentStarted {
 			order[p] = i + 1
-		} else if ev.Type == bus.DeploymentCompleted && (order[p] == 0 || order[p] > i) {
+		} else if ev.Type == wire.DeploymentCompleted && (order[p] == 0 || order[p] > i) {
 			t.Errorf("deployment_completed of %s without a deployment_started before it", p)
 		}
 	}
@@ -214,7 +214,7 @@ func TestDeploymentStartedPrecedesCompleted(t *testing.T) {
 func TestLastDeliveryIsDeadLettered(t *testing.T) {
 	t.Parallel()
 	b := setup(t, cfgWith(func(c *Config) { c.MaxDeliver = 3 }))
-	b.eng.fail = func(bus.Change) error { return errTransient }
+	b.eng.fail = func(wire.Change) error { return errTransient }
 	m := validMsg(1)
 	m.deliveries = 3
 	b.src.push(m)
@@ -271,7 +271,7 @@ func TestStopWaitsForInFlight(t *testing.T) {
 	if a3, n3, _ := m3.state(); a3+n3 != 1 {
 		t.Fatalf("the unstarted event must be acked or released, got ack=%d nak=%d", a3, n3)
 	}
-	if b.tel.count(bus.RegenerationStarted) != 1 || b.tel.count(bus.RegenerationCompleted) < 2 {
+	if b.tel.count(wire.RegenerationStarted) != 1 || b.tel.count(wire.RegenerationCompleted) < 2 {
 		t.Fatal("missing start or final telemetry")
 	}
 }

@@ -5,7 +5,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/regen-dev/regen/internal/deadline"
 )
 
@@ -55,9 +56,9 @@ type result struct {
 // allocates nothing for them. A worker handles one event at a time.
 type worker struct {
 	o        *Orchestrator
-	ch       bus.Change
-	arts     []bus.Artifact
-	art      bus.Artifact
+	ch       wire.Change
+	arts     []wire.Artifact
+	art      wire.Artifact
 	deployed bool
 	started  bool // deployment_started was published for art
 	// regenerateFn and deployFn call the engine on ch and the deployer on
@@ -88,7 +89,7 @@ func (o *Orchestrator) newWorker() *worker {
 		w.deployed, err = o.deps.Deployer.Deploy(ctx, w.art)
 		return err
 	}
-	w.startedHook = &deadline.KeyValue{Key: bus.DeployStartedKey{}, Val: w.deployStarted}
+	w.startedHook = &deadline.KeyValue{Key: wire.DeployStartedKey{}, Val: w.deployStarted}
 	return w
 }
 
@@ -106,15 +107,15 @@ func (w *worker) deployStarted() {
 // process drives one message, started at start, through decode, engine
 // and deployer, and settles failures (nak, term, dead letter). A success
 // is returned with ack set: the caller acks it.
-func (w *worker) process(ctx context.Context, execID string, m bus.Message, start time.Time) result {
+func (w *worker) process(ctx context.Context, execID string, m wire.Message, start time.Time) result {
 	o := w.o
-	ev, err := bus.DecodeChangeEvent(m.Data(), o.cfg.MaxPayload)
+	ev, err := wire.DecodeChangeEvent(m.Data(), o.cfg.MaxPayload)
 	if err != nil {
 		return o.reject(ctx, execID, m, ev.ID, err)
 	}
 	evCtx, cancel := deadline.WithDeadlineValue(ctx, start.Add(o.cfg.EventTimeout), w.startedHook)
 	defer cancel()
-	w.ch = bus.Change{Event: ev, Seq: m.Seq(), Deliveries: m.Deliveries(), ExecutionID: execID}
+	w.ch = wire.Change{Event: ev, Seq: m.Seq(), Deliveries: m.Deliveries(), ExecutionID: execID}
 	defer w.reset()
 	if err := o.deps.EngineGuard.Do(evCtx, w.regenerateFn); err != nil {
 		return o.fail(ctx, m, w.ch, "regenerate", err)
@@ -135,7 +136,7 @@ func (w *worker) process(ctx context.Context, execID string, m bus.Message, star
 // reset drops the finished event's references (the garbage collector may
 // free them while the worker waits for the next).
 func (w *worker) reset() {
-	w.ch, w.arts, w.art, w.started = bus.Change{}, nil, bus.Artifact{}, false
+	w.ch, w.arts, w.art, w.started = wire.Change{}, nil, wire.Artifact{}, false
 }
 
 // deployAll deploys every artifact in order; it returns how many were

@@ -4,19 +4,19 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/wire"
 )
 
 // discardTelemetry drops every event (the default when none is wired).
 type discardTelemetry struct{}
 
-func (discardTelemetry) Publish(bus.TelemetryEvent) error { return nil }
-func (discardTelemetry) Flush(context.Context) error      { return nil }
+func (discardTelemetry) Publish(wire.TelemetryEvent) error { return nil }
+func (discardTelemetry) Flush(context.Context) error       { return nil }
 
 // publish sends one telemetry event from the orchestrator; a failure is
 // logged, never returned: telemetry must not stop the work.
-func (o *Orchestrator) publish(t bus.TelemetryType, data map[string]any) {
-	ev := bus.TelemetryEvent{Type: t, Component: "orchestrator", Replica: o.cfg.Replica, Data: data}
+func (o *Orchestrator) publish(t wire.TelemetryType, data map[string]any) {
+	ev := wire.TelemetryEvent{Type: t, Component: "orchestrator", Replica: o.cfg.Replica, Data: data}
 	if err := o.deps.Telemetry.Publish(ev); err != nil {
 		o.log.Warn("telemetry publish failed", slog.String("type", string(t)), slog.Any("error", err))
 	}
@@ -25,7 +25,7 @@ func (o *Orchestrator) publish(t bus.TelemetryType, data map[string]any) {
 // publishFinal reports the totals when the orchestrator stops.
 func (o *Orchestrator) publishFinal() {
 	s := o.stats.snapshot()
-	o.publish(bus.RegenerationCompleted, map[string]any{
+	o.publish(wire.RegenerationCompleted, map[string]any{
 		"final": true, "total_cycles": s.TotalCycles, "avg_cycle_time_ms": s.AvgCycleTimeMS,
 		"events_processed": s.EventsProcessed, "regenerations_triggered": s.RegenerationsTriggered,
 		"deployments_completed": s.DeploymentsCompleted, "failures": s.Failures, "skipped": s.Skipped,

@@ -6,7 +6,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/wire"
 )
 
 // The tuner's policy (AIMD on concurrency; batch size follows).
@@ -181,7 +181,7 @@ func (o *Orchestrator) applyTuning(ctx context.Context, ch TuningChange) {
 	o.log.InfoContext(ctx, "tuning changed", slog.String("knob", ch.Knob), slog.Int("old", ch.Old),
 		slog.Int("new", ch.New), slog.Int("batch_size", ch.NewBatchSize), slog.String("reason", ch.Reason),
 		slog.Float64("window_avg_cycle_ms", ch.WindowAvgMS), slog.Float64("window_error_rate", ch.WindowErrRate))
-	o.publish(bus.TuningChanged, ch.telemetry())
+	o.publish(wire.TuningChanged, ch.telemetry())
 }
 
 // telemetry returns the tuning_changed data.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/wire"
 )
 
 func TestDecideConcurrency(t *testing.T) {
@@ -100,10 +100,10 @@ func tuneCfg(mod func(*Config)) Config {
 
 // checkChanges verifies every published change: within bounds, at most
 // one per cooldown, and matching the stats.
-func checkChanges(t *testing.T, b *loadBundle) []bus.TelemetryEvent {
+func checkChanges(t *testing.T, b *loadBundle) []wire.TelemetryEvent {
 	t.Helper()
 	lo, hi := b.o.Config().TuneBounds()
-	evs := b.tel.ofType(bus.TuningChanged)
+	evs := b.tel.ofType(wire.TuningChanged)
 	var prev time.Time
 	for i, ev := range evs {
 		n, at := ev.Data["new"].(int), ev.Data["at"].(time.Time)
@@ -125,7 +125,7 @@ func checkChanges(t *testing.T, b *loadBundle) []bus.TelemetryEvent {
 func waitReason(t *testing.T, b *loadBundle, reason string) {
 	t.Helper()
 	waitFor(t, "a change for "+reason, func() bool {
-		for _, ev := range b.tel.ofType(bus.TuningChanged) {
+		for _, ev := range b.tel.ofType(wire.TuningChanged) {
 			if ev.Data["reason"] == reason {
 				return true
 			}
@@ -187,12 +187,12 @@ func TestTunerDisabledChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "several health checks over many cycles", func() bool {
-		return b.tel.count(bus.PerformanceMetric) >= 5 && b.o.Stats().TotalCycles >= 50
+		return b.tel.count(wire.PerformanceMetric) >= 5 && b.o.Stats().TotalCycles >= 50
 	})
-	if b.o.Concurrency() != 2 || b.o.BatchSize() != 4 || b.tel.count(bus.TuningChanged) != 0 ||
+	if b.o.Concurrency() != 2 || b.o.BatchSize() != 4 || b.tel.count(wire.TuningChanged) != 0 ||
 		b.o.Stats().TuningChanges != 0 {
 		t.Fatalf("disabled tuner changed something: concurrency %d batch %d changes %d",
-			b.o.Concurrency(), b.o.BatchSize(), b.tel.count(bus.TuningChanged))
+			b.o.Concurrency(), b.o.BatchSize(), b.tel.count(wire.TuningChanged))
 	}
 }
 

@@ -1,18 +1,15 @@
-// Package workers holds regen's built-in engine and deployers: the graph
-// engine that applies change events to a model kept in a JetStream KV bucket
-// (last writer wins per field, by stream sequence) and renders the affected
-// Go text/template templates, and the dir and object-store deployers that
-// write the resulting artifacts exactly once per content and never over a
-// newer revision, through a shared Ledger.
+// Package workers is the home of regen's built-in engines and deployers;
+// the code lives in its sub-packages, one per job:
 //
-//	model := workers.NewModel(modelKV)
-//	eng, _ := workers.NewGraphEngine(workers.GraphConfig{Templates: "templates", Model: model})
-//	arts, _ := eng.Regenerate(ctx, change)
-//	dep := &workers.DirDeployer{Root: "out", Ledger: workers.NewLedger(artifactKV, "dir:out")}
-//	for _, a := range arts {
-//		_, _ = dep.Deploy(ctx, a)
-//	}
+//   - workers/graph: the graph engine. The source model in a JetStream KV
+//     bucket (last writer wins per property and per edge, by stream
+//     sequence), the templates with their front matter, the view a
+//     template sees and its functions.
+//   - workers/exec: the exec engine, a generator command run per change in
+//     a scratch directory.
+//   - workers/deploy: the dir and object-store deployers, the deploy
+//     ledger that makes every write happen once per content and never over
+//     a newer revision, and the fan-out to several targets.
 //
-// Errors that no retry can fix (an unsafe output path, a template that fails
-// on a node, a validation hook refusing an artifact) match ErrPermanent.
+// Every failure that no retry can fix matches wire.ErrPermanent.
 package workers

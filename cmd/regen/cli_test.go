@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/internal/testkit"
 )
@@ -66,7 +68,7 @@ func TestPublishSyntheticSetsMsgIDs(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	_, js := testkit.Connect(t, srv)
-	st, _ := js.Stream(context.Background(), bus.ChangesStream)
+	st, _ := js.Stream(context.Background(), wire.ChangesStream)
 	msg, err := st.GetMsg(context.Background(), 1)
 	if err != nil || msg.Header.Get("Nats-Msg-Id") == "" {
 		t.Fatalf("first message has no Nats-Msg-Id (%v)", err)

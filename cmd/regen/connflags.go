@@ -5,6 +5,8 @@ import (
 	"flag"
 	"os"
 
+	"github.com/regen-dev/regen/bus/embedded"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -23,7 +25,7 @@ func addConnFlags(fs *flag.FlagSet) *connFlags {
 		}
 		return def
 	}
-	fs.StringVar(&c.cfg.URLs, "nats-url", env("REGEN_NATS_URL", "nats://"+bus.DefaultListen), "NATS URLs, comma-separated (env REGEN_NATS_URL)")
+	fs.StringVar(&c.cfg.URLs, "nats-url", env("REGEN_NATS_URL", "nats://"+embedded.DefaultListen), "NATS URLs, comma-separated (env REGEN_NATS_URL)")
 	fs.StringVar(&c.cfg.Creds, "creds", env("REGEN_NATS_CREDS", ""), "NATS credentials file")
 	fs.StringVar(&c.cfg.User, "user", env("REGEN_NATS_USER", ""), "NATS user")
 	fs.StringVar(&c.cfg.Password, "password", env("REGEN_NATS_PASSWORD", ""), "NATS password")

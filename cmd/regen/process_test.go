@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/internal/testkit"
 )
 
@@ -102,11 +103,11 @@ func publishNodes(t *testing.T, js jetstream.JetStream, n int) {
 	t.Helper()
 	ctx := testkit.Context(t, 60*time.Second)
 	testkit.WaitFor(t, 30*time.Second, "REGEN_CHANGES provisioned", func() bool {
-		_, err := js.Stream(ctx, bus.ChangesStream)
+		_, err := js.Stream(ctx, wire.ChangesStream)
 		return err == nil
 	})
 	for i := range n {
-		msg := nats.NewMsg(bus.ChangeSubject(bus.PriorityNormal, bus.NodeAdded))
+		msg := nats.NewMsg(wire.ChangeSubject(wire.PriorityNormal, wire.NodeAdded))
 		msg.Data = fmt.Appendf(nil, `{"id":"id-%d","change_type":"node_added","subject":"urn:proc:N%d","properties":{"rdfs:label":"N %d"}}`, i, i, i)
 		msg.Header.Set(nats.MsgIdHdr, fmt.Sprintf("id-%d", i))
 		if _, err := js.PublishMsgAsync(msg); err != nil {
@@ -132,18 +133,18 @@ func countArtifacts(root string) int {
 }
 
 // telemetry reads every stored telemetry event of the given type.
-func telemetry(t *testing.T, js jetstream.JetStream, typ bus.TelemetryType) []bus.TelemetryEvent {
+func telemetry(t *testing.T, js jetstream.JetStream, typ wire.TelemetryType) []wire.TelemetryEvent {
 	t.Helper()
-	var out []bus.TelemetryEvent
+	var out []wire.TelemetryEvent
 	if err := testkit.ReadTelemetry(testkit.Context(t, 30*time.Second), js, typ,
-		func(ev bus.TelemetryEvent) { out = append(out, ev) }); err != nil {
+		func(ev wire.TelemetryEvent) { out = append(out, ev) }); err != nil {
 		t.Fatal(err)
 	}
 	return out
 }
 
 func pendingChanges(js jetstream.JetStream) uint64 {
-	st, err := js.Stream(context.Background(), bus.ChangesStream)
+	st, err := js.Stream(context.Background(), wire.ChangesStream)
 	if err != nil {
 		return 1
 	}

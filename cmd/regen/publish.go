@@ -11,10 +11,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/internal/logging"
 )
 
@@ -25,7 +26,7 @@ func publishCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	conn := addConnFlags(fs)
 	synthetic := fs.Int("synthetic", 0, "publish N random valid events instead of reading input")
-	priority := fs.String("priority", string(bus.PriorityNormal), "priority: critical, high, normal or low")
+	priority := fs.String("priority", string(wire.PriorityNormal), "priority: critical, high, normal or low")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: regen publish [flags] [FILE.jsonl ...]   (no file: read stdin)")
 		fs.PrintDefaults()
@@ -33,7 +34,7 @@ func publishCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if !bus.Priority(*priority).Valid() {
+	if !wire.Priority(*priority).Valid() {
 		return fmt.Errorf("%w: --priority %q is not critical, high, normal or low", errConfig, *priority)
 	}
 	nc, js, err := conn.connect(ctx, "regen publish")
@@ -41,7 +42,7 @@ func publishCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer nc.Close()
-	p := &publisher{js: js, prio: bus.Priority(*priority), stderr: stderr}
+	p := &publisher{js: js, prio: wire.Priority(*priority), stderr: stderr}
 	if *synthetic > 0 {
 		err = p.synthetic(ctx, *synthetic)
 	} else {
@@ -53,7 +54,7 @@ func publishCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 type publisher struct {
 	js        jetstream.JetStream
-	prio      bus.Priority
+	prio      wire.Priority
 	stderr    io.Writer
 	bar       *progressbar.ProgressBar
 	sent, bad int
@@ -85,7 +86,7 @@ func (p *publisher) inputs(ctx context.Context, files []string) error {
 func (p *publisher) lines(ctx context.Context, name string, r io.Reader) error {
 	p.start(-1)
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), bus.DefaultMaxPayload+1)
+	sc.Buffer(make([]byte, 64*1024), wire.DefaultMaxPayload+1)
 	for n := 1; sc.Scan(); n++ {
 		if len(sc.Bytes()) == 0 {
 			continue
@@ -94,7 +95,7 @@ func (p *publisher) lines(ctx context.Context, name string, r io.Reader) error {
 		// from the line (its strings share the line's memory) and the
 		// message publishing it outlive this iteration.
 		line := bytes.Clone(sc.Bytes())
-		ev, err := bus.DecodeChangeEvent(line, 0)
+		ev, err := wire.DecodeChangeEvent(line, 0)
 		if err != nil {
 			p.bad++
 			fmt.Fprintf(p.stderr, "%s:%d: %v\n", name, n, err)

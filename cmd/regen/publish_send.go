@@ -7,17 +7,17 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
-
-	"github.com/regen-dev/regen/bus"
 )
 
 // maxInFlight bounds async publishes awaiting their ack.
 const maxInFlight = 4096
 
 // send publishes one event asynchronously with Nats-Msg-Id = its id.
-func (p *publisher) send(ctx context.Context, ev bus.ChangeEvent, data []byte) error {
+func (p *publisher) send(ctx context.Context, ev wire.ChangeEvent, data []byte) error {
 	msg := nats.NewMsg(ev.NATSSubject(p.prio))
 	msg.Data = data
 	msg.Header.Set(nats.MsgIdHdr, ev.ID)
@@ -72,17 +72,17 @@ func (p *publisher) synthetic(ctx context.Context, n int) error {
 
 // syntheticEvent returns a random valid event: mostly node adds and
 // updates, some edges, over nodes urn:synthetic:Node<k>.
-func syntheticEvent(i int) bus.ChangeEvent {
+func syntheticEvent(i int) wire.ChangeEvent {
 	node := func() string { return fmt.Sprintf("urn:synthetic:Node%d", rand.IntN(max(i/4, 16))) }
-	ev := bus.ChangeEvent{ID: uuid.NewString(), Timestamp: time.Now().UTC(), Subject: node(),
-		Source: "regen-publish-synthetic", ChangeType: bus.NodeAdded,
-		Properties: bus.MustProperties(map[string]any{"rdfs:label": fmt.Sprintf("Node %d", i), "n": i})}
+	ev := wire.ChangeEvent{ID: uuid.NewString(), Timestamp: time.Now().UTC(), Subject: node(),
+		Source: "regen-publish-synthetic", ChangeType: wire.NodeAdded,
+		Properties: wire.MustProperties(map[string]any{"rdfs:label": fmt.Sprintf("Node %d", i), "n": i})}
 	switch r := rand.IntN(10); {
 	case r < 2:
-		ev.ChangeType = bus.NodeUpdated
+		ev.ChangeType = wire.NodeUpdated
 	case r < 4:
 		pred, obj := "rdfs:subClassOf", node()
-		ev.ChangeType, ev.Predicate, ev.Object, ev.Properties = bus.EdgeAdded, &pred, &obj, bus.Properties{}
+		ev.ChangeType, ev.Predicate, ev.Object, ev.Properties = wire.EdgeAdded, &pred, &obj, wire.Properties{}
 	}
 	return ev
 }

@@ -5,9 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/internal/testkit"
 )
 
@@ -89,7 +90,7 @@ func TestCrashBetweenDeployAndAckIsSkippedOnRedelivery(t *testing.T) {
 func cycleSkipped(t *testing.T, js jetstream.JetStream) int {
 	t.Helper()
 	total := 0
-	for _, ev := range telemetry(t, js, bus.RegenerationCompleted) {
+	for _, ev := range telemetry(t, js, wire.RegenerationCompleted) {
 		if final, _ := ev.Data["final"].(bool); !final {
 			s, _ := ev.Data["skipped"].(float64)
 			total += int(s)

@@ -12,9 +12,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/internal/logging"
 	"github.com/regen-dev/regen/internal/observe"
 )
@@ -67,9 +68,9 @@ func watch(ctx context.Context, o watchOptions, stdout io.Writer) error {
 		return err
 	}
 	defer nc.Close()
-	cons, err := js.OrderedConsumer(ctx, bus.TelemetryStream, watchConsumerConfig(o.types, o.since, time.Now()))
+	cons, err := js.OrderedConsumer(ctx, wire.TelemetryStream, watchConsumerConfig(o.types, o.since, time.Now()))
 	if err != nil {
-		return fmt.Errorf("watch %s (has a replica provisioned it?): %w", bus.TelemetryStream, err)
+		return fmt.Errorf("watch %s (has a replica provisioned it?): %w", wire.TelemetryStream, err)
 	}
 	p := &observe.Printer{W: stdout, Raw: o.asJSON, Color: logging.IsTerminal(stdout) && os.Getenv("NO_COLOR") == ""}
 	return watchLoop(ctx, cons, p, o.count)
@@ -82,7 +83,7 @@ func watchConsumerConfig(types typeList, since time.Duration, now time.Time) jet
 	if len(types) > 0 {
 		cfg.FilterSubjects = cfg.FilterSubjects[:0]
 		for _, t := range types {
-			cfg.FilterSubjects = append(cfg.FilterSubjects, bus.TelemetrySubjectFor(bus.TelemetryType(t)))
+			cfg.FilterSubjects = append(cfg.FilterSubjects, wire.TelemetrySubjectFor(wire.TelemetryType(t)))
 		}
 	}
 	if since > 0 {

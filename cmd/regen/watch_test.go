@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/regen-dev/regen/bus"
@@ -47,22 +49,22 @@ func telemetryServer(t *testing.T) (*testkit.Server, jetstream.JetStream) {
 
 // publishTelemetry stores one event per type in REGEN_TELEMETRY, the
 // "n" data field numbering them from first.
-func publishTelemetry(t *testing.T, js jetstream.JetStream, first int, types ...bus.TelemetryType) {
+func publishTelemetry(t *testing.T, js jetstream.JetStream, first int, types ...wire.TelemetryType) {
 	t.Helper()
 	for i, typ := range types {
-		data, _ := json.Marshal(bus.TelemetryEvent{ID: fmt.Sprint(first + i), Type: typ, Timestamp: time.Now(),
+		data, _ := json.Marshal(wire.TelemetryEvent{ID: fmt.Sprint(first + i), Type: typ, Timestamp: time.Now(),
 			Component: "test", Replica: "r1", Data: map[string]any{"n": first + i}})
-		if _, err := js.Publish(testkit.Context(t, 10*time.Second), bus.TelemetrySubjectFor(typ), data); err != nil {
+		if _, err := js.Publish(testkit.Context(t, 10*time.Second), wire.TelemetrySubjectFor(typ), data); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
 
-func decodeLines(t *testing.T, lines []string) []bus.TelemetryEvent {
+func decodeLines(t *testing.T, lines []string) []wire.TelemetryEvent {
 	t.Helper()
-	out := make([]bus.TelemetryEvent, 0, len(lines))
+	out := make([]wire.TelemetryEvent, 0, len(lines))
 	for _, l := range lines {
-		var ev bus.TelemetryEvent
+		var ev wire.TelemetryEvent
 		if err := json.Unmarshal([]byte(l), &ev); err != nil {
 			t.Fatalf("line %q: %v", l, err)
 		}
@@ -74,7 +76,7 @@ func decodeLines(t *testing.T, lines []string) []bus.TelemetryEvent {
 func TestWatchJSONCountReplaysThenStops(t *testing.T) {
 	t.Parallel()
 	srv, js := telemetryServer(t)
-	publishTelemetry(t, js, 0, bus.RegenerationStarted, bus.RegenerationCompleted, bus.DeploymentCompleted)
+	publishTelemetry(t, js, 0, wire.RegenerationStarted, wire.RegenerationCompleted, wire.DeploymentCompleted)
 	var out bytes.Buffer
 	err := watchCmd(testkit.Context(t, 30*time.Second),
 		[]string{"--nats-url", srv.ClientURL(), "--json", "--since", "10m", "--count", "3"}, &out, &out)
@@ -82,7 +84,7 @@ func TestWatchJSONCountReplaysThenStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	evs := decodeLines(t, strings.Split(strings.TrimSpace(out.String()), "\n"))
-	if len(evs) != 3 || evs[0].Type != bus.RegenerationStarted || evs[2].Type != bus.DeploymentCompleted {
+	if len(evs) != 3 || evs[0].Type != wire.RegenerationStarted || evs[2].Type != wire.DeploymentCompleted {
 		t.Fatalf("events = %+v", evs)
 	}
 }
@@ -90,7 +92,7 @@ func TestWatchJSONCountReplaysThenStops(t *testing.T) {
 func TestWatchContinuesLiveAfterTheReplayWithoutGapsOrDuplicates(t *testing.T) {
 	t.Parallel()
 	srv, js := telemetryServer(t)
-	publishTelemetry(t, js, 0, bus.PerformanceMetric, bus.PerformanceMetric)
+	publishTelemetry(t, js, 0, wire.PerformanceMetric, wire.PerformanceMetric)
 	out := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
@@ -98,7 +100,7 @@ func TestWatchContinuesLiveAfterTheReplayWithoutGapsOrDuplicates(t *testing.T) {
 			[]string{"--nats-url", srv.ClientURL(), "--json", "--since", "1h", "--count", "5"}, out, out)
 	}()
 	testkit.WaitFor(t, 10*time.Second, "the replayed events", func() bool { return len(out.lines()) == 2 })
-	publishTelemetry(t, js, 2, bus.PerformanceMetric, bus.PerformanceMetric, bus.PerformanceMetric)
+	publishTelemetry(t, js, 2, wire.PerformanceMetric, wire.PerformanceMetric, wire.PerformanceMetric)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -112,8 +114,8 @@ func TestWatchContinuesLiveAfterTheReplayWithoutGapsOrDuplicates(t *testing.T) {
 func TestWatchTypeFilter(t *testing.T) {
 	t.Parallel()
 	srv, js := telemetryServer(t)
-	publishTelemetry(t, js, 0, bus.PerformanceMetric, bus.EventRejected, bus.PerformanceMetric,
-		bus.BreakerStateChanged, bus.RegenerationCompleted)
+	publishTelemetry(t, js, 0, wire.PerformanceMetric, wire.EventRejected, wire.PerformanceMetric,
+		wire.BreakerStateChanged, wire.RegenerationCompleted)
 	var out bytes.Buffer
 	err := watchCmd(testkit.Context(t, 30*time.Second), []string{"--nats-url", srv.ClientURL(), "--since", "1h",
 		"--count", "3", "--type", "event_rejected,breaker_state_changed", "--type", "regeneration_completed"}, &out, &out)
@@ -148,7 +150,7 @@ func TestWatchStopsCleanlyWhenCancelled(t *testing.T) {
 func TestWatchStopsCleanlyWhenCancelledWhileWatching(t *testing.T) {
 	t.Parallel()
 	srv, js := telemetryServer(t)
-	publishTelemetry(t, js, 0, bus.PerformanceMetric)
+	publishTelemetry(t, js, 0, wire.PerformanceMetric)
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	done := make(chan error, 1)

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/embedded"
 	"github.com/regen-dev/regen/internal/config"
 	"github.com/regen-dev/regen/internal/observe"
 	"github.com/regen-dev/regen/orchestrator"
@@ -77,7 +78,7 @@ func (s *Service) startServer() (string, error) {
 	if s.cfg.NATS.URL != "" {
 		return s.cfg.NATS.URL, nil
 	}
-	srv, err := bus.StartEmbedded(bus.EmbeddedConfig{Listen: s.cfg.Embedded.Listen,
+	srv, err := embedded.Start(embedded.Config{Listen: s.cfg.Embedded.Listen,
 		StoreDir: filepath.Join(s.cfg.Embedded.DataDir, "jetstream"), SyncAlways: s.cfg.Embedded.Sync == "always"})
 	if err != nil {
 		return "", err

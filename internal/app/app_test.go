@@ -13,10 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/internal/config"
 	"github.com/regen-dev/regen/internal/testkit"
 )
@@ -123,14 +124,14 @@ func streamMsgs(t *testing.T, js jetstream.JetStream, name string) uint64 {
 // telemetryCounter counts telemetry events by type from a live subscriber.
 type telemetryCounter struct {
 	mu     sync.Mutex
-	byType map[bus.TelemetryType]int
+	byType map[wire.TelemetryType]int
 }
 
 func countTelemetry(t *testing.T, nc *nats.Conn) *telemetryCounter {
 	t.Helper()
-	tc := &telemetryCounter{byType: map[bus.TelemetryType]int{}}
+	tc := &telemetryCounter{byType: map[wire.TelemetryType]int{}}
 	sub, err := nc.Subscribe("telemetry.*", func(m *nats.Msg) {
-		var ev bus.TelemetryEvent
+		var ev wire.TelemetryEvent
 		if json.Unmarshal(m.Data, &ev) == nil {
 			tc.mu.Lock()
 			tc.byType[ev.Type]++
@@ -144,7 +145,7 @@ func countTelemetry(t *testing.T, nc *nats.Conn) *telemetryCounter {
 	return tc
 }
 
-func (tc *telemetryCounter) get(typ bus.TelemetryType) int {
+func (tc *telemetryCounter) get(typ wire.TelemetryType) int {
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
 	return tc.byType[typ]

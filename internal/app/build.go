@@ -2,16 +2,22 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+
+	"github.com/regen-dev/regen/workers/graph"
+
+	"github.com/regen-dev/regen/workers/exec"
+
+	"github.com/regen-dev/regen/workers/deploy"
+
+	"github.com/regen-dev/regen/bus/wire"
 
 	"github.com/regen-dev/regen/breaker"
 	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/internal/config"
 	"github.com/regen-dev/regen/internal/observe"
 	"github.com/regen-dev/regen/orchestrator"
-	"github.com/regen-dev/regen/workers"
 )
 
 // build wires engine, deployers, guards and the orchestrator.
@@ -41,7 +47,7 @@ func (s *Service) build(ctx context.Context) (*orchestrator.Orchestrator, error)
 	engine, deployer := s.injectFaults(eng, dep)
 	return orchestrator.New(s.cfg.Orchestrator, orchestrator.Deps{Source: src, Engine: engine, Deployer: deployer,
 		Telemetry: s.tel, DeadLetters: bus.NewDeadLetters(s.js), EngineGuard: engGuard, DeployGuard: depGuard,
-		Logger: s.log, IsPermanent: isPermanent, Observer: s.metrics})
+		Logger: s.log, Observer: s.metrics})
 }
 
 // startObserve attaches the metrics gauges, starts the HTTP server (with
@@ -52,26 +58,22 @@ func (s *Service) startObserve(ctx context.Context) (*observe.Service, error) {
 		observe.Deps{Metrics: s.metrics, Orchestrator: s.orch, Conn: s.nc, JetStream: s.js})
 }
 
-func isPermanent(err error) bool {
-	return errors.Is(err, workers.ErrPermanent) || errors.Is(err, bus.ErrInvalidEvent)
-}
-
 // engine builds the configured engine: the graph engine over the KV model,
 // or the exec engine running the generator command.
 func (s *Service) engine(ctx context.Context) (orchestrator.Engine, error) {
 	if s.cfg.Engine == "exec" {
-		return workers.NewExecEngine(workers.ExecConfig{Command: s.cfg.Exec.Command, Timeout: s.cfg.Exec.Timeout})
+		return exec.NewEngine(exec.Config{Command: s.cfg.Exec.Command, Timeout: s.cfg.Exec.Timeout})
 	}
-	kv, err := s.js.KeyValue(ctx, bus.ModelBucket)
+	kv, err := s.js.KeyValue(ctx, wire.ModelBucket)
 	if err != nil {
 		return nil, fmt.Errorf("model bucket: %w", err)
 	}
-	return workers.NewGraphEngine(workers.GraphConfig{Templates: s.cfg.Templates,
-		Model: workers.NewModel(kv), Logger: s.log})
+	return graph.NewEngine(graph.Config{Templates: s.cfg.Templates,
+		Model: graph.NewModel(kv), Logger: s.log})
 }
 
 func (s *Service) deployers(ctx context.Context) (orchestrator.Deployer, error) {
-	kv, err := s.js.KeyValue(ctx, bus.ArtifactBucket)
+	kv, err := s.js.KeyValue(ctx, wire.ArtifactBucket)
 	if err != nil {
 		return nil, fmt.Errorf("ledger bucket: %w", err)
 	}
@@ -79,9 +81,9 @@ func (s *Service) deployers(ctx context.Context) (orchestrator.Deployer, error) 
 	if err != nil {
 		return nil, err
 	}
-	var all fanout
+	var all deploy.Fanout
 	for _, t := range targets {
-		l := workers.NewLedger(kv, t.Kind+":"+t.Arg)
+		l := deploy.NewLedger(kv, t.Kind+":"+t.Arg)
 		// A claim outlives the longest deploy call, no longer: a replica
 		// that crashed mid-deploy blocks the path for one call timeout.
 		l.Lease = s.cfg.Breaker.CallTimeout
@@ -97,42 +99,26 @@ func (s *Service) deployers(ctx context.Context) (orchestrator.Deployer, error) 
 	return all, nil
 }
 
-func (s *Service) deployer(ctx context.Context, t config.Target, l *workers.Ledger) (orchestrator.Deployer, error) {
+func (s *Service) deployer(ctx context.Context, t config.Target, l *deploy.Ledger) (orchestrator.Deployer, error) {
 	if t.Kind == "dir" {
-		return &workers.DirDeployer{Root: t.Arg, Ledger: l}, nil
+		return &deploy.Dir{Root: t.Arg, Ledger: l}, nil
 	}
 	store, err := s.js.ObjectStore(ctx, t.Arg)
 	if err != nil {
 		return nil, fmt.Errorf("object store %s: %w", t.Arg, err)
 	}
-	return &workers.ObjectStoreDeployer{Store: store, Ledger: l}, nil
+	return &deploy.ObjectStore{Store: store, Ledger: l}, nil
 }
 
 // guard builds a breaker whose state changes become telemetry.
 func (s *Service) guard(component string) (*breaker.Guard, error) {
 	return breaker.New(component, s.cfg.Breaker,
-		breaker.WithPermanent(isPermanent),
 		breaker.WithLogger(s.log),
 		breaker.WithStateChange(func(sc breaker.StateChange) {
-			err := s.tel.Publish(bus.TelemetryEvent{Type: bus.BreakerStateChanged, Component: sc.Component,
+			err := s.tel.Publish(wire.TelemetryEvent{Type: wire.BreakerStateChanged, Component: sc.Component,
 				Data: map[string]any{"component": sc.Component, "from": sc.From, "to": sc.To, "counts": sc.Counts}})
 			if err != nil {
 				s.log.Warn("breaker telemetry", slog.Any("error", err))
 			}
 		}))
-}
-
-// fanout deploys each artifact to every target in order.
-type fanout []orchestrator.Deployer
-
-func (f fanout) Deploy(ctx context.Context, a bus.Artifact) (bool, error) {
-	deployed := false
-	for _, d := range f {
-		ok, err := d.Deploy(ctx, a)
-		if err != nil {
-			return deployed, err
-		}
-		deployed = deployed || ok
-	}
-	return deployed, nil
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/internal/config"
 	"github.com/regen-dev/regen/internal/testkit"
@@ -22,7 +24,7 @@ func TestThousandEventsDeployedToBothTargets(t *testing.T) {
 	publish(t, b.js, syntheticNodes(1000))
 	o := svc.Orchestrator()
 	testkit.WaitFor(t, 60*time.Second, "1000 events processed", func() bool { return o.Stats().EventsProcessed >= 1000 })
-	testkit.WaitFor(t, 10*time.Second, "stream empty", func() bool { return streamMsgs(t, b.js, bus.ChangesStream) == 0 })
+	testkit.WaitFor(t, 10*time.Second, "stream empty", func() bool { return streamMsgs(t, b.js, wire.ChangesStream) == 0 })
 	if s := o.Stats(); s.Failures != 0 || s.EventsProcessed != 1000 {
 		t.Fatalf("stats = %+v", s)
 	}
@@ -38,11 +40,11 @@ func TestThousandEventsDeployedToBothTargets(t *testing.T) {
 		t.Fatalf("object store holds %d objects (%v), want 1000", len(objs), err)
 	}
 	testkit.WaitFor(t, 10*time.Second, "telemetry", func() bool {
-		return tel.get(bus.RegenerationStarted) == 1 && tel.get(bus.DeploymentCompleted) >= 1000 &&
-			tel.get(bus.DeploymentStarted) >= 1000 && tel.get(bus.RegenerationCompleted) >= 1
+		return tel.get(wire.RegenerationStarted) == 1 && tel.get(wire.DeploymentCompleted) >= 1000 &&
+			tel.get(wire.DeploymentStarted) >= 1000 && tel.get(wire.RegenerationCompleted) >= 1
 	})
 	// Two targets write each artifact; deployment_started is still one per artifact.
-	if started, completed := tel.get(bus.DeploymentStarted), tel.get(bus.DeploymentCompleted); started != completed {
+	if started, completed := tel.get(wire.DeploymentStarted), tel.get(wire.DeploymentCompleted); started != completed {
 		t.Fatalf("%d deployment_started for %d deployment_completed", started, completed)
 	}
 }
@@ -104,8 +106,8 @@ func TestInvalidEventsReachTheDLQWithReasons(t *testing.T) {
 	if s := o.Stats(); s.Rejected != 5 || s.DeploymentsCompleted != 3 {
 		t.Fatalf("stats = %+v", s)
 	}
-	testkit.WaitFor(t, 10*time.Second, "event_rejected telemetry", func() bool { return tel.get(bus.EventRejected) == 5 })
-	if streamMsgs(t, b.js, bus.ChangesStream) != 0 {
+	testkit.WaitFor(t, 10*time.Second, "event_rejected telemetry", func() bool { return tel.get(wire.EventRejected) == 5 })
+	if streamMsgs(t, b.js, wire.ChangesStream) != 0 {
 		t.Fatal("invalid events left in the work queue")
 	}
 }

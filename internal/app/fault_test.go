@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go"
 
 	"github.com/regen-dev/regen/breaker"
@@ -28,17 +30,17 @@ func watchDeploys(t *testing.T, nc *nats.Conn) *deployLog {
 	t.Helper()
 	dl := &deployLog{perEvent: map[string]int{}}
 	sub, err := nc.Subscribe("telemetry.*", func(m *nats.Msg) {
-		var ev bus.TelemetryEvent
+		var ev wire.TelemetryEvent
 		if json.Unmarshal(m.Data, &ev) != nil {
 			return
 		}
 		dl.mu.Lock()
 		defer dl.mu.Unlock()
 		switch ev.Type {
-		case bus.DeploymentCompleted:
+		case wire.DeploymentCompleted:
 			id, _ := ev.Data["event_id"].(string)
 			dl.perEvent[id]++
-		case bus.BreakerStateChanged:
+		case wire.BreakerStateChanged:
 			from, _ := ev.Data["from"].(string)
 			to, _ := ev.Data["to"].(string)
 			dl.transitions = append(dl.transitions, from+">"+to)
@@ -135,7 +137,7 @@ func TestFlakyDeployerDeploysEveryEventExactlyOnce(t *testing.T) {
 		missing, _ := dl.exactlyOnce(n)
 		return missing == 0
 	})
-	testkit.WaitFor(t, 10*time.Second, "stream drained", func() bool { return streamMsgs(t, b.js, bus.ChangesStream) == 0 })
+	testkit.WaitFor(t, 10*time.Second, "stream drained", func() bool { return streamMsgs(t, b.js, wire.ChangesStream) == 0 })
 	if _, twice := dl.exactlyOnce(n); twice != 0 {
 		t.Fatalf("%d events deployed more than once", twice)
 	}

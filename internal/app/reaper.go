@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/regen-dev/regen/bus"
 )
 
@@ -12,8 +14,8 @@ import (
 func (s *Service) startReaper(ctx context.Context) error {
 	s.reap = bus.NewReaper(s.nc, s.js, bus.ReaperConfig{Consumer: s.cfg.Consumer.Name, Logger: s.log,
 		OnReap: func(seq uint64) {
-			err := s.tel.Publish(bus.TelemetryEvent{Type: bus.EventRejected, Component: "reaper",
-				Data: map[string]any{"reason": bus.ReasonMaxDeliveries, "seq": seq}})
+			err := s.tel.Publish(wire.TelemetryEvent{Type: wire.EventRejected, Component: "reaper",
+				Data: map[string]any{"reason": wire.ReasonMaxDeliveries, "seq": seq}})
 			if err != nil {
 				s.log.Warn("reaper telemetry", slog.Any("error", err))
 			}

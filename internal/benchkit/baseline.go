@@ -6,9 +6,9 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/regen-dev/regen/bus/wire"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // runBaseline fills the backlog and times the simplest consumer anyone
@@ -32,7 +32,7 @@ func (e *env) runBaselineHook(ctx context.Context, events, batch int, started fu
 		return 0, err
 	}
 	defer nc.Close()
-	cons, err := js.Consumer(ctx, bus.ChangesStream, bus.DefaultConsumer)
+	cons, err := js.Consumer(ctx, wire.ChangesStream, wire.DefaultConsumer)
 	if err != nil {
 		return 0, fmt.Errorf("bench baseline: %w", err)
 	}

@@ -7,6 +7,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/regen-dev/regen/bus/embedded"
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -29,7 +32,7 @@ func newEnv(ctx context.Context) (*env, error) {
 		return nil, fmt.Errorf("bench dir: %w", err)
 	}
 	e := &env{dir: dir}
-	e.srv, err = bus.StartEmbedded(bus.EmbeddedConfig{Listen: "127.0.0.1:-1",
+	e.srv, err = embedded.Start(embedded.Config{Listen: "127.0.0.1:-1",
 		StoreDir: filepath.Join(dir, "jetstream"), ServerName: "regen-bench"})
 	if err != nil {
 		e.close()
@@ -70,7 +73,7 @@ func (e *env) close() {
 // before it (the later of two otherwise equal drains was measurably
 // slower).
 func (e *env) provision(ctx context.Context, maxAckPending int) error {
-	if err := e.js.DeleteStream(ctx, bus.ChangesStream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+	if err := e.js.DeleteStream(ctx, wire.ChangesStream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("bench provision: %w", err)
 	}
 	err := bus.Provision(ctx, e.js, bus.ProvisionConfig{MaxAckPending: max(maxAckPending, bus.DefaultMaxAckPending)})
@@ -81,12 +84,12 @@ func (e *env) provision(ctx context.Context, maxAckPending int) error {
 }
 
 // fill publishes n events to REGEN_CHANGES and waits until all are stored.
-func (e *env) fill(ctx context.Context, n int, gen func(i int) (bus.ChangeEvent, []byte)) error {
+func (e *env) fill(ctx context.Context, n int, gen func(i int) (wire.ChangeEvent, []byte)) error {
 	const window = 4096
 	for start := 0; start < n; start += window {
 		for i := start; i < min(start+window, n); i++ {
 			ev, data := gen(i)
-			msg := nats.NewMsg(ev.NATSSubject(bus.PriorityNormal))
+			msg := nats.NewMsg(ev.NATSSubject(wire.PriorityNormal))
 			msg.Data = data
 			msg.Header.Set(nats.MsgIdHdr, ev.ID)
 			if _, err := e.js.PublishMsgAsync(msg); err != nil {
@@ -105,7 +108,7 @@ func (e *env) fill(ctx context.Context, n int, gen func(i int) (bus.ChangeEvent,
 // checkStored makes sure the stream holds exactly the n events just
 // published (so that a drain of n means the backlog is gone).
 func (e *env) checkStored(ctx context.Context, n int) error {
-	s, err := e.js.Stream(ctx, bus.ChangesStream)
+	s, err := e.js.Stream(ctx, wire.ChangesStream)
 	if err != nil {
 		return fmt.Errorf("bench fill: %w", err)
 	}

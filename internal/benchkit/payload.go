@@ -5,17 +5,17 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/regen-dev/regen/bus/wire"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/google/uuid"
 )
 
 // nodeEvent is a valid node_added event over nodes urn:bench:Node<i%nodes>,
 // about the size of a real one (~250 bytes of JSON).
-func nodeEvent(i, nodes int) (bus.ChangeEvent, []byte) {
-	ev := bus.ChangeEvent{ID: uuid.NewString(), ChangeType: bus.NodeAdded, Timestamp: time.Now().UTC(),
+func nodeEvent(i, nodes int) (wire.ChangeEvent, []byte) {
+	ev := wire.ChangeEvent{ID: uuid.NewString(), ChangeType: wire.NodeAdded, Timestamp: time.Now().UTC(),
 		Subject: fmt.Sprintf("urn:bench:Node%d", i%nodes), Source: "regen-bench",
-		Properties: bus.MustProperties(map[string]any{"rdfs:label": fmt.Sprintf("Node %d", i), "rdfs:comment": "A benchmark node.", "n": i})}
+		Properties: wire.MustProperties(map[string]any{"rdfs:label": fmt.Sprintf("Node %d", i), "rdfs:comment": "A benchmark node.", "n": i})}
 	data, err := json.Marshal(ev)
 	if err != nil {
 		panic(fmt.Sprintf("benchkit: marshal a fixed event shape: %v", err)) // cannot happen
@@ -24,6 +24,6 @@ func nodeEvent(i, nodes int) (bus.ChangeEvent, []byte) {
 }
 
 // genNodes returns a generator over the given number of distinct nodes.
-func genNodes(nodes int) func(int) (bus.ChangeEvent, []byte) {
-	return func(i int) (bus.ChangeEvent, []byte) { return nodeEvent(i, nodes) }
+func genNodes(nodes int) func(int) (wire.ChangeEvent, []byte) {
+	return func(i int) (wire.ChangeEvent, []byte) { return nodeEvent(i, nodes) }
 }

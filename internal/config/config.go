@@ -6,6 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/regen-dev/regen/bus/embedded"
+
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/regen-dev/regen/breaker"
 	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/internal/faults"
@@ -111,13 +115,13 @@ const StatsIntervalDefault = 5 * time.Second
 // Default returns the defaults (the seed's for the orchestrator).
 func Default() Config {
 	return Config{
-		Embedded:      Embedded{Listen: bus.DefaultListen, DataDir: "./data", Sync: "default"},
+		Embedded:      Embedded{Listen: embedded.DefaultListen, DataDir: "./data", Sync: "default"},
 		NATS:          NATS{Replicas: 1},
 		Templates:     "examples/templates",
 		Engine:        "graph",
 		Exec:          Exec{Timeout: 30 * time.Second},
 		Deploy:        []string{"dir:./out"},
-		Consumer:      Consumer{Name: bus.DefaultConsumer, MaxAckPending: bus.DefaultMaxAckPending, Dedupe: bus.DefaultDedupe},
+		Consumer:      Consumer{Name: wire.DefaultConsumer, MaxAckPending: bus.DefaultMaxAckPending, Dedupe: bus.DefaultDedupe},
 		Log:           Log{Level: "info", Format: "auto"},
 		StatsInterval: StatsIntervalDefault,
 		Orchestrator:  defaultOrchestrator(),

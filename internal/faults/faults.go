@@ -17,7 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/wire"
 )
 
 // ErrInjected is the error a fault returns.
@@ -117,12 +117,12 @@ func (in *injector) after() {
 
 // Engine is the orchestrator's engine contract.
 type Engine interface {
-	Regenerate(ctx context.Context, ch bus.Change) ([]bus.Artifact, error)
+	Regenerate(ctx context.Context, ch wire.Change) ([]wire.Artifact, error)
 }
 
 // Deployer is the orchestrator's deployer contract.
 type Deployer interface {
-	Deploy(ctx context.Context, a bus.Artifact) (bool, error)
+	Deploy(ctx context.Context, a wire.Artifact) (bool, error)
 }
 
 type engine struct {
@@ -133,7 +133,7 @@ type engine struct {
 // WrapEngine returns e with the faults of spec injected.
 func WrapEngine(e Engine, spec Spec) Engine { return &engine{Engine: e, in: &injector{spec: spec}} }
 
-func (e *engine) Regenerate(ctx context.Context, ch bus.Change) ([]bus.Artifact, error) {
+func (e *engine) Regenerate(ctx context.Context, ch wire.Change) ([]wire.Artifact, error) {
 	if err := e.in.before(ctx); err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func WrapDeployer(d Deployer, spec Spec) Deployer {
 	return &deployer{Deployer: d, in: &injector{spec: spec}}
 }
 
-func (d *deployer) Deploy(ctx context.Context, a bus.Artifact) (bool, error) {
+func (d *deployer) Deploy(ctx context.Context, a wire.Artifact) (bool, error) {
 	if err := d.in.before(ctx); err != nil {
 		return false, err
 	}

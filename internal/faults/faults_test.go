@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/wire"
 )
 
 func TestParse(t *testing.T) {
@@ -31,13 +31,13 @@ func TestParse(t *testing.T) {
 
 type okEngine struct{}
 
-func (okEngine) Regenerate(context.Context, bus.Change) ([]bus.Artifact, error) { return nil, nil }
+func (okEngine) Regenerate(context.Context, wire.Change) ([]wire.Artifact, error) { return nil, nil }
 
 func TestFailFirstThenSucceed(t *testing.T) {
 	t.Parallel()
 	e := WrapEngine(okEngine{}, Spec{FailFirst: 2})
 	for i, want := range []error{ErrInjected, ErrInjected, nil, nil} {
-		if _, err := e.Regenerate(context.Background(), bus.Change{}); !errors.Is(err, want) && err != want {
+		if _, err := e.Regenerate(context.Background(), wire.Change{}); !errors.Is(err, want) && err != want {
 			t.Fatalf("call %d: err = %v, want %v", i+1, err, want)
 		}
 	}
@@ -48,7 +48,7 @@ func TestHangEndsWithTheContext(t *testing.T) {
 	e := WrapEngine(okEngine{}, Spec{HangRate: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if _, err := e.Regenerate(ctx, bus.Change{}); !errors.Is(err, ErrInjected) || !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := e.Regenerate(ctx, wire.Change{}); !errors.Is(err, ErrInjected) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
 	}
 }

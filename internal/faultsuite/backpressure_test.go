@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/regen-dev/regen/bus/wire"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // backpressureMaxAckPending is below what two replicas would fetch
@@ -96,7 +96,7 @@ func sampleUntilDrained(t *testing.T, js jetstream.JetStream, reps []*replica, d
 // the events they took.
 func cycleSizes(t *testing.T, js jetstream.JetStream) (cycles, events int) {
 	t.Helper()
-	err := readTelemetry(js, bus.RegenerationCompleted, func(ev bus.TelemetryEvent) {
+	err := readTelemetry(js, wire.RegenerationCompleted, func(ev wire.TelemetryEvent) {
 		if n, ok := ev.Data["events"].(float64); ok {
 			cycles++
 			events += int(n)

@@ -12,10 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/internal/testkit"
 )
 
@@ -33,7 +34,7 @@ func ctxFor(d time.Duration) (context.Context, context.CancelFunc) {
 
 // eventMsg is node_added for node i: one artifact, types/n<i>_<hash>.go.
 func eventMsg(i int) *nats.Msg {
-	msg := nats.NewMsg(bus.ChangeSubject(bus.PriorityNormal, bus.NodeAdded))
+	msg := nats.NewMsg(wire.ChangeSubject(wire.PriorityNormal, wire.NodeAdded))
 	id := fmt.Sprintf("ev-%d", i)
 	msg.Data = fmt.Appendf(nil, `{"id":%q,"change_type":"node_added","subject":"http://example.org/fault/N%d",`+
 		`"properties":{"rdfs:comment":"node %d"}}`, id, i, i)
@@ -47,7 +48,7 @@ func waitProvisioned(t *testing.T, js jetstream.JetStream) {
 	waitFor(t, 60*time.Second, "REGEN_CHANGES provisioned", func() bool {
 		ctx, cancel := ctxFor(2 * time.Second)
 		defer cancel()
-		_, err := js.Consumer(ctx, bus.ChangesStream, bus.DefaultConsumer)
+		_, err := js.Consumer(ctx, wire.ChangesStream, wire.DefaultConsumer)
 		return err == nil
 	})
 }
@@ -130,7 +131,7 @@ func missing(nodes map[int]bool, n int) []int {
 func consumerInfo(js jetstream.JetStream) *jetstream.ConsumerInfo {
 	ctx, cancel := ctxFor(3 * time.Second)
 	defer cancel()
-	c, err := js.Consumer(ctx, bus.ChangesStream, bus.DefaultConsumer)
+	c, err := js.Consumer(ctx, wire.ChangesStream, wire.DefaultConsumer)
 	if err != nil {
 		return nil
 	}
@@ -158,22 +159,22 @@ func streamInfo(js jetstream.JetStream, name string) *jetstream.StreamInfo {
 
 // drained reports whether REGEN_CHANGES is empty and nothing is in flight.
 func drained(js jetstream.JetStream) bool {
-	si, ci := streamInfo(js, bus.ChangesStream), consumerInfo(js)
+	si, ci := streamInfo(js, wire.ChangesStream), consumerInfo(js)
 	return si != nil && ci != nil && si.State.Msgs == 0 && ci.NumPending == 0 && ci.NumAckPending == 0
 }
 
 // readTelemetry calls fn for every stored telemetry event of type typ.
-func readTelemetry(js jetstream.JetStream, typ bus.TelemetryType, fn func(bus.TelemetryEvent)) error {
+func readTelemetry(js jetstream.JetStream, typ wire.TelemetryType, fn func(wire.TelemetryEvent)) error {
 	ctx, cancel := ctxFor(2 * time.Minute)
 	defer cancel()
 	return testkit.ReadTelemetry(ctx, js, typ, fn)
 }
 
 // countTelemetry counts the stored telemetry events of type typ.
-func countTelemetry(t *testing.T, js jetstream.JetStream, typ bus.TelemetryType) int {
+func countTelemetry(t *testing.T, js jetstream.JetStream, typ wire.TelemetryType) int {
 	t.Helper()
 	n := 0
-	if err := readTelemetry(js, typ, func(bus.TelemetryEvent) { n++ }); err != nil {
+	if err := readTelemetry(js, typ, func(wire.TelemetryEvent) { n++ }); err != nil {
 		t.Fatalf("read telemetry: %v", err)
 	}
 	return n

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/regen-dev/regen/bus/wire"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // startCluster starts a 3-node JetStream cluster n1..n3 on loopback ports
@@ -70,7 +70,7 @@ func TestClusterFailover(t *testing.T) {
 	figure(t, "deployed_at_kill", atKill)
 	killed := time.Now()
 	waitFor(t, time.Minute, "a new REGEN_CHANGES leader", func() bool {
-		si := streamInfo(js, bus.ChangesStream)
+		si := streamInfo(js, wire.ChangesStream)
 		return si != nil && si.Cluster != nil && si.Cluster.Leader != "" && si.Cluster.Leader != leader.name
 	})
 	figure(t, "seconds_to_new_leader", time.Since(killed).Seconds())
@@ -88,7 +88,7 @@ func TestClusterFailover(t *testing.T) {
 // killLeader kills the node leading REGEN_CHANGES and returns it.
 func killLeader(t *testing.T, js jetstream.JetStream, nodes []*natsNode) *natsNode {
 	t.Helper()
-	si := streamInfo(js, bus.ChangesStream)
+	si := streamInfo(js, wire.ChangesStream)
 	if si == nil || si.Cluster == nil || len(si.Cluster.Replicas) != 2 {
 		t.Fatalf("REGEN_CHANGES is not an R3 stream: %+v", si)
 	}
@@ -104,8 +104,8 @@ func killLeader(t *testing.T, js jetstream.JetStream, nodes []*natsNode) *natsNo
 }
 
 // replicatedStreams are the streams behind regen's streams and buckets.
-var replicatedStreams = []string{bus.ChangesStream, bus.TelemetryStream, bus.DLQStream,
-	"KV_" + bus.ModelBucket, "KV_" + bus.ArtifactBucket}
+var replicatedStreams = []string{wire.ChangesStream, wire.TelemetryStream, wire.DLQStream,
+	"KV_" + wire.ModelBucket, "KV_" + wire.ArtifactBucket}
 
 // waitCurrent waits until node is a current replica of every stream.
 func waitCurrent(t *testing.T, js jetstream.JetStream, node string, d time.Duration) {

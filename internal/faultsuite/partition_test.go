@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/regen-dev/regen/bus/wire"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // netns is a network namespace joined to the host by a veth pair: the
@@ -168,7 +168,7 @@ func publishOrFail(t *testing.T, js jetstream.JetStream, from, to int) {
 func deploysBy(t *testing.T, js jetstream.JetStream, replica string, t0 time.Time) int {
 	t.Helper()
 	n := 0
-	err := readTelemetry(js, bus.DeploymentCompleted, func(ev bus.TelemetryEvent) {
+	err := readTelemetry(js, wire.DeploymentCompleted, func(ev wire.TelemetryEvent) {
 		if ev.Replica == replica && ev.Timestamp.After(t0) {
 			n++
 		}

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/regen-dev/regen/bus/wire"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // soakSample is one reading of the replica's resources.
@@ -38,7 +38,7 @@ func TestSoak(t *testing.T) {
 	figure(t, "events", n)
 	waitAllDeployed(t, js, root, n, 2*time.Minute)
 	checkStable(t, samples, d)
-	failed := countTelemetry(t, js, bus.RegenerationFailed)
+	failed := countTelemetry(t, js, wire.RegenerationFailed)
 	figure(t, "failed_deliveries", failed)
 	if failed == 0 {
 		t.Error("no regeneration_failed telemetry: the faults were not injected")

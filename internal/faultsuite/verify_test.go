@@ -6,9 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/internal/testkit"
 )
 
@@ -62,7 +63,7 @@ func checkNoDuplicates(t *testing.T, js jetstream.JetStream, n int) {
 // checkDLQEmpty fails the test if anything was dead-lettered.
 func checkDLQEmpty(t *testing.T, js jetstream.JetStream) {
 	t.Helper()
-	si := streamInfo(js, bus.DLQStream)
+	si := streamInfo(js, wire.DLQStream)
 	if si == nil {
 		t.Fatal("REGEN_DLQ: no stream info")
 	}

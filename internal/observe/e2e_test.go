@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/regen-dev/regen/bus"
@@ -122,7 +124,7 @@ func TestRegistryListsLiveReplicasAndForgetsStoppedOnes(t *testing.T) {
 	if err := b.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	kv, err := js.KeyValue(ctx, bus.ReplicasBucket)
+	kv, err := js.KeyValue(ctx, wire.ReplicasBucket)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/wire"
 )
 
 // Printer writes telemetry events for `regen watch`: the raw JSON, one
@@ -28,7 +28,7 @@ type Printer struct {
 // Print writes one event payload; a payload that is not a telemetry event
 // is printed as it is.
 func (p *Printer) Print(data []byte) error {
-	var ev bus.TelemetryEvent
+	var ev wire.TelemetryEvent
 	if p.Raw || json.Unmarshal(data, &ev) != nil {
 		_, err := fmt.Fprintf(p.W, "%s\n", data)
 		return err
@@ -51,7 +51,7 @@ const (
 
 // Line renders ev as "15:04:05.000 type replica key=value ...", the data
 // fields that matter most for its type first.
-func (p *Printer) Line(ev bus.TelemetryEvent) string {
+func (p *Printer) Line(ev wire.TelemetryEvent) string {
 	var b strings.Builder
 	b.WriteString(p.paint(ansiDim, ev.Timestamp.Local().Format("15:04:05.000")))
 	b.WriteByte(' ')
@@ -73,12 +73,12 @@ func (p *Printer) paint(color, s string) string {
 	return color + s + ansiReset
 }
 
-func typeColor(t bus.TelemetryType) string {
+func typeColor(t wire.TelemetryType) string {
 	s := string(t)
 	switch {
-	case strings.HasSuffix(s, "_failed"), t == bus.EventRejected, t == bus.PerformanceAlert:
+	case strings.HasSuffix(s, "_failed"), t == wire.EventRejected, t == wire.PerformanceAlert:
 		return ansiRed
-	case t == bus.PerformanceWarning, t == bus.BreakerStateChanged, t == bus.ScalingAdvice, t == bus.TuningChanged:
+	case t == wire.PerformanceWarning, t == wire.BreakerStateChanged, t == wire.ScalingAdvice, t == wire.TuningChanged:
 		return ansiYellow
 	case strings.HasSuffix(s, "_completed"):
 		return ansiGreen
@@ -91,23 +91,23 @@ func typeColor(t bus.TelemetryType) string {
 // keyFirst lists, per type, the data fields shown first; the others follow
 // in name order. hiddenKeys are never shown on the readable line.
 var (
-	keyFirst = map[bus.TelemetryType][]string{
-		bus.RegenerationCompleted: {"final", "events", "succeeded", "failed", "duration_ms", "events_per_second"},
-		bus.RegenerationFailed:    {"event_id", "change_type", "subject", "error"},
-		bus.DeploymentCompleted:   {"path", "template", "node"},
-		bus.DeploymentFailed:      {"path", "error"},
-		bus.EventRejected:         {"event_id", "reason", "error"},
-		bus.PerformanceWarning:    {"rule"},
-		bus.PerformanceAlert:      {"rule", "severity"},
-		bus.BreakerStateChanged:   {"component", "from", "to"},
-		bus.ScalingAdvice:         {"recommended_replicas", "predicted_drain_s", "pending", "reason"},
-		bus.TuningChanged:         {"knob", "old", "new", "reason"},
-		bus.PerformanceMetric:     {"cycles", "events_per_second", "success_rate", "in_flight", "pending", "concurrency"},
+	keyFirst = map[wire.TelemetryType][]string{
+		wire.RegenerationCompleted: {"final", "events", "succeeded", "failed", "duration_ms", "events_per_second"},
+		wire.RegenerationFailed:    {"event_id", "change_type", "subject", "error"},
+		wire.DeploymentCompleted:   {"path", "template", "node"},
+		wire.DeploymentFailed:      {"path", "error"},
+		wire.EventRejected:         {"event_id", "reason", "error"},
+		wire.PerformanceWarning:    {"rule"},
+		wire.PerformanceAlert:      {"rule", "severity"},
+		wire.BreakerStateChanged:   {"component", "from", "to"},
+		wire.ScalingAdvice:         {"recommended_replicas", "predicted_drain_s", "pending", "reason"},
+		wire.TuningChanged:         {"knob", "old", "new", "reason"},
+		wire.PerformanceMetric:     {"cycles", "events_per_second", "success_rate", "in_flight", "pending", "concurrency"},
 	}
 	hiddenKeys = map[string]bool{"execution_id": true, "counts": true, "hash": true}
 )
 
-func dataKeys(ev bus.TelemetryEvent) []string {
+func dataKeys(ev wire.TelemetryEvent) []string {
 	first := keyFirst[ev.Type]
 	out := make([]string, 0, len(ev.Data))
 	for _, k := range first {

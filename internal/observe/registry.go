@@ -10,9 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/regen-dev/regen/bus/wire"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Registry defaults.
@@ -146,7 +146,7 @@ func (r *Registry) Stop(ctx context.Context) error {
 // are skipped. The error wraps jetstream.ErrBucketNotFound when no replica
 // ever provisioned the bucket.
 func ListReplicas(ctx context.Context, js jetstream.JetStream) ([]ReplicaStats, error) {
-	kv, err := js.KeyValue(ctx, bus.ReplicasBucket)
+	kv, err := js.KeyValue(ctx, wire.ReplicasBucket)
 	if err != nil {
 		return nil, fmt.Errorf("list replicas: %w", err)
 	}

@@ -4,7 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/regen-dev/regen/internal/observe"
 	"github.com/regen-dev/regen/orchestrator"
 )
@@ -46,7 +47,7 @@ func TestSumAddsReplicasAndWeighsCycleTimes(t *testing.T) {
 
 func TestPrinterLinesAndRawJSON(t *testing.T) {
 	t.Parallel()
-	ev := bus.TelemetryEvent{Type: bus.RegenerationFailed, Replica: "r1",
+	ev := wire.TelemetryEvent{Type: wire.RegenerationFailed, Replica: "r1",
 		Timestamp: time.Date(2026, 1, 2, 3, 4, 5, 600e6, time.Local),
 		Data: map[string]any{"execution_id": "x", "error": "boom bang", "event_id": "e1", "deliveries": 2.0,
 			"rate": 0.123456, "nested": map[string]any{"a": 1.0}}}

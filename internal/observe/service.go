@@ -7,10 +7,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/regen-dev/regen/bus"
 )
 
 // Config configures Start. The zero value (plus Replica) publishes replica
@@ -65,7 +65,7 @@ func Start(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	}
 	p := probes{cfg: cfg, deps: deps}
 	deps.Metrics.Attach(deps.Orchestrator, p.pending, cfg.CheckTimeout)
-	kv, err := deps.JetStream.KeyValue(ctx, bus.ReplicasBucket)
+	kv, err := deps.JetStream.KeyValue(ctx, wire.ReplicasBucket)
 	if err != nil {
 		return nil, fmt.Errorf("observe: replicas bucket: %w", err)
 	}
@@ -84,10 +84,10 @@ func Start(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 
 func (c Config) withDefaults() Config {
 	if c.Stream == "" {
-		c.Stream = bus.ChangesStream
+		c.Stream = wire.ChangesStream
 	}
 	if c.Consumer == "" {
-		c.Consumer = bus.DefaultConsumer
+		c.Consumer = wire.DefaultConsumer
 	}
 	if c.CheckTimeout <= 0 {
 		c.CheckTimeout = CheckTimeoutDefault

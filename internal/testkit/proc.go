@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/regen-dev/regen/bus"
 )
 
 // Build compiles the Go package pkg into out (go build -o out pkg); the
@@ -64,9 +64,9 @@ func Client(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
 
 // ReadTelemetry calls fn for every telemetry event of type typ stored in
 // REGEN_TELEMETRY, oldest first, until none is left or ctx ends.
-func ReadTelemetry(ctx context.Context, js jetstream.JetStream, typ bus.TelemetryType, fn func(bus.TelemetryEvent)) error {
-	c, err := js.OrderedConsumer(ctx, bus.TelemetryStream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{bus.TelemetrySubjectFor(typ)}})
+func ReadTelemetry(ctx context.Context, js jetstream.JetStream, typ wire.TelemetryType, fn func(wire.TelemetryEvent)) error {
+	c, err := js.OrderedConsumer(ctx, wire.TelemetryStream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{wire.TelemetrySubjectFor(typ)}})
 	if err != nil {
 		return fmt.Errorf("telemetry consumer: %w", err)
 	}
@@ -78,7 +78,7 @@ func ReadTelemetry(ctx context.Context, js jetstream.JetStream, typ bus.Telemetr
 		n := 0
 		for m := range batch.Messages() {
 			n++
-			var ev bus.TelemetryEvent
+			var ev wire.TelemetryEvent
 			if json.Unmarshal(m.Data(), &ev) == nil {
 				fn(ev)
 			}
@@ -98,7 +98,7 @@ func DeploysPerEvent(t testing.TB, js jetstream.JetStream) map[string]int {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	per := map[string]int{}
-	err := ReadTelemetry(ctx, js, bus.DeploymentCompleted, func(ev bus.TelemetryEvent) {
+	err := ReadTelemetry(ctx, js, wire.DeploymentCompleted, func(ev wire.TelemetryEvent) {
 		id, _ := ev.Data["event_id"].(string)
 		per[id]++
 	})

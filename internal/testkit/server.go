@@ -8,8 +8,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/embedded"
 )
 
 // Server is an embedded nats-server with JetStream for one test.
@@ -29,7 +28,7 @@ func StartServer(t testing.TB) *Server {
 // (use the same store to simulate a restart).
 func StartServerAt(t testing.TB, storeDir, listen string) *Server {
 	t.Helper()
-	s, err := bus.StartEmbedded(bus.EmbeddedConfig{Listen: listen, StoreDir: storeDir})
+	s, err := embedded.Start(embedded.Config{Listen: listen, StoreDir: storeDir})
 	if err != nil {
 		t.Fatalf("start embedded server: %v", err)
 	}
@@ -81,4 +80,35 @@ func WaitFor(t testing.TB, d time.Duration, msg string, cond func() bool) {
 		}
 		<-tick.C
 	}
+}
+
+// KV creates the KV bucket named bucket in js.
+func KV(t testing.TB, js jetstream.JetStream, bucket string) jetstream.KeyValue {
+	t.Helper()
+	kv, err := js.CreateKeyValue(Context(t, 10*time.Second), jetstream.KeyValueConfig{Bucket: bucket})
+	if err != nil {
+		t.Fatalf("create kv %s: %v", bucket, err)
+	}
+	return kv
+}
+
+// Bundle is one embedded server per test, a JetStream context on it and a
+// context that ends with the test (or after a minute).
+type Bundle struct {
+	JS  jetstream.JetStream
+	Ctx context.Context
+}
+
+// Setup starts a server for t and connects to it.
+func Setup(t testing.TB) *Bundle {
+	t.Helper()
+	s := StartServer(t)
+	_, js := Connect(t, s)
+	return &Bundle{JS: js, Ctx: Context(t, 60*time.Second)}
+}
+
+// KV creates the KV bucket named bucket.
+func (b *Bundle) KV(t testing.TB, bucket string) jetstream.KeyValue {
+	t.Helper()
+	return KV(t, b.JS, bucket)
 }

@@ -1,0 +1,178 @@
+package deploy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/regen-dev/regen/bus/wire"
+)
+
+// PrevSuffix names the previous version of a deployed file, kept for
+// Rollback: deploying "a/b.go" leaves the old "a/b.go" as "a/b.go.prev"
+// (and deleting it renames it there). Artifact paths ending in PrevSuffix
+// are refused.
+const PrevSuffix = ".prev"
+
+// Dir writes artifacts under a directory. Writes are atomic (temp
+// file in the same directory, fsync, rename, fsync of the directory) and
+// confined to Root through os.Root, so neither ".." nor a symlink inside
+// Root can lead outside it. It is safe for concurrent use.
+type Dir struct {
+	// Root is the deploy directory; it is created if missing. Required.
+	Root string
+	// Ledger skips unchanged and stale artifacts; nil deploys everything.
+	Ledger *Ledger
+	// Validate, when set, is called before each deploy; its error is
+	// permanent.
+	Validate func(wire.Artifact) error
+}
+
+// Deploy writes (or, for a.Delete, removes) a.Path under Root. deployed is
+// false when the ledger skipped it as unchanged or stale.
+func (d *Dir) Deploy(ctx context.Context, a wire.Artifact) (bool, error) {
+	if strings.HasSuffix(a.Path, PrevSuffix) {
+		return false, fmt.Errorf("deploy %s: %w: %w: %s is reserved for rollback", a.Path, wire.ErrPermanent, wire.ErrUnsafePath, PrevSuffix)
+	}
+	return deploy(ctx, d.Ledger, d.Validate, a, func(_ context.Context, p string) error {
+		return d.withRoot(func(r *os.Root) error {
+			if a.Delete {
+				return removeFile(r, p)
+			}
+			return writeAtomic(r, p, a.Content)
+		})
+	})
+}
+
+func (d *Dir) withRoot(fn func(*os.Root) error) error {
+	if d.Root == "" {
+		return errors.New("dir deployer: field Root is empty")
+	}
+	if err := os.MkdirAll(d.Root, 0o755); err != nil {
+		return fmt.Errorf("dir deployer: %w", err)
+	}
+	r, err := os.OpenRoot(d.Root)
+	if err != nil {
+		return fmt.Errorf("dir deployer: %w", err)
+	}
+	defer r.Close()
+	return fn(r)
+}
+
+// writeAtomic replaces p with content, keeping the old file as p.prev.
+func writeAtomic(r *os.Root, p string, content []byte) error {
+	dir := path.Dir(p)
+	if err := r.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("deploy %s: mkdir: %w", p, err)
+	}
+	tmp, err := writeTemp(r, p, content)
+	if err != nil {
+		return err
+	}
+	if err := keepPrevious(r, p); err != nil {
+		_ = r.Remove(tmp)
+		return err
+	}
+	if err := r.Rename(tmp, p); err != nil {
+		_ = r.Remove(tmp)
+		return fmt.Errorf("deploy %s: rename: %w", p, err)
+	}
+	return syncDir(r, dir)
+}
+
+func writeTemp(r *os.Root, p string, content []byte) (string, error) {
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := p + ".tmp-" + hex.EncodeToString(rnd[:])
+	f, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return "", fmt.Errorf("deploy %s: create temp: %w", p, err)
+	}
+	_, err = f.Write(content)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = r.Remove(tmp)
+		return "", fmt.Errorf("deploy %s: write temp: %w", p, err)
+	}
+	return tmp, nil
+}
+
+// keepPrevious hard-links the current p to p.prev (p stays in place until
+// the rename replaces it).
+func keepPrevious(r *os.Root, p string) error {
+	if err := r.Remove(p + PrevSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("deploy %s: remove previous: %w", p, err)
+	}
+	if err := r.Link(p, p+PrevSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("deploy %s: keep previous: %w", p, err)
+	}
+	return nil
+}
+
+// removeFile moves p to p.prev (so a delete can be rolled back too).
+func removeFile(r *os.Root, p string) error {
+	err := r.Rename(p, p+PrevSuffix)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", p, err)
+	}
+	return syncDir(r, path.Dir(p))
+}
+
+func syncDir(r *os.Root, dir string) error {
+	f, err := r.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Rollback puts the previous version of p (p.prev) back in place and
+// records its hash in the ledger (keeping the revision, so a redeploy of
+// the same revision's newer content is not refused as stale).
+func (d *Dir) Rollback(ctx context.Context, p string) error {
+	p, err := wire.CleanPath(p)
+	if err != nil {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	var content []byte
+	err = d.withRoot(func(r *os.Root) error {
+		if content, err = r.ReadFile(p + PrevSuffix); err != nil {
+			return err
+		}
+		if err := r.Rename(p+PrevSuffix, p); err != nil {
+			return err
+		}
+		return syncDir(r, path.Dir(p))
+	})
+	if err != nil || d.Ledger == nil {
+		return wrapIf(err, "rollback "+p)
+	}
+	return d.Ledger.Amend(ctx, p, func(rec *LedgerRecord) {
+		rec.Hash, rec.Deleted, rec.Pending = wire.ContentHash(content), false, false
+	})
+}
+
+func wrapIf(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

@@ -1,0 +1,98 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/kvjson"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Deploy runs do for a unless the ledger says a is unchanged (same hash and
+// delete state as recorded) or stale (an older revision than recorded); it
+// reports whether do ran and succeeded. It claims the path with
+// compare-and-set before do and records the deploy after, so no two
+// deployers write one path at once; a path claimed by another deployer
+// yields ErrBusy. If do fails the claim is released and the old record
+// restored. Once the claim holds, and before do, it calls
+// bus.DeployStarted(ctx): a skip starts nothing.
+func (l *Ledger) Deploy(ctx context.Context, a wire.Artifact, do func(context.Context) error) (bool, error) {
+	defer l.lock(a.Path)()
+	prev, prevRev, claimRev, err := l.claim(ctx, a)
+	if err != nil || claimRev == 0 {
+		return false, err
+	}
+	wire.DeployStarted(ctx)
+	if err := do(ctx); err != nil {
+		l.release(context.WithoutCancel(ctx), a.Path, prev, prevRev, claimRev)
+		return false, err
+	}
+	rec := recordOf(a, time.Now())
+	if _, err := l.put(context.WithoutCancel(ctx), rec, claimRev); err != nil {
+		return true, fmt.Errorf("ledger record %s: %w", a.Path, err)
+	}
+	return true, nil
+}
+
+// claim writes a pending record for a. claimRev is 0 when a must be
+// skipped.
+func (l *Ledger) claim(ctx context.Context, a wire.Artifact) (prev LedgerRecord, prevRev, claimRev uint64, err error) {
+	for {
+		prev, prevRev, err = l.Get(ctx, a.Path)
+		if err != nil {
+			return prev, 0, 0, err
+		}
+		now := time.Now()
+		switch l.decide(prev, prevRev, a, now) {
+		case skipUnchanged, skipStale:
+			return prev, prevRev, 0, nil
+		case busy:
+			return prev, prevRev, 0, fmt.Errorf("deploy %s: %w", a.Path, ErrBusy)
+		}
+		c := recordOf(a, time.Time{})
+		c.Pending, c.ClaimedAt = true, now
+		claimRev, err = l.put(ctx, c, prevRev)
+		if kvjson.IsConflict(err) {
+			continue
+		}
+		if err != nil {
+			return prev, prevRev, 0, fmt.Errorf("ledger claim %s: %w", a.Path, err)
+		}
+		return prev, prevRev, claimRev, nil
+	}
+}
+
+// release puts back the record a failed deploy had claimed over.
+func (l *Ledger) release(ctx context.Context, path string, prev LedgerRecord, prevRev, claimRev uint64) {
+	if prevRev == 0 {
+		_ = l.kv.Delete(ctx, l.key(path), jetstream.LastRevision(claimRev))
+		return
+	}
+	_, _ = l.put(ctx, prev, claimRev)
+}
+
+// Amend changes the record of path with fn under compare-and-set, retrying
+// on conflict. It is how a rollback records the content it restored.
+func (l *Ledger) Amend(ctx context.Context, path string, fn func(*LedgerRecord)) error {
+	defer l.lock(path)()
+	for {
+		r, rev, err := l.Get(ctx, path)
+		if err != nil {
+			return err
+		}
+		r.Path = path
+		fn(&r)
+		_, err = l.put(ctx, r, rev)
+		if !kvjson.IsConflict(err) {
+			return err
+		}
+	}
+}
+
+func recordOf(a wire.Artifact, at time.Time) LedgerRecord {
+	return LedgerRecord{Path: a.Path, Hash: a.Hash, Revision: a.Revision,
+		EventID: a.EventID, DeployedAt: at, Deleted: a.Delete}
+}
