@@ -101,8 +101,12 @@ func (g *Guard) Counts() Counts { return countsFrom(g.cb.Counts()) }
 //
 // Do stops at once and returns:
 //   - nil when an attempt succeeds;
-//   - a permanent error (IsPermanent true) when fn returns one: see
-//     Permanent and WithPermanent; it does not count against the circuit;
+//   - a permanent error (wire.IsPermanent true) when fn returns one: see
+//     wire.Permanent and WithPermanent; it does not count against the
+//     circuit;
+//   - a deferral (errors.Is wire.ErrDeferred: something fn needs is busy)
+//     when fn returns one; it is not retried here and does not count
+//     against the circuit;
 //   - an *OpenError (errors.Is ErrOpen) when the circuit rejects an attempt,
 //     fn not being called;
 //   - fn's error when ctx ends (context.Canceled does not count against the
@@ -200,6 +204,8 @@ func (g *Guard) invoke(ctx context.Context, fn func(context.Context) error, now 
 		return nil
 	case g.isPermanent(err):
 		return &excludedError{err: wire.Permanent(err)}
+	case errors.Is(err, wire.ErrDeferred):
+		return &excludedError{err: err}
 	case errors.Is(ctx.Err(), context.Canceled):
 		return &excludedError{err: withCause(err, ctx.Err())}
 	case callCtx.Err() != nil:
@@ -230,14 +236,16 @@ func (g *Guard) isPermanent(err error) bool {
 
 // isFinal reports whether Do must stop retrying after err.
 func (g *Guard) isFinal(ctx context.Context, err error) bool {
-	return wire.IsPermanent(err) || errors.Is(err, ErrOpen) || ctx.Err() != nil || g.State() == StateOpen
+	return wire.IsPermanent(err) || errors.Is(err, wire.ErrDeferred) || errors.Is(err, ErrOpen) ||
+		ctx.Err() != nil || g.State() == StateOpen
 }
 
 // result is Do's error once retrying stopped on last: ctx's error is added
 // when ctx ended during a backoff wait.
 func (g *Guard) result(ctx context.Context, last error) error {
 	ctxErr := ctx.Err()
-	if ctxErr == nil || errors.Is(last, ctxErr) || wire.IsPermanent(last) || errors.Is(last, ErrOpen) {
+	if ctxErr == nil || errors.Is(last, ctxErr) || wire.IsPermanent(last) || errors.Is(last, wire.ErrDeferred) ||
+		errors.Is(last, ErrOpen) {
 		return last
 	}
 	return fmt.Errorf("breaker %s: %w (last error: %w)", g.component, ctxErr, last)

@@ -122,8 +122,8 @@ func (r *Reaper) Sweep(ctx context.Context) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	first, floor, maxDeliver, err := r.bounds(ctx)
-	if err != nil {
-		return 0, err
+	if err != nil || maxDeliver == 0 {
+		return 0, err // no MaxDeliver: the server gives nothing up
 	}
 	n := 0
 	for seq := first; seq != 0 && seq <= floor; seq++ {

@@ -23,7 +23,10 @@ type ProvisionConfig struct {
 	Consumer string
 	// AckWait is how long a delivered message may stay unacked (30s).
 	AckWait time.Duration
-	// MaxDeliver bounds deliveries per message before it is dead-lettered (10).
+	// MaxDeliver bounds deliveries per message before the server gives up
+	// on it and the Reaper dead-letters it (10); -1 is no bound, for a
+	// consumer whose orchestrator keeps the budget itself (with Attempts,
+	// so that deferrals spend none of it).
 	MaxDeliver int
 	// MaxAckPending bounds unacked messages across all replicas (4096). Size
 	// it at least replicas x (concurrency + batch).
@@ -181,6 +184,8 @@ func provisionBuckets(ctx context.Context, js jetstream.JetStream, cfg Provision
 		{Bucket: wire.ModelBucket, Description: "regen source model, one key per node", Replicas: cfg.Replicas, Storage: cfg.Storage},
 		{Bucket: wire.ArtifactBucket, Description: "regen deployed artifacts: hash and revision", Replicas: cfg.Replicas, Storage: cfg.Storage},
 		{Bucket: wire.ReplicasBucket, Description: "regen live replicas: stats snapshots", TTL: cfg.ReplicaTTL,
+			Replicas: cfg.Replicas, Storage: cfg.Storage},
+		{Bucket: wire.AttemptsBucket, Description: "regen deferrals and failures per unsettled event", TTL: AttemptsTTL,
 			Replicas: cfg.Replicas, Storage: cfg.Storage},
 	}
 	for _, kc := range kvs {

@@ -45,8 +45,11 @@ type Config struct {
 	HealthCheckInterval time.Duration `yaml:"health_check_interval" json:"health_check_interval"`
 	// AckWait must equal the consumer's AckWait; InProgress is sent at half of it (30s).
 	AckWait time.Duration `yaml:"ack_wait" json:"ack_wait"`
-	// MaxDeliver must equal the consumer's MaxDeliver; the last delivery
-	// that fails is dead-lettered (10).
+	// MaxDeliver is an event's delivery budget: the delivery that spends
+	// it and fails is dead-lettered, as is one whose earlier deliveries
+	// spent it without an outcome (crashes). With Deps.Attempts deferrals
+	// spend none of it; without, every delivery does, and it should equal
+	// the consumer's MaxDeliver (10).
 	MaxDeliver int `yaml:"max_deliver" json:"max_deliver"`
 	// NakDelay is the first redelivery delay after a transient failure,
 	// doubling per delivery up to NakDelayMax (1s, 1m).

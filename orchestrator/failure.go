@@ -13,7 +13,8 @@ import (
 // fail applies the ack policy to an engine or deployer error.
 func (o *Orchestrator) fail(ctx context.Context, m wire.Message, ch wire.Change, stage string, err error) result {
 	attrs := eventAttrs(ch.Event.ID, ch.ExecutionID, slog.String("stage", stage), slog.Any("error", err))
-	if delay, open := o.openDelay(err); open {
+	if delay, deferred := o.deferral(err); deferred {
+		o.recordDeferral(ctx, m, attrs)
 		o.nak(m, delay, attrs)
 		return result{outcome: outcomeDeferred}
 	}
@@ -26,17 +27,18 @@ func (o *Orchestrator) fail(ctx context.Context, m wire.Message, ch wire.Change,
 		return o.reject(ctx, ch.ExecutionID, m, ch.Event.ID, err)
 	}
 	o.publishFailed(ch, stage, err)
-	if m.Deliveries() >= uint64(o.cfg.MaxDeliver) {
+	spent := o.spentOnFailure(ctx, m, err, attrs)
+	if spent >= uint64(o.cfg.MaxDeliver) {
 		return o.deadLetter(ctx, m, ch.ExecutionID, ch.Event.ID, wire.ReasonMaxDeliveries, err)
 	}
-	delay := o.nakDelay(m.Deliveries())
+	delay := o.nakDelay(spent)
 	o.log.Warn("event failed; will retry", append(attrs, slog.Duration("retry_in", delay),
-		slog.Uint64("deliveries", m.Deliveries()))...)
+		slog.Uint64("deliveries", m.Deliveries()), slog.Uint64("spent", spent))...)
 	o.nak(m, delay, attrs)
 	return result{outcome: outcomeFailed}
 }
 
-// nakDelay grows exponentially with the delivery count, capped.
+// nakDelay grows exponentially with the spent deliveries, capped.
 func (o *Orchestrator) nakDelay(deliveries uint64) time.Duration {
 	d := o.cfg.NakDelay
 	for i := uint64(1); i < deliveries && d < o.cfg.NakDelayMax; i++ {

@@ -19,8 +19,9 @@ type Source interface {
 }
 
 // Engine regenerates the artifacts a change affects. It must be safe for
-// concurrent calls and honour ctx. Errors matching wire.ErrPermanent (or
-// bus.ErrInvalidEvent) are never retried.
+// concurrent calls and honour ctx. Errors matching wire.ErrPermanent are
+// never retried (the event is dead-lettered at once); errors matching
+// wire.ErrDeferred give the event back without spending its budget.
 type Engine interface {
 	Regenerate(ctx context.Context, ch wire.Change) ([]wire.Artifact, error)
 }
@@ -44,6 +45,20 @@ type Telemetry interface {
 // returns only after the copy is durably stored.
 type DeadLetterer interface {
 	DeadLetter(ctx context.Context, m wire.Message, reason string, cause error) error
+}
+
+// AttemptLog records, by stream sequence, the deliveries of an event that
+// did not settle it, so that its delivery budget (Config.MaxDeliver)
+// counts failures and deliveries that ended without an outcome (a crash),
+// never deferrals. It is called only off the success path. Safe for
+// concurrent use (bus.Attempts is one).
+type AttemptLog interface {
+	// Deferred records a delivery given back untried.
+	Deferred(ctx context.Context, seq uint64) (wire.Attempts, error)
+	// Failed records a transient failure.
+	Failed(ctx context.Context, seq uint64, cause error) (wire.Attempts, error)
+	// Get returns the record (zero when there is none).
+	Get(ctx context.Context, seq uint64) (wire.Attempts, error)
 }
 
 // Guard wraps calls to one component with circuit breaking, retry and a

@@ -30,8 +30,11 @@ type Deps struct {
 	EngineGuard Guard        // default: pass-through
 	DeployGuard Guard        // default: pass-through
 	Logger      *slog.Logger // default: slog.Default()
+	// Attempts keeps the delivery budget (default: none, and every
+	// delivery counts against Config.MaxDeliver, deferrals included).
+	Attempts AttemptLog
 	// IsPermanent classifies errors no retry can fix (added to the built-in
-	// checks for bus.ErrInvalidEvent and wire.ErrPermanent).
+	// check for wire.ErrPermanent).
 	IsPermanent func(error) bool
 	// Observer sees outcomes and cycles (default: none).
 	Observer Observer

@@ -113,6 +113,9 @@ func (w *worker) process(ctx context.Context, execID string, m wire.Message, sta
 	if err != nil {
 		return o.reject(ctx, execID, m, ev.ID, err)
 	}
+	if cause, spent := o.exhausted(ctx, m); spent {
+		return o.deadLetter(ctx, m, execID, ev.ID, wire.ReasonMaxDeliveries, cause)
+	}
 	evCtx, cancel := deadline.WithDeadlineValue(ctx, start.Add(o.cfg.EventTimeout), w.startedHook)
 	defer cancel()
 	w.ch = wire.Change{Event: ev, Seq: m.Seq(), Deliveries: m.Deliveries(), ExecutionID: execID}

@@ -11,6 +11,13 @@ import "errors"
 // PermanentReason.
 var ErrPermanent = errors.New("permanent")
 
+// ErrDeferred matches, with errors.Is, a failure that is not the event's
+// and not the environment's: something the event needs is busy (another
+// replica holds the claim on the artifact's path). The orchestrator gives
+// the event back for a short while without spending its delivery budget,
+// and a breaker.Guard neither retries it nor counts it against its circuit.
+var ErrDeferred = errors.New("deferred")
+
 // PermanentError is a failure that no retry can fix, with the dead-letter
 // reason it is reported under.
 type PermanentError struct {
@@ -43,15 +50,19 @@ func PermanentReason(reason string, err error) error {
 func IsPermanent(err error) bool { return errors.Is(err, ErrPermanent) }
 
 // ReasonOf is the dead-letter reason of a permanent err: that of its
-// InvalidEventError or PermanentError, ReasonPermanent for any other.
+// InvalidEventError or PermanentError, ReasonUnsafePath for a CleanPath
+// refusal, ReasonPermanent for any other.
 func ReasonOf(err error) string {
 	var inv *InvalidEventError
 	if errors.As(err, &inv) {
 		return inv.Reason
 	}
 	var pe *PermanentError
-	if errors.As(err, &pe) && pe.Reason != "" {
+	if errors.As(err, &pe) && pe.Reason != "" && pe.Reason != ReasonPermanent {
 		return pe.Reason
+	}
+	if errors.Is(err, ErrUnsafePath) {
+		return ReasonUnsafePath
 	}
 	return ReasonPermanent
 }

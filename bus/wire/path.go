@@ -15,8 +15,11 @@ var ErrUnsafePath = errors.New("unsafe path")
 
 // Limits on artifact paths.
 const (
-	MaxPathLen    = 1024
-	MaxElementLen = 255
+	MaxPathLen = 1024
+	// MaxElementLen leaves room, within a file system's 255-byte name
+	// limit, for the suffixes a deployer adds to a name (a temporary
+	// ".tmp-" and 16 hex digits, the previous version's ".prev").
+	MaxElementLen = 255 - len(".tmp-0123456789abcdef")
 )
 
 // CleanPath checks that p is a safe relative slash path and returns it

@@ -16,6 +16,24 @@ const (
 	ReasonUnknownChangeType = "unknown_change_type"
 	// ReasonMaxDeliveries is the reason of an event whose deliveries ran out.
 	ReasonMaxDeliveries = "max_deliveries"
+	// ReasonUnsafePath: an artifact path CleanPath refuses.
+	ReasonUnsafePath = "unsafe_path"
+	// ReasonPathTooLong: an artifact path the file system refuses as too
+	// long (ENAMETOOLONG).
+	ReasonPathTooLong = "path_too_long"
+	// ReasonPathConflict: an artifact path that clashes with what is
+	// deployed (a directory where a file goes, a file where a directory
+	// goes).
+	ReasonPathConflict = "path_conflict"
+	// ReasonPathEscapes: an artifact path that leads outside the deploy
+	// root through a symlink inside it.
+	ReasonPathEscapes = "path_escapes"
+	// ReasonValidation: a validator refused an artifact.
+	ReasonValidation = "validation_failed"
+	// ReasonNodeTooLarge: a node grew past what the model can store.
+	ReasonNodeTooLarge = "node_too_large"
+	// ReasonRenderTimeout: a template render outlived the event's deadline.
+	ReasonRenderTimeout = "render_timeout"
 	// ReasonPermanent is the reason of a permanent failure that names none.
 	ReasonPermanent = "permanent_error"
 )

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -33,6 +34,11 @@ type Service struct {
 	// probes and publishes the replica's stats.
 	metrics *observe.Metrics
 	obs     *observe.Service
+	// done closes when the loop ends by itself or the connection closes
+	// for good (lost says why); status is the connection's CLOSED listener.
+	done   chan struct{}
+	status chan nats.Status
+	lost   atomic.Pointer[error]
 }
 
 // Start brings a replica up: embedded server if cfg.NATS.URL is empty,
@@ -71,6 +77,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (svc *Servi
 		s.stopReaper()
 		return nil, err
 	}
+	s.watchConnection()
 	return s, nil
 }
 
@@ -98,7 +105,9 @@ func connConfig(cfg config.Config, url string, log *slog.Logger) bus.ConnConfig 
 
 func provisionConfig(cfg config.Config) bus.ProvisionConfig {
 	pc := bus.ProvisionConfig{Replicas: cfg.NATS.Replicas, Dedupe: cfg.Consumer.Dedupe,
-		Consumer: cfg.Consumer.Name, AckWait: cfg.Orchestrator.AckWait, MaxDeliver: cfg.Orchestrator.MaxDeliver,
+		// The orchestrator keeps the delivery budget (deferrals spend none
+		// of it), so the server never gives up on an event by itself.
+		Consumer: cfg.Consumer.Name, AckWait: cfg.Orchestrator.AckWait, MaxDeliver: -1,
 		MaxAckPending: cfg.Consumer.MaxAckPending, ReplicaTTL: 3 * cfg.StatsInterval}
 	targets, _ := cfg.Targets()
 	for _, t := range targets {
@@ -118,15 +127,21 @@ func (s *Service) ClientURL() string { return s.nc.ConnectedUrl() }
 // HTTPAddr is the metrics/probe server's address ("" without --http).
 func (s *Service) HTTPAddr() string { return s.obs.HTTPAddr() }
 
-// Done is closed when the orchestrator loop ends by itself (--once drained).
-func (s *Service) Done() <-chan struct{} { return s.orch.Done() }
+// Done is closed when the orchestrator loop ends by itself (--once
+// drained) or the NATS connection closed for good (Stop then returns
+// ErrConnectionClosed).
+func (s *Service) Done() <-chan struct{} { return s.done }
 
 // Stop stops the orchestrator gracefully (it reports failed events of a
 // --once run as ErrEventsFailed), drains the connection and shuts the
 // embedded server down.
 func (s *Service) Stop(ctx context.Context) error {
 	s.obs.Drain() // first: /readyz answers 503 while stopping
+	s.endWatch()
 	err := s.orch.Stop(ctx)
+	if lost := s.lost.Load(); lost != nil {
+		err = errors.Join(*lost, err)
+	}
 	if oerr := s.obs.Stop(ctx); oerr != nil {
 		s.log.Warn("observability stop", slog.Any("error", oerr))
 	}

@@ -44,10 +44,14 @@ func (s *Service) build(ctx context.Context) (*orchestrator.Orchestrator, error)
 	if err != nil {
 		return nil, err
 	}
+	attempts, err := s.js.KeyValue(ctx, wire.AttemptsBucket)
+	if err != nil {
+		return nil, fmt.Errorf("attempts bucket: %w", err)
+	}
 	engine, deployer := s.injectFaults(eng, dep)
 	return orchestrator.New(s.cfg.Orchestrator, orchestrator.Deps{Source: src, Engine: engine, Deployer: deployer,
 		Telemetry: s.tel, DeadLetters: bus.NewDeadLetters(s.js), EngineGuard: engGuard, DeployGuard: depGuard,
-		Logger: s.log, Observer: s.metrics})
+		Attempts: bus.NewAttempts(attempts), Logger: s.log, Observer: s.metrics})
 }
 
 // startObserve attaches the metrics gauges, starts the HTTP server (with

@@ -27,10 +27,19 @@ type CheckResult struct {
 	Error string `json:"error,omitempty"`
 }
 
-// Ready runs the checks in order, "draining" first, stopping at the first
-// failure.
+// Ready runs the checks in order, "draining" first, then the liveness
+// checks, then the readiness checks, stopping at the first failure.
 func (s *Server) Ready(ctx context.Context) Readiness {
-	checks := append([]Check{{Name: "draining", Fn: s.notDraining}}, s.cfg.Checks...)
+	checks := append([]Check{{Name: "draining", Fn: s.notDraining}}, s.cfg.Live...)
+	return s.run(ctx, append(checks, s.cfg.Checks...))
+}
+
+// Alive runs the liveness checks in order, stopping at the first failure:
+// a replica that fails one can no longer make progress, and only a
+// restart helps.
+func (s *Server) Alive(ctx context.Context) Readiness { return s.run(ctx, s.cfg.Live) }
+
+func (s *Server) run(ctx context.Context, checks []Check) Readiness {
 	r := Readiness{Ready: true, Checks: make([]CheckResult, 0, len(checks))}
 	for _, c := range checks {
 		cctx, cancel := context.WithTimeout(ctx, s.cfg.CheckTimeout)
@@ -57,7 +66,14 @@ func (s *Server) notDraining(context.Context) error {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, req *http.Request) {
-	r := s.Ready(req.Context())
+	writeProbe(w, s.Ready(req.Context()))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, req *http.Request) {
+	writeProbe(w, s.Alive(req.Context()))
+}
+
+func writeProbe(w http.ResponseWriter, r Readiness) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	if !r.Ready {

@@ -28,6 +28,9 @@ type ServerConfig struct {
 	Addr string
 	// Metrics serves /metrics (nil: 404).
 	Metrics http.Handler
+	// Live are the liveness checks: /healthz runs them in order and
+	// stops at the first failure (503); /readyz runs them too, first.
+	Live []Check
 	// Checks are run in order by /readyz, which stops at the first failure.
 	Checks []Check
 	// CheckTimeout bounds each check (CheckTimeoutDefault).
@@ -39,9 +42,10 @@ type ServerConfig struct {
 }
 
 // Server is the metrics and probe HTTP server: /metrics, /healthz (200
-// while the process is alive), /readyz (200 when every check passes and
-// the server is not draining, else 503 with a JSON Readiness naming the
-// failing check) and, with Pprof, /debug/pprof/.
+// while every liveness check passes), /readyz (200 when every liveness and
+// readiness check passes and the server is not draining), both answering
+// 503 with a JSON Readiness naming the failing check otherwise, and, with
+// Pprof, /debug/pprof/.
 type Server struct {
 	cfg      ServerConfig
 	log      *slog.Logger
@@ -70,10 +74,7 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Metrics != nil {
 		mux.Handle("GET /metrics", s.cfg.Metrics)
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
+	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if s.cfg.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)

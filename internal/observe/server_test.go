@@ -71,7 +71,7 @@ func TestReadyzIs503WhileDrainingAndHealthzStays200(t *testing.T) {
 	if r := readiness(t, body); code != http.StatusServiceUnavailable || r.Failed != "draining" {
 		t.Fatalf("readyz while draining = %d %s", code, body)
 	}
-	if code, body := get(t, url+"/healthz"); code != http.StatusOK || body != "ok\n" {
+	if code, body := get(t, url+"/healthz"); code != http.StatusOK || !strings.Contains(body, `"ready":true`) {
 		t.Fatalf("healthz = %d %q", code, body)
 	}
 }

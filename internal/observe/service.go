@@ -43,6 +43,9 @@ type Deps struct {
 	Orchestrator Orchestrator
 	Conn         *nats.Conn
 	JetStream    jetstream.JetStream
+	// Live are liveness checks of the replica's own parts (e.g. an engine
+	// with too many abandoned renders), run after the connection's.
+	Live []Check
 }
 
 // Service is a replica's observability: metrics gauges, the HTTP server
@@ -73,7 +76,7 @@ func Start(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 		Replica: cfg.Replica, Version: cfg.Version, Interval: cfg.StatsInterval, Logger: cfg.Logger})}
 	if cfg.HTTP != "" {
 		s.server = NewServer(ServerConfig{Addr: cfg.HTTP, Metrics: deps.Metrics.Handler(), Pprof: cfg.Pprof,
-			Checks: p.checks(), CheckTimeout: cfg.CheckTimeout, Logger: cfg.Logger})
+			Live: p.live(), Checks: p.checks(), CheckTimeout: cfg.CheckTimeout, Logger: cfg.Logger})
 		if err := s.server.Start(); err != nil {
 			return nil, fmt.Errorf("observe: %w", err)
 		}
@@ -135,6 +138,18 @@ func (s *Service) Stop(ctx context.Context) error {
 type probes struct {
 	cfg  Config
 	deps Deps
+}
+
+// live are the liveness checks: a closed connection never comes back.
+func (p probes) live() []Check {
+	return append([]Check{{Name: "nats_open", Fn: p.open}}, p.deps.Live...)
+}
+
+func (p probes) open(context.Context) error {
+	if p.deps.Conn.IsClosed() {
+		return errors.New("nats connection is closed for good")
+	}
+	return nil
 }
 
 func (p probes) checks() []Check {

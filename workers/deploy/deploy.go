@@ -13,12 +13,12 @@ func deploy(ctx context.Context, l *Ledger, validate func(wire.Artifact) error, 
 	do func(ctx context.Context, p string) error) (bool, error) {
 	p, err := wire.CleanPath(a.Path)
 	if err != nil {
-		return false, fmt.Errorf("deploy %s: %w: %w", a.Path, wire.ErrPermanent, err)
+		return false, wire.PermanentReason(wire.ReasonUnsafePath, fmt.Errorf("deploy %s: %w", a.Path, err))
 	}
 	a.Path = p
 	if validate != nil {
 		if err := validate(a); err != nil {
-			return false, fmt.Errorf("deploy %s: validate: %w: %w", p, wire.ErrPermanent, err)
+			return false, wire.PermanentReason(wire.ReasonValidation, fmt.Errorf("deploy %s: validate: %w", p, err))
 		}
 	}
 	run := func(ctx context.Context) error { return do(ctx, p) }

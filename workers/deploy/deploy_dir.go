@@ -38,15 +38,16 @@ type Dir struct {
 // false when the ledger skipped it as unchanged or stale.
 func (d *Dir) Deploy(ctx context.Context, a wire.Artifact) (bool, error) {
 	if strings.HasSuffix(a.Path, PrevSuffix) {
-		return false, fmt.Errorf("deploy %s: %w: %w: %s is reserved for rollback", a.Path, wire.ErrPermanent, wire.ErrUnsafePath, PrevSuffix)
+		return false, wire.PermanentReason(wire.ReasonUnsafePath,
+			fmt.Errorf("deploy %s: %w: %s is reserved for rollback", a.Path, wire.ErrUnsafePath, PrevSuffix))
 	}
 	return deploy(ctx, d.Ledger, d.Validate, a, func(_ context.Context, p string) error {
-		return d.withRoot(func(r *os.Root) error {
+		return classifyFS(d.withRoot(func(r *os.Root) error {
 			if a.Delete {
 				return removeFile(r, p)
 			}
 			return writeAtomic(r, p, a.Content)
-		})
+		}))
 	})
 }
 

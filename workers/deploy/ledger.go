@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"sync"
@@ -16,9 +15,16 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// ErrBusy says another deployer (in this process or another replica) holds
-// the claim on the artifact's path: retry later. It is transient.
-var ErrBusy = errors.New("artifact path busy")
+// ErrBusy says another deployer (in this process or another replica) held
+// the claim on the artifact's path for longer than the Ledger's BusyWait:
+// expected coordination, not a failure. It matches wire.ErrDeferred, so
+// the event is given back for later without spending its delivery budget
+// or counting against a circuit.
+var ErrBusy = fmt.Errorf("artifact path busy: %w", wire.ErrDeferred)
+
+// BusyWaitDefault is how long a deploy waits for another deployer's claim
+// on the same path to end before it gives up with ErrBusy.
+const BusyWaitDefault = 2 * time.Second
 
 // DefaultLease is how long a deploy claim blocks other deployers of the same
 // path before they may take it over (a claimer that crashed).
@@ -48,7 +54,9 @@ type Ledger struct {
 	target string
 	// Lease is DefaultLease unless set before first use.
 	Lease time.Duration
-	locks [64]sync.Mutex
+	// BusyWait is BusyWaitDefault unless set before first use.
+	BusyWait time.Duration
+	locks    [64]sync.Mutex
 }
 
 // NewLedger returns a Ledger over kv (bus.ArtifactBucket), which the caller
@@ -56,7 +64,7 @@ type Ledger struct {
 // "objectstore:REGEN_ARTIFACTS"): each target keeps its own records, so
 // deploying to a second target is never skipped because of the first.
 func NewLedger(kv jetstream.KeyValue, target string) *Ledger {
-	return &Ledger{kv: kv, target: target, Lease: DefaultLease}
+	return &Ledger{kv: kv, target: target, Lease: DefaultLease, BusyWait: BusyWaitDefault}
 }
 
 // LedgerKey is the artifact bucket key of an artifact path of a target.

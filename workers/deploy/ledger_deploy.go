@@ -16,7 +16,7 @@ import (
 // reports whether do ran and succeeded. It claims the path with
 // compare-and-set before do and records the deploy after, so no two
 // deployers write one path at once; a path claimed by another deployer
-// yields ErrBusy. If do fails the claim is released and the old record
+// is waited for, up to BusyWait, then yields ErrBusy. If do fails the claim is released and the old record
 // restored. Once the claim holds, and before do, it calls
 // bus.DeployStarted(ctx): a skip starts nothing.
 func (l *Ledger) Deploy(ctx context.Context, a wire.Artifact, do func(context.Context) error) (bool, error) {
@@ -40,6 +40,7 @@ func (l *Ledger) Deploy(ctx context.Context, a wire.Artifact, do func(context.Co
 // claim writes a pending record for a. claimRev is 0 when a must be
 // skipped.
 func (l *Ledger) claim(ctx context.Context, a wire.Artifact) (prev LedgerRecord, prevRev, claimRev uint64, err error) {
+	wait := newBusyWait(l.BusyWait)
 	for {
 		prev, prevRev, err = l.Get(ctx, a.Path)
 		if err != nil {
@@ -50,7 +51,10 @@ func (l *Ledger) claim(ctx context.Context, a wire.Artifact) (prev LedgerRecord,
 		case skipUnchanged, skipStale:
 			return prev, prevRev, 0, nil
 		case busy:
-			return prev, prevRev, 0, fmt.Errorf("deploy %s: %w", a.Path, ErrBusy)
+			if !wait.next(ctx) {
+				return prev, prevRev, 0, fmt.Errorf("deploy %s: %w", a.Path, ErrBusy)
+			}
+			continue
 		}
 		c := recordOf(a, time.Time{})
 		c.Pending, c.ClaimedAt = true, now
@@ -95,4 +99,32 @@ func (l *Ledger) Amend(ctx context.Context, path string, fn func(*LedgerRecord))
 func recordOf(a wire.Artifact, at time.Time) LedgerRecord {
 	return LedgerRecord{Path: a.Path, Hash: a.Hash, Revision: a.Revision,
 		EventID: a.EventID, DeployedAt: at, Deleted: a.Delete}
+}
+
+// busyWait paces the polls of a path another deployer holds: 5 ms, then
+// doubling up to 100 ms, for at most its limit.
+type busyWait struct {
+	until time.Time
+	delay time.Duration
+}
+
+func newBusyWait(limit time.Duration) *busyWait {
+	return &busyWait{until: time.Now().Add(limit), delay: 5 * time.Millisecond}
+}
+
+// next waits before the next poll; false when the limit (or ctx) would
+// end first.
+func (w *busyWait) next(ctx context.Context) bool {
+	if time.Now().Add(w.delay).After(w.until) {
+		return false
+	}
+	t := time.NewTimer(w.delay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	}
+	w.delay = min(2*w.delay, 100*time.Millisecond)
+	return true
 }
