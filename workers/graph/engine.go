@@ -21,6 +21,9 @@ type Config struct {
 	Model *Model
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// MaxAbandoned is how many abandoned renders may still run before
+	// Stuck reports the engine stuck (MaxAbandonedDefault).
+	MaxAbandoned int
 }
 
 // Engine applies changes to the model and renders the templates they
@@ -30,6 +33,7 @@ type Engine struct {
 	cfg       Config
 	log       *slog.Logger
 	templates atomic.Pointer[TemplateSet]
+	abandoned atomic.Int64 // renders abandoned at their deadline, still running
 }
 
 // NewEngine loads the templates and returns the engine.
@@ -165,11 +169,15 @@ func (e *Engine) renderNode(ctx context.Context, ch wire.Change, ts []*Template,
 
 // render produces one artifact; ok is false when the output path is empty.
 func (e *Engine) render(ctx context.Context, ch wire.Change, t *Template, d RenderData, rev uint64) (wire.Artifact, bool, error) {
-	p, err := artifactPath(ctx, t, d)
+	p, err := e.artifactPath(ctx, t, d)
 	if err != nil || p == "" {
 		return wire.Artifact{}, false, err
 	}
-	content, err := t.Render(ctx, d)
+	content, err := e.bounded(ctx, "render "+t.Name+" for "+d.Node.Subject,
+		func() ([]byte, error) { return t.Render(ctx, d) })
+	if wire.IsPermanent(err) {
+		return wire.Artifact{}, false, err
+	}
 	if err != nil {
 		return wire.Artifact{}, false, renderErr(ctx, t, d.Node.Subject, err)
 	}
@@ -179,11 +187,18 @@ func (e *Engine) render(ctx context.Context, ch wire.Change, t *Template, d Rend
 }
 
 // artifactPath renders and cleans t's output path for d ("" = not applicable).
-func artifactPath(ctx context.Context, t *Template, d RenderData) (string, error) {
-	raw, err := t.OutputPath(ctx, d)
+func (e *Engine) artifactPath(ctx context.Context, t *Template, d RenderData) (string, error) {
+	out, err := e.bounded(ctx, "output path of "+t.Name+" for "+d.Node.Subject, func() ([]byte, error) {
+		p, err := t.OutputPath(ctx, d)
+		return []byte(p), err
+	})
+	if wire.IsPermanent(err) {
+		return "", err
+	}
 	if err != nil {
 		return "", renderErr(ctx, t, d.Node.Subject, err)
 	}
+	raw := string(out)
 	if raw == "" {
 		return "", nil
 	}
@@ -211,7 +226,7 @@ func (e *Engine) deletes(ctx context.Context, ch wire.Change, set *TemplateSet, 
 			continue
 		}
 		data.Template = t.Name
-		p, err := artifactPath(ctx, t, data)
+		p, err := e.artifactPath(ctx, t, data)
 		if err != nil {
 			return nil, err
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/regen-dev/regen/bus/wire"
 	"github.com/regen-dev/regen/internal/kvjson"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -100,7 +101,7 @@ func (m *Model) apply(ctx context.Context, ch wire.Change) (Node, uint64, bool, 
 			continue // another writer won the race: re-read and reapply
 		}
 		if err != nil {
-			return Node{}, 0, false, fmt.Errorf("apply %s to %s: %w", ch.Event.ID, subject, err)
+			return Node{}, 0, false, fmt.Errorf("apply %s to %s: %w", ch.Event.ID, subject, tooLarge(err))
 		}
 		return n, newRev, true, nil
 	}
@@ -170,4 +171,13 @@ func (m *Model) readKey(ctx context.Context, key string) (NodeRev, bool, error) 
 		return NodeRev{}, false, fmt.Errorf("model key %s: %w", key, err)
 	}
 	return NodeRev{Node: n, Revision: rev}, rev != 0, nil
+}
+
+// tooLarge marks a write refused for its size as permanent: the node
+// this change would make cannot be stored, whichever replica tries.
+func tooLarge(err error) error {
+	if errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum) {
+		return wire.PermanentReason(wire.ReasonNodeTooLarge, err)
+	}
+	return err
 }
