@@ -1,6 +1,8 @@
 // Package embedded runs a nats-server with JetStream inside the regen
 // process, for `regen run` without --nats-url, for tests and benchmarks.
-// It is the only regen package that links nats-server.
+// It is the only regen package that starts one: internal/app,
+// internal/testkit and internal/benchkit start theirs through it, and the
+// orchestrator, bus and the workers never link nats-server.
 //
 //	srv, err := embedded.Start(embedded.Config{Listen: "127.0.0.1:-1", StoreDir: dir})
 //	if err != nil {
