@@ -29,7 +29,7 @@ type ProvisionConfig struct {
 	// so that deferrals spend none of it).
 	MaxDeliver int
 	// MaxAckPending bounds unacked messages across all replicas (4096). Size
-	// it at least replicas x (concurrency + batch).
+	// it at least replicas x 6 x batch (orchestrator.MaxBatchesHeld batches).
 	MaxAckPending int
 	// ReplicaTTL is how long a replica's stats snapshot lives in
 	// ReplicasBucket without being refreshed (15s: 3 x the default

@@ -17,7 +17,8 @@ type OrchestrationStats struct {
 	Skipped                int64   `json:"skipped"`
 	// Rejected counts invalid events terminated and dead-lettered (also in Failures).
 	Rejected int64 `json:"rejected"`
-	// Deferred counts events put back because a circuit was open (not failures).
+	// Deferred counts deliveries given back untried (not failures): a circuit
+	// was open, another replica held the artifact path, or the replica stopped.
 	Deferred int64 `json:"deferred"`
 	// DeadLettered counts events moved to the DLQ (rejected or max deliveries).
 	DeadLettered int64 `json:"dead_lettered"`

@@ -18,6 +18,7 @@ import (
 	"github.com/regen-dev/regen/internal/config"
 	"github.com/regen-dev/regen/internal/observe"
 	"github.com/regen-dev/regen/orchestrator"
+	"github.com/regen-dev/regen/workers/graph"
 )
 
 // Service is one running regen replica.
@@ -34,6 +35,7 @@ type Service struct {
 	// probes and publishes the replica's stats.
 	metrics *observe.Metrics
 	obs     *observe.Service
+	graph   *graph.Engine // nil with the exec engine
 	// done closes when the loop ends by itself or the connection closes
 	// for good (lost says why); status is the connection's CLOSED listener.
 	done   chan struct{}

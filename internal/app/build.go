@@ -59,7 +59,16 @@ func (s *Service) build(ctx context.Context) (*orchestrator.Orchestrator, error)
 func (s *Service) startObserve(ctx context.Context) (*observe.Service, error) {
 	return observe.Start(ctx, observe.Config{HTTP: s.cfg.HTTP, Pprof: s.cfg.Pprof, Replica: s.cfg.Orchestrator.Replica,
 		StatsInterval: s.cfg.StatsInterval, Consumer: s.cfg.Consumer.Name, Logger: s.log},
-		observe.Deps{Metrics: s.metrics, Orchestrator: s.orch, Conn: s.nc, JetStream: s.js})
+		observe.Deps{Metrics: s.metrics, Orchestrator: s.orch, Conn: s.nc, JetStream: s.js, Live: s.liveChecks()})
+}
+
+// liveChecks are the replica's own liveness checks: a graph engine with
+// too many abandoned renders still running can only be freed by a restart.
+func (s *Service) liveChecks() []observe.Check {
+	if s.graph == nil {
+		return nil
+	}
+	return []observe.Check{{Name: "renders", Fn: func(context.Context) error { return s.graph.Stuck() }}}
 }
 
 // engine builds the configured engine: the graph engine over the KV model,
@@ -72,8 +81,9 @@ func (s *Service) engine(ctx context.Context) (orchestrator.Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model bucket: %w", err)
 	}
-	return graph.NewEngine(graph.Config{Templates: s.cfg.Templates,
+	s.graph, err = graph.NewEngine(graph.Config{Templates: s.cfg.Templates,
 		Model: graph.NewModel(kv), Logger: s.log})
+	return s.graph, err
 }
 
 func (s *Service) deployers(ctx context.Context) (orchestrator.Deployer, error) {

@@ -145,3 +145,33 @@ func TestFlakyDeployerDeploysEveryEventExactlyOnce(t *testing.T) {
 		t.Fatalf("%d artifacts, want %d", got, n)
 	}
 }
+
+// Deferrals spend no delivery budget: every event is given back (its path
+// busy) more often than max_deliver allows deliveries, yet none is
+// dead-lettered, and every one is deployed once.
+func TestDeferralsSpendNoDeliveryBudget(t *testing.T) {
+	t.Parallel()
+	const n = 20
+	b := setup(t, func(c *config.Config) {
+		fastRetries(c)
+		c.Orchestrator.MaxDeliver = 2
+		c.Faults = "deployer:busy_first=100" // 5 deferrals per event on average
+	})
+	dl := watchDeploys(t, b.nc)
+	svc := b.start(t)
+	publish(t, b.js, syntheticNodes(n))
+	testkit.WaitFor(t, 60*time.Second, "every event deployed", func() bool {
+		missing, _ := dl.exactlyOnce(n)
+		return missing == 0
+	})
+	if _, twice := dl.exactlyOnce(n); twice != 0 {
+		t.Fatalf("%d events deployed more than once", twice)
+	}
+	s := svc.Orchestrator().Stats()
+	if s.Deferred < 100 || s.DeadLettered != 0 {
+		t.Fatalf("stats = %+v: want 100 deferrals and no dead letters", s)
+	}
+	if list, _ := bus.NewDeadLetters(b.js).List(context.Background()); len(list) != 0 {
+		t.Fatalf("%d events dead-lettered for deferrals: %+v", len(list), list)
+	}
+}

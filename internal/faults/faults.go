@@ -23,17 +23,22 @@ import (
 // ErrInjected is the error a fault returns.
 var ErrInjected = errors.New("injected fault")
 
+// ErrInjectedBusy is the error of a busy_first fault: a deferral (it
+// matches wire.ErrDeferred), as when another replica holds the path.
+var ErrInjectedBusy = fmt.Errorf("injected fault: busy: %w", wire.ErrDeferred)
+
 // Spec is what to inject into one component.
 type Spec struct {
 	Delay      time.Duration // added to every call
 	ErrorRate  float64       // share of calls that fail (transient)
 	HangRate   float64       // share of calls that block until ctx ends
 	FailFirst  int64         // the first N calls fail
+	BusyFirst  int64         // the first N calls (after FailFirst) are deferred
 	CrashAfter int64         // exit the process right after the Nth successful call
 }
 
 // Parse reads "engine:k=v,k=v;deployer:k=v". Keys: delay, error, hang,
-// fail_first, crash_after.
+// fail_first, busy_first, crash_after.
 func Parse(s string) (map[string]Spec, error) {
 	out := map[string]Spec{}
 	for part := range strings.SplitSeq(s, ";") {
@@ -67,6 +72,8 @@ func parseSpec(kvs string) (Spec, error) {
 			sp.HangRate, err = strconv.ParseFloat(v, 64)
 		case "fail_first":
 			sp.FailFirst, err = strconv.ParseInt(v, 10, 64)
+		case "busy_first":
+			sp.BusyFirst, err = strconv.ParseInt(v, 10, 64)
 		case "crash_after":
 			sp.CrashAfter, err = strconv.ParseInt(v, 10, 64)
 		default:
@@ -99,6 +106,9 @@ func (in *injector) before(ctx context.Context) error {
 	}
 	if n <= in.spec.FailFirst || (in.spec.ErrorRate > 0 && rand.Float64() < in.spec.ErrorRate) {
 		return ErrInjected
+	}
+	if n <= in.spec.FailFirst+in.spec.BusyFirst {
+		return ErrInjectedBusy
 	}
 	if in.spec.HangRate > 0 && rand.Float64() < in.spec.HangRate {
 		<-ctx.Done()

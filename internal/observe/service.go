@@ -27,7 +27,7 @@ type Config struct {
 	// StatsInterval is the time between stats snapshots (StatsIntervalDefault).
 	StatsInterval time.Duration
 	// Stream and Consumer name the shared consumer the readiness probe and
-	// regen_consumer_pending look at (bus.ChangesStream, bus.DefaultConsumer).
+	// regen_consumer_pending look at (wire.ChangesStream, wire.DefaultConsumer).
 	Stream, Consumer string
 	// CheckTimeout bounds each readiness check and each pending read
 	// (CheckTimeoutDefault).

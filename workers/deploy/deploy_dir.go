@@ -70,7 +70,13 @@ func (d *Dir) withRoot(fn func(*os.Root) error) error {
 func writeAtomic(r *os.Root, p string, content []byte) error {
 	dir := path.Dir(p)
 	if err := r.MkdirAll(dir, 0o755); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			err = wire.PermanentReason(wire.ReasonPathConflict, fmt.Errorf("%w: a file is in the way", err))
+		}
 		return fmt.Errorf("deploy %s: mkdir: %w", p, err)
+	}
+	if fi, err := r.Lstat(p); err == nil && fi.IsDir() {
+		return wire.PermanentReason(wire.ReasonPathConflict, fmt.Errorf("deploy %s: a directory is in the way", p))
 	}
 	tmp, err := writeTemp(r, p, content)
 	if err != nil {

@@ -8,7 +8,9 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/regen-dev/regen/bus/wire"
 	"github.com/regen-dev/regen/internal/testkit"
 )
@@ -187,5 +189,33 @@ func TestModelRefusesUndecodableProperties(t *testing.T) {
 	}
 	if _, _, err := m.Get(b.Ctx, "urn:x:A"); err == nil {
 		t.Fatal("the node was written")
+	}
+}
+
+// A node that grows past what the server stores is refused for good: every
+// replica would fail the same way on every delivery.
+func TestModelRefusesANodeTooLargeToStore(t *testing.T) {
+	t.Parallel()
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
+		StoreDir: t.TempDir(), MaxPayload: 64 << 10, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	_, js := testkit.Client(t, srv.ClientURL())
+	m := NewModel(testkit.KV(t, js, "MODEL"))
+	for seq := uint64(1); seq <= 8 && err == nil; seq++ {
+		props := map[string]any{}
+		for i := range 1000 {
+			props[fmt.Sprintf("p%d-%d", seq, i)] = "0123456789"
+		}
+		_, _, err = m.Apply(testkit.Context(t, 30*time.Second), testkit.NodeChange(seq, wire.NodeUpdated, "urn:x:big", props))
+	}
+	if !wire.IsPermanent(err) || wire.ReasonOf(err) != wire.ReasonNodeTooLarge {
+		t.Fatalf("err = %v (reason %s), want permanent %s", err, wire.ReasonOf(err), wire.ReasonNodeTooLarge)
 	}
 }

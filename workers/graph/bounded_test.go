@@ -1,0 +1,60 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/testkit"
+)
+
+// loopTmpl loops without writing: the only way to stop it is to abandon
+// it. It ends by itself after a while, so the test can wait for it.
+const loopTmpl = "---\nname: loop\nmatch:\n  subjects: [\"urn:x:*\"]\n" +
+	"output: \"loop/{{ .Node.LocalName }}.txt\"\n---\n{{ range 4000000 }}{{ end }}done\n"
+
+func TestARenderThatOutlivesItsDeadlineIsAbandoned(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	eng, err := NewEngine(Config{Templates: writeTemplates(t, map[string]string{"loop.tmpl": loopTmpl}),
+		Model: newModel(t, b, "MODEL"), MaxAbandoned: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(b.Ctx, 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = eng.Regenerate(ctx, testkit.NodeChange(1, wire.NodeAdded, "urn:x:a", nil))
+	if !wire.IsPermanent(err) || wire.ReasonOf(err) != wire.ReasonRenderTimeout {
+		t.Fatalf("err = %v (reason %s), want permanent %s", err, wire.ReasonOf(err), wire.ReasonRenderTimeout)
+	}
+	if waited := time.Since(start); waited > 10*time.Second {
+		t.Fatalf("Regenerate returned after %s: it waited for the render", waited)
+	}
+	if eng.Abandoned() != 1 || !errors.Is(eng.Stuck(), ErrStuck) {
+		t.Fatalf("abandoned = %d, stuck = %v: want 1 and ErrStuck", eng.Abandoned(), eng.Stuck())
+	}
+	testkit.WaitFor(t, 2*time.Minute, "the abandoned render to end", func() bool { return eng.Abandoned() == 0 })
+	if err := eng.Stuck(); err != nil {
+		t.Fatalf("stuck after the render ended: %v", err)
+	}
+}
+
+func TestACancelledRenderIsNotPermanent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	eng, err := NewEngine(Config{Templates: writeTemplates(t, map[string]string{"loop.tmpl": loopTmpl}),
+		Model: newModel(t, b, "MODEL")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(b.Ctx)
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, err = eng.Regenerate(ctx, testkit.NodeChange(1, wire.NodeAdded, "urn:x:a", nil))
+	if err == nil || wire.IsPermanent(err) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want a transient cancellation", err)
+	}
+	testkit.WaitFor(t, 2*time.Minute, "the abandoned render to end", func() bool { return eng.Abandoned() == 0 })
+}
