@@ -30,7 +30,7 @@ func TestDirDeployerClassifiesPathFailuresByCause(t *testing.T) {
 	}
 	d := &Dir{Root: root}
 	for _, tc := range []struct{ path, reason string }{
-		{"adir", wire.ReasonPathConflict},      // a directory where the file goes
+		{"adir", wire.ReasonPathConflict},       // a directory where the file goes
 		{"afile/x.go", wire.ReasonPathConflict}, // a file where a directory goes
 		{"link/x.go", wire.ReasonPathEscapes},   // a symlink out of the root
 		{strings.Repeat("n", wire.MaxElementLen+1), wire.ReasonUnsafePath},
