@@ -34,6 +34,9 @@ const (
 	ReasonNodeTooLarge = "node_too_large"
 	// ReasonRenderTimeout: a template render outlived the event's deadline.
 	ReasonRenderTimeout = "render_timeout"
+	// ReasonRenderTooCostly: a template's ranges would run more iterations
+	// on this data than one render may.
+	ReasonRenderTooCostly = "render_too_costly"
 	// ReasonPermanent is the reason of a permanent failure that names none.
 	ReasonPermanent = "permanent_error"
 )

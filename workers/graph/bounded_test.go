@@ -13,7 +13,7 @@ import (
 // loopTmpl loops without writing: the only way to stop it is to abandon
 // it. It ends by itself after a while, so the test can wait for it.
 const loopTmpl = "---\nname: loop\nmatch:\n  subjects: [\"urn:x:*\"]\n" +
-	"output: \"loop/{{ .Node.LocalName }}.txt\"\n---\n{{ range 4000000 }}{{ end }}done\n"
+	"output: \"loop/{{ .Node.LocalName }}.txt\"\n---\n{{ range 50000 }}{{ $x := printf \"%0900d\" 1 }}{{ end }}done\n"
 
 func TestARenderThatOutlivesItsDeadlineIsAbandoned(t *testing.T) {
 	t.Parallel()
@@ -23,10 +23,11 @@ func TestARenderThatOutlivesItsDeadlineIsAbandoned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(b.Ctx, 200*time.Millisecond)
+	loop, _ := eng.Templates().Get("loop")
+	ctx, cancel := context.WithTimeout(b.Ctx, 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = eng.Regenerate(ctx, testkit.NodeChange(1, wire.NodeAdded, "urn:x:a", nil))
+	_, _, err = eng.render(ctx, testkit.NodeChange(1, wire.NodeAdded, "urn:x:a", nil), loop, RenderData{}, 1)
 	if !wire.IsPermanent(err) || wire.ReasonOf(err) != wire.ReasonRenderTimeout {
 		t.Fatalf("err = %v (reason %s), want permanent %s", err, wire.ReasonOf(err), wire.ReasonRenderTimeout)
 	}
@@ -50,11 +51,32 @@ func TestACancelledRenderIsNotPermanent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	loop, _ := eng.Templates().Get("loop")
 	ctx, cancel := context.WithCancel(b.Ctx)
-	time.AfterFunc(100*time.Millisecond, cancel)
-	_, err = eng.Regenerate(ctx, testkit.NodeChange(1, wire.NodeAdded, "urn:x:a", nil))
+	time.AfterFunc(20*time.Millisecond, cancel)
+	_, _, err = eng.render(ctx, testkit.NodeChange(1, wire.NodeAdded, "urn:x:a", nil), loop, RenderData{}, 1)
 	if err == nil || wire.IsPermanent(err) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want a transient cancellation", err)
 	}
 	testkit.WaitFor(t, 2*time.Minute, "the abandoned render to end", func() bool { return eng.Abandoned() == 0 })
+}
+
+func TestRangesOverTheDataHaveAWorkBudget(t *testing.T) {
+	t.Parallel()
+	for name, body := range map[string]string{
+		"literal": "{{ range 100000000000000 }}{{ end }}",
+		"nested":  "{{ range 20000 }}{{ range 20000 }}{{ end }}{{ end }}",
+	} {
+		tt, err := ParseTemplate(name+".tmpl", []byte("---\nname: "+name+"\noutput: x\n---\n"+body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tt.Render(context.Background(), RenderData{}); !errors.Is(err, ErrTooMuchWork) {
+			t.Errorf("%s: err = %v, want ErrTooMuchWork", name, err)
+		}
+	}
+	fine, _ := ParseTemplate("fine.tmpl", []byte("---\nname: fine\noutput: x\n---\n{{ range 3 }}{{ range 3 }}.{{ end }}{{ end }}"))
+	if out, err := fine.Render(context.Background(), RenderData{}); err != nil || string(out) != "........." {
+		t.Fatalf("fine = %q, %v", out, err)
+	}
 }

@@ -214,6 +214,9 @@ func renderErr(ctx context.Context, t *Template, subject string, err error) erro
 	if ctx.Err() != nil {
 		return fmt.Errorf("render %s for %s: %w", t.Name, subject, err)
 	}
+	if errors.Is(err, ErrTooMuchWork) {
+		return wire.PermanentReason(wire.ReasonRenderTooCostly, fmt.Errorf("render %s for %s: %w", t.Name, subject, err))
+	}
 	return fmt.Errorf("render %s for %s: %w: %w", t.Name, subject, wire.ErrPermanent, err)
 }
 

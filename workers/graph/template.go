@@ -24,6 +24,9 @@ const MaxRenderSize = 16 << 20
 type RenderData struct {
 	Node     NodeView
 	Template string
+	// Budget is what is left of this execution's range iterations (set by
+	// the engine; nil is unlimited).
+	Budget *WorkBudget
 }
 
 // Template is one parsed *.tmpl file. It is immutable and safe for
@@ -47,10 +50,12 @@ func ParseTemplate(file string, data []byte) (*Template, error) {
 	if err != nil {
 		return nil, &TemplateError{File: file, Field: "output", Err: err}
 	}
+	guardRanges(t.output)
 	t.body, err = template.New(fm.Name).Funcs(TemplateFuncs()).Parse(string(body))
 	if err != nil {
 		return nil, &TemplateError{File: file, Field: "body", Err: err}
 	}
+	guardRanges(t.body)
 	return t, nil
 }
 
@@ -105,6 +110,7 @@ func (t *Template) Render(ctx context.Context, d RenderData) ([]byte, error) {
 }
 
 func execute(ctx context.Context, tt *template.Template, d RenderData) ([]byte, error) {
+	d.Budget = newWorkBudget()
 	var buf bytes.Buffer
 	err := tt.Execute(&ctxWriter{ctx: ctx, w: &buf, left: MaxRenderSize}, d)
 	if cerr := ctx.Err(); cerr != nil {
