@@ -3,6 +3,7 @@
 package faultsuite
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -34,16 +35,9 @@ type natsOpts struct {
 func newNATSNode(t *testing.T, name string, o natsOpts) *natsNode {
 	t.Helper()
 	dir := t.TempDir()
-	n := &natsNode{name: name, host: cmpOr(o.host, "127.0.0.1"), port: freePort(t),
+	n := &natsNode{name: name, host: cmp.Or(o.host, "127.0.0.1"), port: freePort(t),
 		store: filepath.Join(dir, "js"), conf: filepath.Join(dir, name+".conf")}
 	return n
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // writeConf writes the node's config file.

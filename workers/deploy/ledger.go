@@ -20,9 +20,9 @@ import (
 // the claim on the artifact's path: retry later. It is transient.
 var ErrBusy = errors.New("artifact path busy")
 
-// DefaultLease is how long a deploy claim blocks other deployers of the same
+// LeaseDefault is how long a deploy claim blocks other deployers of the same
 // path before they may take it over (a claimer that crashed).
-const DefaultLease = 30 * time.Second
+const LeaseDefault = 30 * time.Second
 
 // LedgerRecord is what the ledger knows about one artifact path: the JSON
 // value of its key in the artifact bucket (bus.ArtifactBucket).
@@ -46,7 +46,7 @@ type LedgerRecord struct {
 type Ledger struct {
 	kv     jetstream.KeyValue
 	target string
-	// Lease is DefaultLease unless set before first use.
+	// Lease is LeaseDefault unless set before first use.
 	Lease time.Duration
 	locks [64]sync.Mutex
 }
@@ -56,7 +56,7 @@ type Ledger struct {
 // "objectstore:REGEN_ARTIFACTS"): each target keeps its own records, so
 // deploying to a second target is never skipped because of the first.
 func NewLedger(kv jetstream.KeyValue, target string) *Ledger {
-	return &Ledger{kv: kv, target: target, Lease: DefaultLease}
+	return &Ledger{kv: kv, target: target, Lease: LeaseDefault}
 }
 
 // LedgerKey is the artifact bucket key of an artifact path of a target.
