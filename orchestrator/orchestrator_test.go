@@ -160,7 +160,7 @@ func TestEveryResultCollected(t *testing.T) {
 	if s.Failures != 9 || s.Rejected != 3 || s.DeploymentsCompleted != 21 || s.RegenerationsTriggered != 21 {
 		t.Fatalf("stats = %+v", s)
 	}
-	if got := b.dlq.all(); len(got) != 3 || got[0] != "unknown_change_type" {
+	if got := b.dlq.all(); len(got) != 3 || got[0] != wire.ReasonUnknownChangeType {
 		t.Fatalf("dlq reasons = %v", got)
 	}
 	if b.tel.count(wire.EventRejected) != 3 || b.tel.count(wire.RegenerationFailed) != 6 {
@@ -222,10 +222,10 @@ func TestLastDeliveryIsDeadLettered(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the event", func() bool { return b.o.Stats().EventsProcessed == 1 })
-	if _, _, term := m.state(); term != "max_deliveries" {
+	if _, _, term := m.state(); term != wire.ReasonMaxDeliveries {
 		t.Fatalf("term reason = %q", term)
 	}
-	if got := b.dlq.all(); len(got) != 1 || got[0] != "max_deliveries" {
+	if got := b.dlq.all(); len(got) != 1 || got[0] != wire.ReasonMaxDeliveries {
 		t.Fatalf("dlq = %v", got)
 	}
 }
