@@ -45,7 +45,7 @@ func eventMsg(i int) *nats.Msg {
 // waitProvisioned waits until a replica created REGEN_CHANGES.
 func waitProvisioned(t *testing.T, js jetstream.JetStream) {
 	t.Helper()
-	waitFor(t, 60*time.Second, "REGEN_CHANGES provisioned", func() bool {
+	testkit.WaitFor(t, 60*time.Second, "REGEN_CHANGES provisioned", func() bool {
 		ctx, cancel := ctxFor(2 * time.Second)
 		defer cancel()
 		_, err := js.Consumer(ctx, wire.ChangesStream, wire.ConsumerDefault)
