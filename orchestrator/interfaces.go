@@ -20,7 +20,7 @@ type Source interface {
 
 // Engine regenerates the artifacts a change affects. It must be safe for
 // concurrent calls and honour ctx. Errors matching wire.ErrPermanent (or
-// bus.ErrInvalidEvent) are never retried.
+// wire.ErrInvalidEvent) are never retried.
 type Engine interface {
 	Regenerate(ctx context.Context, ch wire.Change) ([]wire.Artifact, error)
 }
@@ -28,7 +28,7 @@ type Engine interface {
 // Deployer deploys one artifact. deployed=false means it was skipped
 // because the same content (or a newer revision) is already deployed. It
 // must be safe for concurrent calls and idempotent. A deployer that is
-// about to write calls bus.DeployStarted(ctx) first, from within Deploy
+// about to write calls wire.DeployStarted(ctx) first, from within Deploy
 // (the orchestrator publishes deployment_started then); a skip does not.
 type Deployer interface {
 	Deploy(ctx context.Context, a wire.Artifact) (deployed bool, err error)

@@ -9,7 +9,7 @@ import (
 // for the object-store deployer.
 type Artifact struct {
 	// Path is relative to the deploy root, slash-separated, already checked
-	// by workers.CleanPath.
+	// by CleanPath.
 	Path string `json:"path"`
 	// Content is the rendered bytes (empty when Delete is set).
 	Content []byte `json:"-"`

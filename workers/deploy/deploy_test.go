@@ -192,7 +192,7 @@ func TestLedgerReleasesFailedDeploy(t *testing.T) {
 }
 
 // TestDeployersReportTheStartOfAWrite checks that a deployer calls the
-// bus.DeployStarted hook once per write, before writing, and never for a
+// wire.DeployStarted hook once per write, before writing, and never for a
 // skip (unchanged or stale), with a ledger and without one.
 func TestDeployersReportTheStartOfAWrite(t *testing.T) {
 	t.Parallel()

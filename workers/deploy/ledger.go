@@ -25,7 +25,7 @@ var ErrBusy = errors.New("artifact path busy")
 const LeaseDefault = 30 * time.Second
 
 // LedgerRecord is what the ledger knows about one artifact path: the JSON
-// value of its key in the artifact bucket (bus.ArtifactBucket).
+// value of its key in the artifact bucket (wire.ArtifactBucket).
 type LedgerRecord struct {
 	Path       string    `json:"path"`
 	Hash       string    `json:"hash"`
@@ -51,7 +51,7 @@ type Ledger struct {
 	locks [64]sync.Mutex
 }
 
-// NewLedger returns a Ledger over kv (bus.ArtifactBucket), which the caller
+// NewLedger returns a Ledger over kv (wire.ArtifactBucket), which the caller
 // created, for one deploy target (e.g. "dir:/srv/out" or
 // "objectstore:REGEN_ARTIFACTS"): each target keeps its own records, so
 // deploying to a second target is never skipped because of the first.

@@ -18,7 +18,7 @@ import (
 // deployers write one path at once; a path claimed by another deployer
 // yields ErrBusy. If do fails the claim is released and the old record
 // restored. Once the claim holds, and before do, it calls
-// bus.DeployStarted(ctx): a skip starts nothing.
+// wire.DeployStarted(ctx): a skip starts nothing.
 func (l *Ledger) Deploy(ctx context.Context, a wire.Artifact, do func(context.Context) error) (bool, error) {
 	defer l.lock(a.Path)()
 	prev, prevRev, claimRev, err := l.claim(ctx, a)

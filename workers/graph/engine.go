@@ -17,7 +17,7 @@ import (
 type Config struct {
 	// Templates is the directory of *.tmpl files. Required.
 	Templates string
-	// Model holds the source model (NewModel over bus.ModelBucket). Required.
+	// Model holds the source model (NewModel over wire.ModelBucket). Required.
 	Model *Model
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger

@@ -57,7 +57,7 @@ func NodeKey(subject string) string {
 	return "n." + hex.EncodeToString(sum[:])[:40]
 }
 
-// Model is the source model in a JetStream KV bucket (bus.ModelBucket), one
+// Model is the source model in a JetStream KV bucket (wire.ModelBucket), one
 // key per node. It is safe for concurrent use, and any number of replicas
 // may write the same bucket: every write is compare-and-set.
 type Model struct {
