@@ -15,6 +15,7 @@ import (
 
 	"github.com/regen-dev/regen/breaker"
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/testkit"
 )
 
 func TestTripsAtFailureRatio(t *testing.T) {
@@ -96,7 +97,7 @@ func TestHalfOpenClosesAfterProbesSucceed(t *testing.T) {
 	t.Parallel()
 	const probes = 3
 	b := tripped(t, 20*time.Millisecond, probes)
-	waitFor(t, "half-open", func() bool { return b.guard.State() == breaker.StateHalfOpen })
+	testkit.WaitFor(t, waitLimit, "half-open", func() bool { return b.guard.State() == breaker.StateHalfOpen })
 
 	entered, release := make(chan struct{}), make(chan struct{})
 	errs := make(chan error, probes)
@@ -144,7 +145,7 @@ func assertProbesBusy(t *testing.T, g *breaker.Guard, openTimeout time.Duration)
 func TestHalfOpenReopensOnProbeFailure(t *testing.T) {
 	t.Parallel()
 	b := tripped(t, 20*time.Millisecond, 3)
-	waitFor(t, "half-open", func() bool { return b.guard.State() == breaker.StateHalfOpen })
+	testkit.WaitFor(t, waitLimit, "half-open", func() bool { return b.guard.State() == breaker.StateHalfOpen })
 	run(t, b.guard, "sf")
 
 	got := b.changes.transitions()
@@ -388,7 +389,7 @@ func TestStateChangeHookAndLog(t *testing.T) {
 	g = b.guard
 
 	run(t, g, "f")
-	waitFor(t, "half-open", func() bool { return g.State() == breaker.StateHalfOpen })
+	testkit.WaitFor(t, waitLimit, "half-open", func() bool { return g.State() == breaker.StateHalfOpen })
 	run(t, g, "s")
 
 	mustEqualSlice(t, "transitions", b.changes.transitions(), []string{"closed>open", "open>half-open", "half-open>closed"})

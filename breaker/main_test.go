@@ -98,19 +98,8 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// waitFor polls cond until it holds or 5s pass: a condition, not a sleep.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
-}
+// waitLimit bounds every testkit.WaitFor of the package's tests.
+const waitLimit = 5 * time.Second
 
 // run calls Do with outcomes: 's' succeeds, 'f' fails transiently.
 func run(t *testing.T, g *breaker.Guard, outcomes string) {

@@ -22,8 +22,8 @@ var ErrAckTimeout = errors.New("ack not confirmed in time")
 // been lost with the old connection. They are handled like a timeout.
 var ErrAckUnconfirmed = errors.New("ack unconfirmed: the connection was re-established")
 
-// DefaultAckTimeout bounds the wait for an ack's confirmation.
-const DefaultAckTimeout = 5 * time.Second
+// AckTimeoutDefault bounds the wait for an ack's confirmation.
+const AckTimeoutDefault = 5 * time.Second
 
 var ackBody = []byte("+ACK")
 
@@ -73,7 +73,7 @@ type pendingBurst struct {
 // delivery goroutine) lives as long as the connection.
 func newConfirmer(nc *nats.Conn, timeout time.Duration) (*confirmer, error) {
 	if timeout <= 0 {
-		timeout = DefaultAckTimeout
+		timeout = AckTimeoutDefault
 	}
 	c := &confirmer{nc: nc, prefix: nc.NewInbox() + ".", timeout: timeout,
 		pending: make(map[uint64]pendingBurst), emptied: make(chan struct{}, 1)}

@@ -80,7 +80,7 @@ func TestSecondAckIsConfirmedToo(t *testing.T) {
 func TestAckToADeletedConsumerFails(t *testing.T) {
 	t.Parallel()
 	ctx, js, msgs := fetchedN(t, 1, bus.SourceConfig{AckTimeout: time.Minute})
-	if err := js.DeleteConsumer(ctx, wire.ChangesStream, wire.DefaultConsumer); err != nil {
+	if err := js.DeleteConsumer(ctx, wire.ChangesStream, wire.ConsumerDefault); err != nil {
 		t.Fatal(err)
 	}
 	if err := bus.AckAndWait(ctx, msgs[0]); !errors.Is(err, nats.ErrNoResponders) {
@@ -99,7 +99,7 @@ func TestAckNumbersAgreeWithMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cons, err := js.Consumer(ctx, wire.ChangesStream, wire.DefaultConsumer)
+	cons, err := js.Consumer(ctx, wire.ChangesStream, wire.ConsumerDefault)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -57,7 +58,7 @@ func connOptions(cfg ConnConfig) []nats.Option {
 		log = slog.Default()
 	}
 	opts := []nats.Option{
-		nats.Name(cmpOr(cfg.Name, "regen")),
+		nats.Name(cmp.Or(cfg.Name, "regen")),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ReconnectJitter(100*time.Millisecond, time.Second),
@@ -87,11 +88,4 @@ func connOptions(cfg ConnConfig) []nats.Option {
 		opts = append(opts, nats.ClientCert(cfg.TLSCert, cfg.TLSKey))
 	}
 	return opts
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

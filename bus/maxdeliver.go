@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,10 +36,13 @@ type Reaper struct {
 	mu     sync.Mutex // one sweep or advisory at a time
 }
 
+// ReapEveryDefault is the Reaper's default sweep period.
+const ReapEveryDefault = time.Minute
+
 // ReaperConfig configures NewReaper.
 type ReaperConfig struct {
-	Consumer string        // DefaultConsumer
-	Every    time.Duration // sweep period (1m)
+	Consumer string        // wire.ConsumerDefault
+	Every    time.Duration // sweep period (ReapEveryDefault)
 	Logger   *slog.Logger
 	// OnReap, when set, is called for every message moved to the DLQ.
 	OnReap func(seq uint64)
@@ -46,8 +50,8 @@ type ReaperConfig struct {
 
 // NewReaper returns a stopped Reaper.
 func NewReaper(nc *nats.Conn, js jetstream.JetStream, cfg ReaperConfig) *Reaper {
-	r := &Reaper{nc: nc, js: js, dlq: NewDeadLetters(js), consumer: cmpOr(cfg.Consumer, wire.DefaultConsumer),
-		every: orDur(cfg.Every, time.Minute), log: cfg.Logger, onReap: cfg.OnReap}
+	r := &Reaper{nc: nc, js: js, dlq: NewDeadLetters(js), consumer: cmp.Or(cfg.Consumer, wire.ConsumerDefault),
+		every: cmp.Or(cfg.Every, ReapEveryDefault), log: cfg.Logger, onReap: cfg.OnReap}
 	if r.log == nil {
 		r.log = slog.Default()
 	}

@@ -72,7 +72,7 @@ func runAcks[M any](b *testing.B, msgs []M, workers int, ack func(M, func(error)
 func fetchedRaw(b *testing.B, n int) []jetstream.Msg {
 	b.Helper()
 	js, ctx := provisionedBench(b, n)
-	cons, err := js.Consumer(ctx, wire.ChangesStream, wire.DefaultConsumer)
+	cons, err := js.Consumer(ctx, wire.ChangesStream, wire.ConsumerDefault)
 	if err != nil {
 		b.Fatal(err)
 	}

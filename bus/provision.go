@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,9 +20,10 @@ type ProvisionConfig struct {
 	Dedupe time.Duration
 	// TelemetryMaxAge bounds how long telemetry is kept for replay (24h).
 	TelemetryMaxAge time.Duration
-	// Consumer names the shared durable pull consumer (DefaultConsumer).
+	// Consumer names the shared durable pull consumer (wire.ConsumerDefault).
 	Consumer string
-	// AckWait is how long a delivered message may stay unacked (30s).
+	// AckWait is how long a delivered message may stay unacked
+	// (wire.AckWaitDefault, 30s).
 	AckWait time.Duration
 	// MaxDeliver bounds deliveries per message before the server gives up
 	// on it and the Reaper dead-letters it (10); -1 is no bound, for a
@@ -41,38 +43,27 @@ type ProvisionConfig struct {
 	Storage jetstream.StorageType
 }
 
-// Defaults for ProvisionConfig.
+// Defaults for ProvisionConfig; the consumer's name, AckWait and
+// MaxDeliver default to wire.ConsumerDefault, wire.AckWaitDefault and
+// wire.MaxDeliverDefault, which the orchestrator shares.
 const (
-	DefaultDedupe          = 2 * time.Minute
-	DefaultTelemetryMaxAge = 24 * time.Hour
-	DefaultAckWait         = 30 * time.Second
-	DefaultMaxDeliver      = 10
-	DefaultMaxAckPending   = 4096
-	DefaultReplicaTTL      = 15 * time.Second
+	DedupeDefault          = 2 * time.Minute
+	TelemetryMaxAgeDefault = 24 * time.Hour
+	MaxAckPendingDefault   = 4096
+	ReplicaTTLDefault      = 15 * time.Second
 )
 
 // WithDefaults fills zero fields with their defaults.
 func (c ProvisionConfig) WithDefaults() ProvisionConfig {
 	c.Replicas = max(c.Replicas, 1)
-	c.Dedupe = orDur(c.Dedupe, DefaultDedupe)
-	c.TelemetryMaxAge = orDur(c.TelemetryMaxAge, DefaultTelemetryMaxAge)
-	c.Consumer = cmpOr(c.Consumer, wire.DefaultConsumer)
-	c.AckWait = orDur(c.AckWait, DefaultAckWait)
-	c.ReplicaTTL = orDur(c.ReplicaTTL, DefaultReplicaTTL)
-	if c.MaxDeliver == 0 {
-		c.MaxDeliver = DefaultMaxDeliver
-	}
-	if c.MaxAckPending == 0 {
-		c.MaxAckPending = DefaultMaxAckPending
-	}
+	c.Dedupe = cmp.Or(c.Dedupe, DedupeDefault)
+	c.TelemetryMaxAge = cmp.Or(c.TelemetryMaxAge, TelemetryMaxAgeDefault)
+	c.Consumer = cmp.Or(c.Consumer, wire.ConsumerDefault)
+	c.AckWait = cmp.Or(c.AckWait, wire.AckWaitDefault)
+	c.ReplicaTTL = cmp.Or(c.ReplicaTTL, ReplicaTTLDefault)
+	c.MaxDeliver = cmp.Or(c.MaxDeliver, wire.MaxDeliverDefault)
+	c.MaxAckPending = cmp.Or(c.MaxAckPending, MaxAckPendingDefault)
 	return c
-}
-
-func orDur(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
 }
 
 // Provision creates or updates every stream, the shared consumer, the KV

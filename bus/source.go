@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,12 +17,12 @@ import (
 // SourceConfig configures NewSource.
 type SourceConfig struct {
 	// Stream and Consumer name the durable pull consumer
-	// (ChangesStream / DefaultConsumer).
+	// (wire.ChangesStream / wire.ConsumerDefault).
 	Stream, Consumer string
 	// AsyncAck acks without waiting for the server's confirmation.
 	AsyncAck bool
 	// AckTimeout bounds the wait for an ack's confirmation
-	// (DefaultAckTimeout when 0).
+	// (AckTimeoutDefault when 0).
 	AckTimeout time.Duration
 }
 
@@ -39,8 +40,8 @@ type Source struct {
 
 // NewSource binds to the durable consumer (which Provision created).
 func NewSource(ctx context.Context, js jetstream.JetStream, cfg SourceConfig) (*Source, error) {
-	cfg.Stream = cmpOr(cfg.Stream, wire.ChangesStream)
-	cfg.Consumer = cmpOr(cfg.Consumer, wire.DefaultConsumer)
+	cfg.Stream = cmp.Or(cfg.Stream, wire.ChangesStream)
+	cfg.Consumer = cmp.Or(cfg.Consumer, wire.ConsumerDefault)
 	s := &Source{js: js, cfg: cfg}
 	if err := s.bind(ctx); err != nil {
 		return nil, err

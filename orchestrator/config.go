@@ -1,25 +1,28 @@
 package orchestrator
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"runtime"
 	"time"
+
+	"github.com/regen-dev/regen/bus/wire"
 )
 
-// Defaults (the seed's, plus what the loop needs).
+// Defaults (the seed's, plus what the loop needs). AckWait, MaxDeliver
+// and MaxPayload default to wire.AckWaitDefault, wire.MaxDeliverDefault
+// and wire.MaxPayloadDefault, which they share with the consumer bus
+// provisions and the event decoder.
 const (
 	TargetCycleDefault         = 30 * time.Second
 	HealthCheckIntervalDefault = 60 * time.Second
 	FetchWaitDefault           = 500 * time.Millisecond
 	EventTimeoutDefault        = 30 * time.Second
-	AckWaitDefault             = 30 * time.Second
-	MaxDeliverDefault          = 10
 	NakDelayDefault            = time.Second
 	NakDelayMaxDefault         = time.Minute
 	OpenNakDelayDefault        = 10 * time.Second
 	ShutdownGraceDefault       = 10 * time.Second
-	MaxPayloadDefault          = 1 << 20
 	TuneMinDefault             = 1
 	TuneCooldownDefault        = 30 * time.Second
 )
@@ -91,28 +94,22 @@ func (c Config) WithDefaults() Config {
 	if c.BatchSize == 0 {
 		c.BatchSize = max(2*c.MaxConcurrent, 16)
 	}
-	c.FetchWait = orDur(c.FetchWait, FetchWaitDefault)
-	c.EventTimeout = orDur(c.EventTimeout, EventTimeoutDefault)
-	c.TargetCycle = orDur(c.TargetCycle, TargetCycleDefault)
-	c.HealthCheckInterval = orDur(c.HealthCheckInterval, HealthCheckIntervalDefault)
-	c.AckWait = orDur(c.AckWait, AckWaitDefault)
-	c.NakDelay = orDur(c.NakDelay, NakDelayDefault)
-	c.NakDelayMax = orDur(c.NakDelayMax, NakDelayMaxDefault)
-	c.OpenNakDelay = orDur(c.OpenNakDelay, OpenNakDelayDefault)
-	c.ShutdownGrace = orDur(c.ShutdownGrace, ShutdownGraceDefault)
-	if c.MaxDeliver == 0 {
-		c.MaxDeliver = MaxDeliverDefault
-	}
-	if c.MaxPayload == 0 {
-		c.MaxPayload = MaxPayloadDefault
-	}
+	c.FetchWait = cmp.Or(c.FetchWait, FetchWaitDefault)
+	c.EventTimeout = cmp.Or(c.EventTimeout, EventTimeoutDefault)
+	c.TargetCycle = cmp.Or(c.TargetCycle, TargetCycleDefault)
+	c.HealthCheckInterval = cmp.Or(c.HealthCheckInterval, HealthCheckIntervalDefault)
+	c.AckWait = cmp.Or(c.AckWait, wire.AckWaitDefault)
+	c.NakDelay = cmp.Or(c.NakDelay, NakDelayDefault)
+	c.NakDelayMax = cmp.Or(c.NakDelayMax, NakDelayMaxDefault)
+	c.OpenNakDelay = cmp.Or(c.OpenNakDelay, OpenNakDelayDefault)
+	c.ShutdownGrace = cmp.Or(c.ShutdownGrace, ShutdownGraceDefault)
+	c.MaxDeliver = cmp.Or(c.MaxDeliver, wire.MaxDeliverDefault)
+	c.MaxPayload = cmp.Or(c.MaxPayload, wire.MaxPayloadDefault)
 	if c.Replica == "" {
 		c.Replica = defaultReplica()
 	}
-	if c.TuneMin == 0 {
-		c.TuneMin = TuneMinDefault
-	}
-	c.TuneCooldown = orDur(c.TuneCooldown, TuneCooldownDefault)
+	c.TuneMin = cmp.Or(c.TuneMin, TuneMinDefault)
+	c.TuneCooldown = cmp.Or(c.TuneCooldown, TuneCooldownDefault)
 	return c
 }
 
@@ -124,13 +121,6 @@ func (c Config) TuneBounds() (lo, hi int) {
 		hi = max(4*c.MaxConcurrent, 64)
 	}
 	return c.TuneMin, hi
-}
-
-func orDur(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
 }
 
 // Validate reports every invalid field at once, each named as in the

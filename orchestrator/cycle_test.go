@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/testkit"
 )
 
 // newPoolRun builds an orchestrator with eng and n valid messages; run
@@ -48,7 +49,7 @@ func TestCyclePoolGrowsToTheLimitWhenEventsBlock(t *testing.T) {
 	msgs, run := newPoolRun(t, eng, limit, 4*limit)
 	finished := make(chan *cyclePool)
 	go func() { finished <- run() }()
-	waitFor(t, "every slot busy", func() bool { return eng.inFlight.Load() == limit })
+	testkit.WaitFor(t, waitLimit, "every slot busy", func() bool { return eng.inFlight.Load() == limit })
 	close(eng.block)
 	p := <-finished
 	checkAllAcked(t, p, msgs)

@@ -145,7 +145,7 @@ func (e *fakeEngine) Regenerate(ctx context.Context, ch wire.Change) ([]wire.Art
 }
 
 // fakeDeployer records deploys per path; seen paths are skipped. Like a
-// real deployer it calls bus.DeployStarted before a write, not for a skip.
+// real deployer it calls wire.DeployStarted before a write, not for a skip.
 type fakeDeployer struct {
 	mu   sync.Mutex
 	seen map[string]int

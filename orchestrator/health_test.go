@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/testkit"
 )
 
 func healthCfg(mod func(*Config)) Config {
@@ -27,7 +28,7 @@ func startThenPush(t *testing.T, b *testBundle, n int) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the first metric", func() bool { return b.tel.count(wire.PerformanceMetric) > 0 })
+	testkit.WaitFor(t, waitLimit, "the first metric", func() bool { return b.tel.count(wire.PerformanceMetric) > 0 })
 	for i := range n {
 		b.src.push(validMsg(i))
 	}
@@ -93,7 +94,7 @@ func TestHealthPublishesMetrics(t *testing.T) {
 	b := setup(t, healthCfg(func(c *Config) {}))
 	startThenPush(t, b, 20)
 	var m map[string]any
-	waitFor(t, "a metric covering the events", func() bool {
+	testkit.WaitFor(t, waitLimit, "a metric covering the events", func() bool {
 		for _, ev := range b.tel.ofType(wire.PerformanceMetric) {
 			if ev.Data["events"].(int64) > 0 {
 				m = ev.Data
@@ -123,7 +124,7 @@ func TestHealthWarnsOnLowSuccessRate(t *testing.T) {
 	b := setup(t, healthCfg(func(c *Config) {}))
 	b.eng.fail = func(wire.Change) error { return errTransient }
 	startThenPush(t, b, 20)
-	waitFor(t, "low_success_rate", func() bool {
+	testkit.WaitFor(t, waitLimit, "low_success_rate", func() bool {
 		return len(b.tel.withRule(wire.PerformanceWarning, ruleLowSuccessRate)) > 0
 	})
 	ev := b.tel.withRule(wire.PerformanceWarning, ruleLowSuccessRate)[0]
@@ -141,7 +142,7 @@ func TestHealthWarnsOnAverageOverTarget(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "an interval cycle_over_target", func() bool {
+	testkit.WaitFor(t, waitLimit, "an interval cycle_over_target", func() bool {
 		for _, ev := range b.tel.withRule(wire.PerformanceWarning, ruleCycleOverTarget) {
 			if ev.Data["scope"] == "interval" { // per-cycle warnings come from checkTargets
 				return ev.Data["avg_cycle_ms"].(float64) > 1
@@ -163,7 +164,7 @@ func TestHealthAlertsWhenStalled(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a stalled alert", func() bool { return len(b.tel.withRule(wire.PerformanceAlert, ruleStalled)) > 0 })
+	testkit.WaitFor(t, waitLimit, "a stalled alert", func() bool { return len(b.tel.withRule(wire.PerformanceAlert, ruleStalled)) > 0 })
 	ev := b.tel.withRule(wire.PerformanceAlert, ruleStalled)[0]
 	// Pending counts undelivered and unacked events, as a consumer does:
 	// all 8, wherever they wait (queued, fetched ahead, at the gate).
@@ -178,7 +179,7 @@ func TestHealthCriticalOnMemoryLimit(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a memory alert", func() bool {
+	testkit.WaitFor(t, waitLimit, "a memory alert", func() bool {
 		return len(b.tel.withRule(wire.PerformanceAlert, ruleMemoryPressure)) > 0
 	})
 	ev := b.tel.withRule(wire.PerformanceAlert, ruleMemoryPressure)[0]
@@ -197,13 +198,13 @@ func TestHealthSurvivesUnreachableSource(t *testing.T) {
 	}
 	b.src.hang.Store(true)
 	calls := b.src.calls.Load()
-	waitFor(t, "health checks against a hung source", func() bool { return b.src.calls.Load() >= calls+3 })
+	testkit.WaitFor(t, waitLimit, "health checks against a hung source", func() bool { return b.src.calls.Load() >= calls+3 })
 	cycles := b.o.Stats().TotalCycles
-	waitFor(t, "cycles to go on", func() bool { return b.o.Stats().TotalCycles > cycles+10 })
+	testkit.WaitFor(t, waitLimit, "cycles to go on", func() bool { return b.o.Stats().TotalCycles > cycles+10 })
 	b.src.hang.Store(false)
 	b.src.pendingErr.Store(true)
 	n := len(b.tel.ofType(wire.PerformanceMetric))
-	waitFor(t, "metrics despite a failing source", func() bool {
+	testkit.WaitFor(t, waitLimit, "metrics despite a failing source", func() bool {
 		ms := b.tel.ofType(wire.PerformanceMetric)
 		return len(ms) > n+2 && ms[len(ms)-1].Data["pending_error"] != nil
 	})
@@ -221,7 +222,7 @@ func TestHealthPublishesScalingAdvice(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "scaling advice", func() bool { return len(b.tel.ofType(wire.ScalingAdvice)) > 0 })
+	testkit.WaitFor(t, waitLimit, "scaling advice", func() bool { return len(b.tel.ofType(wire.ScalingAdvice)) > 0 })
 	d := b.tel.ofType(wire.ScalingAdvice)[0].Data
 	if d["reason"] != adviceBacklogGrowing || d["recommended_replicas"].(int) < 2 || d["predicted_drain_s"] != nil {
 		t.Fatalf("advice = %v", d)
@@ -238,7 +239,7 @@ func TestHealthLoopStopsWithOrchestrator(t *testing.T) {
 		if err := b.o.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "a metric", func() bool { return b.tel.count(wire.PerformanceMetric) > n })
+		testkit.WaitFor(t, waitLimit, "a metric", func() bool { return b.tel.count(wire.PerformanceMetric) > n })
 		if err := b.o.Stop(context.Background()); err != nil {
 			t.Fatal(err)
 		}

@@ -29,7 +29,7 @@ type Engine interface {
 // Deployer deploys one artifact. deployed=false means it was skipped
 // because the same content (or a newer revision) is already deployed. It
 // must be safe for concurrent calls and idempotent. A deployer that is
-// about to write calls bus.DeployStarted(ctx) first, from within Deploy
+// about to write calls wire.DeployStarted(ctx) first, from within Deploy
 // (the orchestrator publishes deployment_started then); a skip does not.
 type Deployer interface {
 	Deploy(ctx context.Context, a wire.Artifact) (deployed bool, err error)

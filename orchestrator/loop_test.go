@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/regen-dev/regen/internal/testkit"
 )
 
 // beatMsg counts InProgress calls.
@@ -29,11 +31,11 @@ func TestHeartbeatCoversMessagesWaitingInTheBatch(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "heartbeats on the running and the waiting event", func() bool {
+	testkit.WaitFor(t, waitLimit, "heartbeats on the running and the waiting event", func() bool {
 		return first.beats.Load() >= 2 && second.beats.Load() >= 2
 	})
 	close(b.eng.block)
-	waitFor(t, "both acked", func() bool {
+	testkit.WaitFor(t, waitLimit, "both acked", func() bool {
 		a1, _, _ := first.state()
 		a2, _, _ := second.state()
 		return a1 == 1 && a2 == 1
@@ -51,7 +53,7 @@ func TestStopReleasesThePrefetchedBatch(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the second event fetched ahead", func() bool { return b.src.fetches.Load() >= 2 && b.eng.calls.Load() == 1 })
+	testkit.WaitFor(t, waitLimit, "the second event fetched ahead", func() bool { return b.src.fetches.Load() >= 2 && b.eng.calls.Load() == 1 })
 	if err := b.o.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -96,14 +98,14 @@ func TestCycleWaitsForAckConfirmations(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "both acks sent", func() bool { return ok.requested.Load() && lost.requested.Load() })
+	testkit.WaitFor(t, waitLimit, "both acks sent", func() bool { return ok.requested.Load() && lost.requested.Load() })
 	// Both events are processed: a cycle that did not wait for the
 	// confirmations would end within microseconds.
 	if ended := within(200*time.Millisecond, func() bool { return b.o.LastExecution() != nil }); ended {
 		t.Fatalf("cycle ended before its acks were confirmed: %+v", b.o.LastExecution())
 	}
 	close(release)
-	waitFor(t, "the cycle to end", func() bool { return b.o.LastExecution() != nil })
+	testkit.WaitFor(t, waitLimit, "the cycle to end", func() bool { return b.o.LastExecution() != nil })
 	if s := b.o.Stats(); s.Failures != 0 || s.EventsProcessed != 2 {
 		t.Fatalf("stats = %+v, want 2 processed, no failures", s)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/testkit"
 
 	"go.uber.org/goleak"
 )
@@ -40,19 +41,8 @@ func setup(t *testing.T, cfg Config) *testBundle {
 	return b
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
-	}
-}
+// waitLimit bounds every testkit.WaitFor of the package's tests.
+const waitLimit = 10 * time.Second
 
 func cfgWith(mod func(*Config)) Config {
 	c := DefaultConfig()
@@ -111,9 +101,9 @@ func TestConcurrencyNeverAboveMax(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the pool to fill", func() bool { return b.eng.inFlight.Load() == limit })
+	testkit.WaitFor(t, waitLimit, "the pool to fill", func() bool { return b.eng.inFlight.Load() == limit })
 	close(b.eng.block)
-	waitFor(t, "all events", func() bool { return b.o.Stats().EventsProcessed == 100 })
+	testkit.WaitFor(t, waitLimit, "all events", func() bool { return b.o.Stats().EventsProcessed == 100 })
 	if p := b.eng.peak.Load(); p != limit {
 		t.Fatalf("peak in flight = %d, want exactly %d", p, limit)
 	}
@@ -143,7 +133,7 @@ func TestEveryResultCollected(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "30 events", func() bool { return b.o.Stats().EventsProcessed == 30 })
+	testkit.WaitFor(t, waitLimit, "30 events", func() bool { return b.o.Stats().EventsProcessed == 30 })
 	acked, naked, termed := 0, 0, 0
 	for _, m := range msgs {
 		a, n, term := m.state()
@@ -160,7 +150,7 @@ func TestEveryResultCollected(t *testing.T) {
 	if s.Failures != 9 || s.Rejected != 3 || s.DeploymentsCompleted != 21 || s.RegenerationsTriggered != 21 {
 		t.Fatalf("stats = %+v", s)
 	}
-	if got := b.dlq.all(); len(got) != 3 || got[0] != "unknown_change_type" {
+	if got := b.dlq.all(); len(got) != 3 || got[0] != wire.ReasonUnknownChangeType {
 		t.Fatalf("dlq reasons = %v", got)
 	}
 	if b.tel.count(wire.EventRejected) != 3 || b.tel.count(wire.RegenerationFailed) != 6 {
@@ -175,7 +165,7 @@ func TestRedeliveredEventIsSkipped(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "2 events", func() bool { return b.o.Stats().EventsProcessed == 2 })
+	testkit.WaitFor(t, waitLimit, "2 events", func() bool { return b.o.Stats().EventsProcessed == 2 })
 	if s := b.o.Stats(); s.DeploymentsCompleted != 1 || s.Skipped != 1 {
 		t.Fatalf("stats = %+v, want one deployment and one skip", s)
 	}
@@ -192,9 +182,9 @@ func TestDeploymentStartedPrecedesCompleted(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "3 events", func() bool { return b.o.Stats().EventsProcessed == 3 })
+	testkit.WaitFor(t, waitLimit, "3 events", func() bool { return b.o.Stats().EventsProcessed == 3 })
 	b.src.push(validMsg(2)) // redelivered: its artifacts are skipped
-	waitFor(t, "4 events", func() bool { return b.o.Stats().EventsProcessed == 4 })
+	testkit.WaitFor(t, waitLimit, "4 events", func() bool { return b.o.Stats().EventsProcessed == 4 })
 	started, completed := b.tel.paths(wire.DeploymentStarted), b.tel.paths(wire.DeploymentCompleted)
 	if len(started) != 6 || len(completed) != 6 {
 		t.Fatalf("%d deployment_started and %d deployment_completed, want 6 each", len(started), len(completed))
@@ -221,11 +211,11 @@ func TestLastDeliveryIsDeadLettered(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the event", func() bool { return b.o.Stats().EventsProcessed == 1 })
-	if _, _, term := m.state(); term != "max_deliveries" {
+	testkit.WaitFor(t, waitLimit, "the event", func() bool { return b.o.Stats().EventsProcessed == 1 })
+	if _, _, term := m.state(); term != wire.ReasonMaxDeliveries {
 		t.Fatalf("term reason = %q", term)
 	}
-	if got := b.dlq.all(); len(got) != 1 || got[0] != "max_deliveries" {
+	if got := b.dlq.all(); len(got) != 1 || got[0] != wire.ReasonMaxDeliveries {
 		t.Fatalf("dlq = %v", got)
 	}
 }
@@ -240,7 +230,7 @@ func TestDeadLetterFailureKeepsTheEvent(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the event", func() bool { return b.o.Stats().EventsProcessed == 1 })
+	testkit.WaitFor(t, waitLimit, "the event", func() bool { return b.o.Stats().EventsProcessed == 1 })
 	if _, naks, term := m.state(); naks != 1 || term != "" {
 		t.Fatalf("naks=%d term=%q: an undeliverable dead letter must be nak'ed, not termed", naks, term)
 	}
@@ -255,10 +245,10 @@ func TestStopWaitsForInFlight(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "two in flight", func() bool { return b.eng.inFlight.Load() == 2 })
+	testkit.WaitFor(t, waitLimit, "two in flight", func() bool { return b.eng.inFlight.Load() == 2 })
 	stopped := make(chan error, 1)
 	go func() { stopped <- b.o.Stop(context.Background()) }()
-	waitFor(t, "stop to begin", func() bool { return !b.o.IsRunning() })
+	testkit.WaitFor(t, waitLimit, "stop to begin", func() bool { return !b.o.IsRunning() })
 	close(b.eng.block)
 	if err := <-stopped; err != nil {
 		t.Fatal(err)
@@ -285,7 +275,7 @@ func TestStopGraceCancelsAndReleases(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "in flight", func() bool { return b.eng.inFlight.Load() == 1 })
+	testkit.WaitFor(t, waitLimit, "in flight", func() bool { return b.eng.inFlight.Load() == 1 })
 	if err := b.o.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}

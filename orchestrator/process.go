@@ -64,7 +64,7 @@ type worker struct {
 	// regenerateFn and deployFn call the engine on ch and the deployer on
 	// art, leaving the outcome in arts and deployed.
 	regenerateFn, deployFn func(ctx context.Context) error
-	// startedHook is the event context's bus.DeployStarted hook (deployStarted):
+	// startedHook is the event context's wire.DeployStarted hook (deployStarted):
 	// the deployer calls it when it begins to write art.
 	startedHook *deadline.KeyValue
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/testkit"
 )
 
 func TestDecideConcurrency(t *testing.T) {
@@ -124,7 +125,7 @@ func checkChanges(t *testing.T, b *loadBundle) []wire.TelemetryEvent {
 
 func waitReason(t *testing.T, b *loadBundle, reason string) {
 	t.Helper()
-	waitFor(t, "a change for "+reason, func() bool {
+	testkit.WaitFor(t, waitLimit, "a change for "+reason, func() bool {
 		for _, ev := range b.tel.ofType(wire.TuningChanged) {
 			if ev.Data["reason"] == reason {
 				return true
@@ -144,16 +145,16 @@ func TestTunerRaisesWithHeadroomThenBacksOffOnOverrun(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "concurrency to reach tune_max", func() bool { return b.o.Concurrency() == 6 })
+	testkit.WaitFor(t, waitLimit, "concurrency to reach tune_max", func() bool { return b.o.Concurrency() == 6 })
 	if b.o.BatchSize() != 12 {
 		t.Fatalf("batch size = %d, want 12 (2 × concurrency, as configured)", b.o.BatchSize())
 	}
 	waitReason(t, b, reasonHeadroom)
 	b.eng.latency.Store(int64(40 * time.Millisecond)) // cycles of ~80ms: over the 50ms target
-	waitFor(t, "concurrency to fall to tune_min", func() bool { return b.o.Concurrency() == 1 })
+	testkit.WaitFor(t, waitLimit, "concurrency to fall to tune_min", func() bool { return b.o.Concurrency() == 1 })
 	waitReason(t, b, reasonOverTarget)
 	// The knob is set before the change is recorded in the stats.
-	waitFor(t, "the last tuning recorded to be the fall to tune_min", func() bool {
+	testkit.WaitFor(t, waitLimit, "the last tuning recorded to be the fall to tune_min", func() bool {
 		last := b.o.Stats().LastTuning
 		return last.New == 1 && last.Reason == reasonOverTarget
 	})
@@ -169,9 +170,9 @@ func TestTunerBacksOffOnErrorBurst(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "cycles at full concurrency", func() bool { return b.o.Stats().TotalCycles > 20 })
+	testkit.WaitFor(t, waitLimit, "cycles at full concurrency", func() bool { return b.o.Stats().TotalCycles > 20 })
 	b.eng.failPct.Store(50)
-	waitFor(t, "concurrency to fall", func() bool { return b.o.Concurrency() < 4 })
+	testkit.WaitFor(t, waitLimit, "concurrency to fall", func() bool { return b.o.Concurrency() < 4 })
 	waitReason(t, b, reasonErrorsRising)
 	checkChanges(t, b)
 }
@@ -186,7 +187,7 @@ func TestTunerDisabledChangesNothing(t *testing.T) {
 	if err := b.o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "several health checks over many cycles", func() bool {
+	testkit.WaitFor(t, waitLimit, "several health checks over many cycles", func() bool {
 		return b.tel.count(wire.PerformanceMetric) >= 5 && b.o.Stats().TotalCycles >= 50
 	})
 	if b.o.Concurrency() != 2 || b.o.BatchSize() != 4 || b.tel.count(wire.TuningChanged) != 0 ||

@@ -26,7 +26,7 @@ import (
 // when no --nats-url is given.
 type Config struct {
 	// Listen is host:port for clients; port -1 picks a free port.
-	// Default 127.0.0.1:4222.
+	// Default ListenDefault.
 	Listen string
 	// StoreDir is where JetStream keeps its file store. Required.
 	StoreDir string
@@ -39,8 +39,8 @@ type Config struct {
 	ReadyTimeout time.Duration
 }
 
-// DefaultListen is the embedded server's default client address.
-const DefaultListen = "127.0.0.1:4222"
+// ListenDefault is the embedded server's default client address.
+const ListenDefault = "127.0.0.1:4222"
 
 // Start starts a nats-server with JetStream (file storage) in this
 // process and waits until it accepts connections. Shut it down with
@@ -73,7 +73,7 @@ func options(cfg Config) (*server.Options, error) {
 	}
 	listen := cfg.Listen
 	if listen == "" {
-		listen = DefaultListen
+		listen = ListenDefault
 	}
 	host, portStr, err := net.SplitHostPort(listen)
 	if err != nil {

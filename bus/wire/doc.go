@@ -3,9 +3,10 @@
 // (ChangeEvent, its decoder and validation, Properties), the telemetry
 // event and one struct per telemetry payload, the Artifact an engine
 // renders and a deployer writes (with CleanPath and ContentHash), the
-// stream, subject and bucket names, the Message seam a Source delivers,
-// the dead-letter reasons, and the one vocabulary for failures that no
-// retry can fix (ErrPermanent, Permanent, PermanentReason).
+// stream, subject and bucket names, the shared consumer and its defaults,
+// the Message seam a Source delivers, the dead-letter reasons, and the one
+// vocabulary for failures that no retry can fix (ErrPermanent, Permanent,
+// PermanentReason).
 //
 //	ev, err := wire.DecodeChangeEvent(payload, 0)
 //	if err != nil {

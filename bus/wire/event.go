@@ -81,8 +81,8 @@ type ChangeEvent struct {
 
 // Limits on event fields; beyond them an event is invalid.
 const (
-	// DefaultMaxPayload is the default largest accepted event payload (1 MiB).
-	DefaultMaxPayload = 1 << 20
+	// MaxPayloadDefault is the default largest accepted event payload (1 MiB).
+	MaxPayloadDefault = 1 << 20
 	maxIDLen          = 256
 	maxSubjectLen     = 4096
 )
@@ -114,7 +114,7 @@ func invalid(reason, format string, args ...any) error {
 }
 
 // DecodeChangeEvent parses and validates one event payload. maxPayload <= 0
-// means DefaultMaxPayload. Every error it returns matches ErrInvalidEvent.
+// means MaxPayloadDefault. Every error it returns matches ErrInvalidEvent.
 // The event's strings and properties share data's memory (no copy is
 // made): data must not change while the event is in use. A NATS
 // message's payload is its own and never changes.
@@ -126,7 +126,7 @@ func invalid(reason, format string, args ...any) error {
 // results.
 func DecodeChangeEvent(data []byte, maxPayload int) (ChangeEvent, error) {
 	if maxPayload <= 0 {
-		maxPayload = DefaultMaxPayload
+		maxPayload = MaxPayloadDefault
 	}
 	if len(data) > maxPayload {
 		return ChangeEvent{}, invalid(ReasonOversize, "payload is %d bytes, limit %d", len(data), maxPayload)

@@ -15,15 +15,15 @@ func TestDecodeChangeEvent(t *testing.T) {
 	}{
 		{"valid node", `{"id":"a","change_type":"node_added","subject":"urn:x"}`, ""},
 		{"valid edge", `{"id":"a","change_type":"edge_added","subject":"urn:x","predicate":"p","object":"o"}`, ""},
-		{"bad json", `{"id":`, "bad_json"},
-		{"wrong type", `{"id":7,"change_type":"node_added","subject":"urn:x"}`, "bad_json"},
-		{"unknown type", `{"id":"a","change_type":"node_exploded","subject":"urn:x"}`, "unknown_change_type"},
-		{"missing id", `{"change_type":"node_added","subject":"urn:x"}`, "missing_id"},
-		{"missing subject", `{"id":"a","change_type":"node_added"}`, "missing_subject"},
-		{"edge without object", `{"id":"a","change_type":"edge_removed","subject":"urn:x","predicate":"p"}`, "edge_incomplete"},
-		{"nul in subject", `{"id":"a","change_type":"node_added","subject":"urn:\u0000x"}`, "bad_subject"},
-		{"newline in id", `{"id":"a\nb","change_type":"node_added","subject":"urn:x"}`, "bad_id"},
-		{"oversize", `{"id":"a","change_type":"node_added","subject":"urn:x","source":"` + strings.Repeat("x", 2000) + `"}`, "oversize"},
+		{"bad json", `{"id":`, wire.ReasonBadJSON},
+		{"wrong type", `{"id":7,"change_type":"node_added","subject":"urn:x"}`, wire.ReasonBadJSON},
+		{"unknown type", `{"id":"a","change_type":"node_exploded","subject":"urn:x"}`, wire.ReasonUnknownChangeType},
+		{"missing id", `{"change_type":"node_added","subject":"urn:x"}`, wire.ReasonMissingID},
+		{"missing subject", `{"id":"a","change_type":"node_added"}`, wire.ReasonMissingSubject},
+		{"edge without object", `{"id":"a","change_type":"edge_removed","subject":"urn:x","predicate":"p"}`, wire.ReasonEdgeIncomplete},
+		{"nul in subject", `{"id":"a","change_type":"node_added","subject":"urn:\u0000x"}`, wire.ReasonBadSubject},
+		{"newline in id", `{"id":"a\nb","change_type":"node_added","subject":"urn:x"}`, wire.ReasonBadID},
+		{"oversize", `{"id":"a","change_type":"node_added","subject":"urn:x","source":"` + strings.Repeat("x", 2000) + `"}`, wire.ReasonOversize},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -42,7 +42,7 @@ func TestBadPropertiesAreInvalid(t *testing.T) {
 	for _, props := range []string{`[1]`, `"x"`, `{"a":}`} {
 		_, err := wire.DecodeChangeEvent([]byte(`{"id":"a","change_type":"node_added","subject":"s","properties":`+props+`}`), 0)
 		var inv *wire.InvalidEventError
-		if !errors.As(err, &inv) || inv.Reason != "bad_json" {
+		if !errors.As(err, &inv) || inv.Reason != wire.ReasonBadJSON {
 			t.Errorf("properties %s: err = %v, want bad_json", props, err)
 		}
 	}
@@ -56,7 +56,7 @@ func TestBadPropertiesAreInvalid(t *testing.T) {
 	}
 	_, err = ev.Properties.Map()
 	var inv *wire.InvalidEventError
-	if !errors.As(err, &inv) || inv.Reason != "bad_properties" || !errors.Is(err, wire.ErrInvalidEvent) {
+	if !errors.As(err, &inv) || inv.Reason != wire.ReasonBadProperties || !errors.Is(err, wire.ErrInvalidEvent) {
 		t.Fatalf("Map of an overflowing number: %v, want bad_properties", err)
 	}
 }

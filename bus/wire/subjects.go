@@ -1,7 +1,7 @@
 package wire
 
-// Stream, subject, consumer and bucket names. Subjects are part of the
-// public API (see README "Subjects").
+// Stream, subject and bucket names (the consumer's is ConsumerDefault).
+// Subjects are part of the public API (see README "Subjects").
 const (
 	ChangesStream    = "REGEN_CHANGES"
 	ChangesSubjects  = "regen.changes.>"
@@ -9,14 +9,12 @@ const (
 	TelemetrySubject = "telemetry.>"
 	DLQStream        = "REGEN_DLQ"
 	DLQSubjects      = "regen.dlq.>"
-	// DefaultConsumer is the durable pull consumer every replica shares.
-	DefaultConsumer = "regen-workers"
 	// ModelBucket is the KV bucket holding the source model, one key per node.
 	ModelBucket = "REGEN_MODEL"
 	// ArtifactBucket is the KV bucket recording what was deployed (hash, revision).
 	ArtifactBucket = "REGEN_LEDGER"
-	// DefaultObjectStore is the object-store bucket of the objectstore deployer.
-	DefaultObjectStore = "REGEN_ARTIFACTS"
+	// ObjectStoreDefault is the object-store bucket of the objectstore deployer.
+	ObjectStoreDefault = "REGEN_ARTIFACTS"
 	// ReplicasBucket is the KV bucket where every replica publishes its
 	// stats snapshot (one key per replica, expiring with the bucket TTL).
 	ReplicasBucket = "REGEN_REPLICAS"

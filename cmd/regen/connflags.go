@@ -25,7 +25,7 @@ func addConnFlags(fs *flag.FlagSet) *connFlags {
 		}
 		return def
 	}
-	fs.StringVar(&c.cfg.URLs, "nats-url", env("REGEN_NATS_URL", "nats://"+embedded.DefaultListen), "NATS URLs, comma-separated (env REGEN_NATS_URL)")
+	fs.StringVar(&c.cfg.URLs, "nats-url", env("REGEN_NATS_URL", "nats://"+embedded.ListenDefault), "NATS URLs, comma-separated (env REGEN_NATS_URL)")
 	fs.StringVar(&c.cfg.Creds, "creds", env("REGEN_NATS_CREDS", ""), "NATS credentials file")
 	fs.StringVar(&c.cfg.User, "user", env("REGEN_NATS_USER", ""), "NATS user")
 	fs.StringVar(&c.cfg.Password, "password", env("REGEN_NATS_PASSWORD", ""), "NATS password")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/wire"
 	"github.com/regen-dev/regen/internal/testkit"
 )
 
@@ -32,12 +33,12 @@ func TestDLQListReplayPurge(t *testing.T) {
 		t.Fatal(err)
 	}
 	var dl bus.DeadLetter
-	if err := json.Unmarshal(out.Bytes(), &dl); err != nil || dl.ID != "dead-1" || dl.Reason != "missing_subject" {
+	if err := json.Unmarshal(out.Bytes(), &dl); err != nil || dl.ID != "dead-1" || dl.Reason != wire.ReasonMissingSubject {
 		t.Fatalf("list --json = %q (%v)", out.String(), err)
 	}
 	out.Reset()
 	if err := dlqCmd(context.Background(), append([]string{"list"}, url...), &out, &out); err != nil ||
-		!strings.Contains(out.String(), "missing_subject") || !strings.HasPrefix(out.String(), "ID") {
+		!strings.Contains(out.String(), wire.ReasonMissingSubject) || !strings.HasPrefix(out.String(), "ID") {
 		t.Fatalf("list table: %q (%v)", out.String(), err)
 	}
 	if err := dlqCmd(context.Background(), append([]string{"replay"}, url...), &out, &out); err == nil {

@@ -86,7 +86,7 @@ func (p *publisher) inputs(ctx context.Context, files []string) error {
 func (p *publisher) lines(ctx context.Context, name string, r io.Reader) error {
 	p.start(-1)
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), wire.DefaultMaxPayload+1)
+	sc.Buffer(make([]byte, 64*1024), wire.MaxPayloadDefault+1)
 	for n := 1; sc.Scan(); n++ {
 		if len(sc.Bytes()) == 0 {
 			continue

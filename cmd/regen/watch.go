@@ -17,7 +17,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/regen-dev/regen/internal/logging"
-	"github.com/regen-dev/regen/internal/observe"
 )
 
 // watchOptions are the flags of regen watch.
@@ -72,7 +71,7 @@ func watch(ctx context.Context, o watchOptions, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("watch %s (has a replica provisioned it?): %w", wire.TelemetryStream, err)
 	}
-	p := &observe.Printer{W: stdout, Raw: o.asJSON, Color: logging.IsTerminal(stdout) && os.Getenv("NO_COLOR") == ""}
+	p := &printer{W: stdout, Raw: o.asJSON, Color: logging.IsTerminal(stdout) && os.Getenv("NO_COLOR") == ""}
 	return watchLoop(ctx, cons, p, o.count)
 }
 
@@ -95,7 +94,7 @@ func watchConsumerConfig(types typeList, since time.Duration, now time.Time) jet
 
 // watchLoop prints events until ctx is done or count events were printed
 // (count 0: no limit). Ending by ctx is not an error.
-func watchLoop(ctx context.Context, cons jetstream.Consumer, p *observe.Printer, count int) error {
+func watchLoop(ctx context.Context, cons jetstream.Consumer, p *printer, count int) error {
 	it, err := cons.Messages()
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -90,7 +91,7 @@ func publish(t *testing.T, js jetstream.JetStream, events [][]byte) {
 			ChangeType string `json:"change_type"`
 		}
 		_ = json.Unmarshal(data, &probe)
-		msg := nats.NewMsg("regen.changes.normal." + cmpOr(probe.ChangeType, "node_added"))
+		msg := nats.NewMsg("regen.changes.normal." + cmp.Or(probe.ChangeType, "node_added"))
 		msg.Data = data
 		if probe.ID != "" {
 			msg.Header.Set(nats.MsgIdHdr, probe.ID)
@@ -99,13 +100,6 @@ func publish(t *testing.T, js jetstream.JetStream, events [][]byte) {
 			t.Fatalf("publish: %v", err)
 		}
 	}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func streamMsgs(t *testing.T, js jetstream.JetStream, name string) uint64 {

@@ -98,7 +98,7 @@ func TestInvalidEventsReachTheDLQWithReasons(t *testing.T) {
 	for _, dl := range list {
 		reasons[dl.Reason] = true
 	}
-	for _, want := range []string{"bad_json", "unknown_change_type", "missing_id", "missing_subject", "edge_incomplete"} {
+	for _, want := range []string{wire.ReasonBadJSON, wire.ReasonUnknownChangeType, wire.ReasonMissingID, wire.ReasonMissingSubject, wire.ReasonEdgeIncomplete} {
 		if !reasons[want] {
 			t.Errorf("no dead letter with reason %s (have %v)", want, reasons)
 		}

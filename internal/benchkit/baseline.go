@@ -32,7 +32,7 @@ func (e *env) runBaselineHook(ctx context.Context, events, batch int, started fu
 		return 0, err
 	}
 	defer nc.Close()
-	cons, err := js.Consumer(ctx, wire.ChangesStream, wire.DefaultConsumer)
+	cons, err := js.Consumer(ctx, wire.ChangesStream, wire.ConsumerDefault)
 	if err != nil {
 		return 0, fmt.Errorf("bench baseline: %w", err)
 	}

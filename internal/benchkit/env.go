@@ -76,7 +76,7 @@ func (e *env) provision(ctx context.Context, maxAckPending int) error {
 	if err := e.js.DeleteStream(ctx, wire.ChangesStream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("bench provision: %w", err)
 	}
-	err := bus.Provision(ctx, e.js, bus.ProvisionConfig{MaxAckPending: max(maxAckPending, bus.DefaultMaxAckPending)})
+	err := bus.Provision(ctx, e.js, bus.ProvisionConfig{MaxAckPending: max(maxAckPending, bus.MaxAckPendingDefault)})
 	if err != nil {
 		return fmt.Errorf("bench provision: %w", err)
 	}

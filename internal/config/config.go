@@ -13,7 +13,9 @@ import (
 	"github.com/regen-dev/regen/breaker"
 	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/internal/faults"
+	"github.com/regen-dev/regen/internal/observe"
 	"github.com/regen-dev/regen/orchestrator"
+	"github.com/regen-dev/regen/workers/exec"
 )
 
 // Config is everything `regen run` needs. YAML keys are the field tags;
@@ -109,21 +111,18 @@ type Log struct {
 	Format string `yaml:"format"` // auto (tint on a terminal, JSON otherwise), text, json
 }
 
-// StatsIntervalDefault is the default StatsInterval.
-const StatsIntervalDefault = 5 * time.Second
-
 // Default returns the defaults (the seed's for the orchestrator).
 func Default() Config {
 	return Config{
-		Embedded:      Embedded{Listen: embedded.DefaultListen, DataDir: "./data", Sync: "default"},
+		Embedded:      Embedded{Listen: embedded.ListenDefault, DataDir: "./data", Sync: "default"},
 		NATS:          NATS{Replicas: 1},
 		Templates:     "examples/templates",
 		Engine:        "graph",
-		Exec:          Exec{Timeout: 30 * time.Second},
+		Exec:          Exec{Timeout: exec.TimeoutDefault},
 		Deploy:        []string{"dir:./out"},
-		Consumer:      Consumer{Name: wire.DefaultConsumer, MaxAckPending: bus.DefaultMaxAckPending, Dedupe: bus.DefaultDedupe},
+		Consumer:      Consumer{Name: wire.ConsumerDefault, MaxAckPending: bus.MaxAckPendingDefault, Dedupe: bus.DedupeDefault},
 		Log:           Log{Level: "info", Format: "auto"},
-		StatsInterval: StatsIntervalDefault,
+		StatsInterval: observe.StatsIntervalDefault,
 		Orchestrator:  defaultOrchestrator(),
 		Breaker:       breaker.Config{}.WithDefaults(),
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/testkit"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -77,7 +78,7 @@ type bpSamples struct {
 func sampleUntilDrained(t *testing.T, js jetstream.JetStream, reps []*replica, d time.Duration) bpSamples {
 	t.Helper()
 	var s bpSamples
-	waitFor(t, d, "the burst drained", func() bool {
+	testkit.WaitFor(t, d, "the burst drained", func() bool {
 		for _, r := range reps {
 			s.peakRSS = max(s.peakRSS, rssKB(r.proc.pid()))
 		}

@@ -45,10 +45,10 @@ func eventMsg(i int) *nats.Msg {
 // waitProvisioned waits until a replica created REGEN_CHANGES.
 func waitProvisioned(t *testing.T, js jetstream.JetStream) {
 	t.Helper()
-	waitFor(t, 60*time.Second, "REGEN_CHANGES provisioned", func() bool {
+	testkit.WaitFor(t, 60*time.Second, "REGEN_CHANGES provisioned", func() bool {
 		ctx, cancel := ctxFor(2 * time.Second)
 		defer cancel()
-		_, err := js.Consumer(ctx, wire.ChangesStream, wire.DefaultConsumer)
+		_, err := js.Consumer(ctx, wire.ChangesStream, wire.ConsumerDefault)
 		return err == nil
 	})
 }
@@ -131,7 +131,7 @@ func missing(nodes map[int]bool, n int) []int {
 func consumerInfo(js jetstream.JetStream) *jetstream.ConsumerInfo {
 	ctx, cancel := ctxFor(3 * time.Second)
 	defer cancel()
-	c, err := js.Consumer(ctx, wire.ChangesStream, wire.DefaultConsumer)
+	c, err := js.Consumer(ctx, wire.ChangesStream, wire.ConsumerDefault)
 	if err != nil {
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/testkit"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -64,17 +65,17 @@ func TestClusterFailover(t *testing.T) {
 	if err := publishRange(ctx, js, 0, n); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, time.Minute, "a fifth of the artifacts", func() bool { return len(deployedNodes(root)) >= n/5 })
+	testkit.WaitFor(t, time.Minute, "a fifth of the artifacts", func() bool { return len(deployedNodes(root)) >= n/5 })
 	leader := killLeader(t, js, nodes)
 	atKill := len(deployedNodes(root))
 	figure(t, "deployed_at_kill", atKill)
 	killed := time.Now()
-	waitFor(t, time.Minute, "a new REGEN_CHANGES leader", func() bool {
+	testkit.WaitFor(t, time.Minute, "a new REGEN_CHANGES leader", func() bool {
 		si := streamInfo(js, wire.ChangesStream)
 		return si != nil && si.Cluster != nil && si.Cluster.Leader != "" && si.Cluster.Leader != leader.name
 	})
 	figure(t, "seconds_to_new_leader", time.Since(killed).Seconds())
-	waitFor(t, time.Minute, "progress after the failover", func() bool { return len(deployedNodes(root)) > atKill+n/20 })
+	testkit.WaitFor(t, time.Minute, "progress after the failover", func() bool { return len(deployedNodes(root)) > atKill+n/20 })
 	waitAllDeployed(t, js, root, n, 3*time.Minute)
 	figure(t, "seconds_to_drain_after_kill", time.Since(killed).Seconds())
 	leader.start(t)
@@ -111,7 +112,7 @@ var replicatedStreams = []string{wire.ChangesStream, wire.TelemetryStream, wire.
 func waitCurrent(t *testing.T, js jetstream.JetStream, node string, d time.Duration) {
 	t.Helper()
 	for _, name := range replicatedStreams {
-		waitFor(t, d, node+" current on "+name, func() bool { return isCurrent(js, name, node) })
+		testkit.WaitFor(t, d, node+" current on "+name, func() bool { return isCurrent(js, name, node) })
 	}
 }
 

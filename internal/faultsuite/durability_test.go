@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/regen-dev/regen/internal/testkit"
 )
 
 // TestPriceOfDurability runs the same publish-and-process workload on a
@@ -33,7 +35,7 @@ func syncRun(t *testing.T, mode string, n int) (pubRate, e2eRate float64) {
 	p := startProcess(t, "sync-"+mode, bins.regen, "run", "--listen", addr, "--data-dir", t.TempDir(),
 		"--sync", mode, "--templates", bins.templates, "--deploy", "dir:"+root,
 		"--log-format", "json", "--log-level", "warn", "--fetch-wait", "200ms")
-	waitFor(t, 30*time.Second, "embedded server on "+addr, func() bool { return listening(addr) })
+	testkit.WaitFor(t, 30*time.Second, "embedded server on "+addr, func() bool { return listening(addr) })
 	js := connect(t, "nats://"+addr)
 	waitProvisioned(t, js)
 	start := time.Now()

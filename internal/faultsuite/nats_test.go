@@ -3,6 +3,7 @@
 package faultsuite
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/regen-dev/regen/internal/testkit"
 )
 
 // natsNode is one nats-server process with JetStream; restart keeps its
@@ -34,16 +36,9 @@ type natsOpts struct {
 func newNATSNode(t *testing.T, name string, o natsOpts) *natsNode {
 	t.Helper()
 	dir := t.TempDir()
-	n := &natsNode{name: name, host: cmpOr(o.host, "127.0.0.1"), port: freePort(t),
+	n := &natsNode{name: name, host: cmp.Or(o.host, "127.0.0.1"), port: freePort(t),
 		store: filepath.Join(dir, "js"), conf: filepath.Join(dir, name+".conf")}
 	return n
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // writeConf writes the node's config file.
@@ -85,7 +80,7 @@ func (n *natsNode) url() string { return fmt.Sprintf("nats://%s:%d", n.host, n.p
 func (n *natsNode) start(t *testing.T) {
 	t.Helper()
 	n.proc = startProcess(t, "nats-"+n.name, bins.natsServer, "-c", n.conf)
-	waitFor(t, 30*time.Second, n.name+" listening", func() bool {
+	testkit.WaitFor(t, 30*time.Second, n.name+" listening", func() bool {
 		return listening(fmt.Sprintf("%s:%d", n.host, n.port))
 	})
 }
@@ -99,7 +94,7 @@ func (n *natsNode) waitJetStream(t *testing.T, d time.Duration) {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	waitFor(t, d, n.name+" JetStream ready", func() bool {
+	testkit.WaitFor(t, d, n.name+" JetStream ready", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		_, err := js.AccountInfo(ctx)

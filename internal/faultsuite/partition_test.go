@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/testkit"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -87,7 +88,7 @@ func TestPartition(t *testing.T) {
 	js := connect(t, srv.url())
 	waitProvisioned(t, js)
 	publishOrFail(t, js, 0, n)
-	waitFor(t, time.Minute, "the victim deploying", func() bool { return deploysBy(t, js, "part-victim", time.Time{}) > 0 })
+	testkit.WaitFor(t, time.Minute, "the victim deploying", func() bool { return deploysBy(t, js, "part-victim", time.Time{}) > 0 })
 	before := redeliveries(t, js)
 	ns.link(t, "down")
 	atCut := len(deployedNodes(root))

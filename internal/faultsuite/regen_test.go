@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/regen-dev/regen/internal/testkit"
 )
 
 // replica is one `regen run --nats-url` process; restart runs it again
@@ -72,7 +74,7 @@ func (r *replica) readyz() int {
 // waitReady waits until /readyz answers 200.
 func (r *replica) waitReady(t *testing.T, d time.Duration) {
 	t.Helper()
-	waitFor(t, d, r.name+" /readyz 200", func() bool { return r.readyz() == http.StatusOK })
+	testkit.WaitFor(t, d, r.name+" /readyz 200", func() bool { return r.readyz() == http.StatusOK })
 }
 
 // httpClient keeps no idle connections (goleak checks the test process).

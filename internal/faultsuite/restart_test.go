@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/regen-dev/regen/internal/testkit"
 )
 
 // TestServerRestart: the nats-server process is killed with -9 mid-run and
@@ -30,7 +32,7 @@ func TestServerRestart(t *testing.T) {
 	if err := publishRange(ctx, js, 0, n); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, time.Minute, "a fifth of the artifacts", func() bool { return len(deployedNodes(root)) >= n/5 })
+	testkit.WaitFor(t, time.Minute, "a fifth of the artifacts", func() bool { return len(deployedNodes(root)) >= n/5 })
 	srv.proc.kill()
 	atKill := len(deployedNodes(root))
 	figure(t, "deployed_at_kill", atKill)
@@ -51,6 +53,6 @@ func TestServerRestart(t *testing.T) {
 func waitAllStatus(t *testing.T, reps []*replica, code int, d time.Duration) {
 	t.Helper()
 	for _, r := range reps {
-		waitFor(t, d, r.name+" /readyz "+http.StatusText(code), func() bool { return r.readyz() == code })
+		testkit.WaitFor(t, d, r.name+" /readyz "+http.StatusText(code), func() bool { return r.readyz() == code })
 	}
 }

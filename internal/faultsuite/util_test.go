@@ -10,18 +10,11 @@ import (
 	"time"
 )
 
-// pollEvery is how often waitFor re-checks its condition.
+// pollEvery is how often poll re-checks its condition.
 const pollEvery = 100 * time.Millisecond
 
-// waitFor polls cond until it is true or d passes, then fails the test.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	if !poll(d, cond) {
-		t.Fatalf("timed out after %s waiting for: %s", d, what)
-	}
-}
-
-// poll is waitFor without the failure: it reports whether cond came true.
+// poll is testkit.WaitFor without the failure: it reports whether cond
+// came true within d.
 func poll(d time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(d)
 	tick := time.NewTicker(pollEvery)

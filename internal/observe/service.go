@@ -1,6 +1,7 @@
 package observe
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,7 +28,7 @@ type Config struct {
 	// StatsInterval is the time between stats snapshots (StatsIntervalDefault).
 	StatsInterval time.Duration
 	// Stream and Consumer name the shared consumer the readiness probe and
-	// regen_consumer_pending look at (wire.ChangesStream, wire.DefaultConsumer).
+	// regen_consumer_pending look at (wire.ChangesStream, wire.ConsumerDefault).
 	Stream, Consumer string
 	// CheckTimeout bounds each readiness check and each pending read
 	// (CheckTimeoutDefault).
@@ -86,12 +87,8 @@ func Start(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 }
 
 func (c Config) withDefaults() Config {
-	if c.Stream == "" {
-		c.Stream = wire.ChangesStream
-	}
-	if c.Consumer == "" {
-		c.Consumer = wire.DefaultConsumer
-	}
+	c.Stream = cmp.Or(c.Stream, wire.ChangesStream)
+	c.Consumer = cmp.Or(c.Consumer, wire.ConsumerDefault)
 	if c.CheckTimeout <= 0 {
 		c.CheckTimeout = CheckTimeoutDefault
 	}

@@ -26,9 +26,9 @@ var ErrBusy = fmt.Errorf("artifact path busy: %w", wire.ErrDeferred)
 // on the same path to end before it gives up with ErrBusy.
 const BusyWaitDefault = 2 * time.Second
 
-// DefaultLease is how long a deploy claim blocks other deployers of the same
+// LeaseDefault is how long a deploy claim blocks other deployers of the same
 // path before they may take it over (a claimer that crashed).
-const DefaultLease = 30 * time.Second
+const LeaseDefault = 30 * time.Second
 
 // LedgerRecord is what the ledger knows about one artifact path: the JSON
 // value of its key in the artifact bucket (wire.ArtifactBucket).
@@ -52,7 +52,7 @@ type LedgerRecord struct {
 type Ledger struct {
 	kv     jetstream.KeyValue
 	target string
-	// Lease is DefaultLease unless set before first use.
+	// Lease is LeaseDefault unless set before first use.
 	Lease time.Duration
 	// BusyWait is BusyWaitDefault unless set before first use.
 	BusyWait time.Duration
@@ -64,7 +64,7 @@ type Ledger struct {
 // "objectstore:REGEN_ARTIFACTS"): each target keeps its own records, so
 // deploying to a second target is never skipped because of the first.
 func NewLedger(kv jetstream.KeyValue, target string) *Ledger {
-	return &Ledger{kv: kv, target: target, Lease: DefaultLease, BusyWait: BusyWaitDefault}
+	return &Ledger{kv: kv, target: target, Lease: LeaseDefault, BusyWait: BusyWaitDefault}
 }
 
 // LedgerKey is the artifact bucket key of an artifact path of a target.

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
@@ -20,7 +21,7 @@ import (
 //	name: go-struct            # required, unique, [A-Za-z0-9._-]{1,128}
 //	description: free text     # optional
 //	match:
-//	  change_types: [node_added, node_updated]  # default: DefaultChangeTypes
+//	  change_types: [node_added, node_updated]  # default: ChangeTypesDefault
 //	  subjects: ["http://xmlns.com/foaf/*"]     # globs, default ["*"]
 //	  predicates: ["rdfs:subClassOf"]           # edge events only, default all
 //	output: types/{{ goName .Node.LocalName }}.go  # required, a text/template
@@ -36,7 +37,7 @@ type FrontMatter struct {
 
 // Match selects the change events a template reacts to.
 type Match struct {
-	// ChangeTypes defaults to DefaultChangeTypes.
+	// ChangeTypes defaults to ChangeTypesDefault.
 	ChangeTypes []wire.ChangeType
 	// Subjects are globs over the whole subject in which '*' matches any
 	// run of characters, '/' included, and every other character matches
@@ -47,8 +48,8 @@ type Match struct {
 	Predicates []string
 }
 
-// DefaultChangeTypes is what a template without match.change_types reacts to.
-var DefaultChangeTypes = []wire.ChangeType{wire.NodeAdded, wire.NodeUpdated,
+// ChangeTypesDefault is what a template without match.change_types reacts to.
+var ChangeTypesDefault = []wire.ChangeType{wire.NodeAdded, wire.NodeUpdated,
 	wire.EdgeAdded, wire.EdgeUpdated, wire.EdgeRemoved}
 
 // Limits on template files.
@@ -206,7 +207,7 @@ func decodeMatch(n *yaml.Node, m *Match) error {
 // duplicate and non-string keys.
 func eachField(n *yaml.Node, prefix string, fn func(key string, v *yaml.Node) error) error {
 	if n.Kind != yaml.MappingNode {
-		return fieldErr(cmpOrStr(strings.TrimSuffix(prefix, "."), "front matter"), "must be a mapping (line %d)", n.Line)
+		return fieldErr(cmp.Or(strings.TrimSuffix(prefix, "."), "front matter"), "must be a mapping (line %d)", n.Line)
 	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -279,16 +280,9 @@ func (fm *FrontMatter) validate() error {
 
 func (fm *FrontMatter) defaults() {
 	if len(fm.Match.ChangeTypes) == 0 {
-		fm.Match.ChangeTypes = slices.Clone(DefaultChangeTypes)
+		fm.Match.ChangeTypes = slices.Clone(ChangeTypesDefault)
 	}
 	if len(fm.Match.Subjects) == 0 {
 		fm.Match.Subjects = []string{"*"}
 	}
-}
-
-func cmpOrStr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -30,7 +30,7 @@ func TestParseFrontMatterDefaults(t *testing.T) {
 	if fm.Name != "a" || fm.Output != "x.txt" || string(body) != "hello {{ .Node.Subject }}\n" {
 		t.Fatalf("fm %+v body %q", fm, body)
 	}
-	if len(fm.Match.ChangeTypes) != len(DefaultChangeTypes) || fm.Match.Subjects[0] != "*" {
+	if len(fm.Match.ChangeTypes) != len(ChangeTypesDefault) || fm.Match.Subjects[0] != "*" {
 		t.Fatalf("defaults not applied: %+v", fm.Match)
 	}
 	if _, _, err := ParseFrontMatter([]byte("---\nname: a\noutput: x\n---")); err != nil {

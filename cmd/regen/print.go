@@ -1,4 +1,4 @@
-package observe
+package main
 
 import (
 	"encoding/json"
@@ -13,10 +13,10 @@ import (
 	"github.com/regen-dev/regen/bus/wire"
 )
 
-// Printer writes telemetry events for `regen watch`: the raw JSON, one
+// printer writes telemetry events for `regen watch`: the raw JSON, one
 // event per line, or one readable line per event, coloured when Color is
 // set. Not safe for concurrent use.
-type Printer struct {
+type printer struct {
 	// W receives the lines.
 	W io.Writer
 	// Raw prints each payload as it is.
@@ -27,7 +27,7 @@ type Printer struct {
 
 // Print writes one event payload; a payload that is not a telemetry event
 // is printed as it is.
-func (p *Printer) Print(data []byte) error {
+func (p *printer) Print(data []byte) error {
 	var ev wire.TelemetryEvent
 	if p.Raw || json.Unmarshal(data, &ev) != nil {
 		_, err := fmt.Fprintf(p.W, "%s\n", data)
@@ -51,7 +51,7 @@ const (
 
 // Line renders ev as "15:04:05.000 type replica key=value ...", the data
 // fields that matter most for its type first.
-func (p *Printer) Line(ev wire.TelemetryEvent) string {
+func (p *printer) Line(ev wire.TelemetryEvent) string {
 	var b strings.Builder
 	b.WriteString(p.paint(ansiDim, ev.Timestamp.Local().Format("15:04:05.000")))
 	b.WriteByte(' ')
@@ -66,7 +66,7 @@ func (p *Printer) Line(ev wire.TelemetryEvent) string {
 	return b.String()
 }
 
-func (p *Printer) paint(color, s string) string {
+func (p *printer) paint(color, s string) string {
 	if !p.Color || s == "" {
 		return s
 	}
