@@ -2,7 +2,6 @@ package bus
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -26,9 +25,13 @@ func NewTelemetry(nc *nats.Conn, replica string) *Telemetry {
 	return &Telemetry{nc: nc, replica: replica}
 }
 
-// Publish sends one event; Timestamp, ID and Replica are filled in when
-// empty. Errors (closed connection, full buffer) are returned, never fatal.
+// Publish sends one event; Type (from Data), Timestamp, ID and Replica
+// are filled in when empty. Errors (a Type that is not its Data's, closed
+// connection, full buffer) are returned, never fatal.
 func (t *Telemetry) Publish(ev wire.TelemetryEvent) error {
+	if ev.Type == "" && ev.Data != nil {
+		ev.Type = ev.Data.TelemetryType()
+	}
 	if ev.ID == "" {
 		ev.ID = uuid.NewString()
 	}
@@ -38,9 +41,9 @@ func (t *Telemetry) Publish(ev wire.TelemetryEvent) error {
 	if ev.Replica == "" {
 		ev.Replica = t.replica
 	}
-	data, err := json.Marshal(ev)
+	data, err := wire.EncodeTelemetry(ev)
 	if err != nil {
-		return fmt.Errorf("telemetry %s: %w", ev.Type, err)
+		return err
 	}
 	if err := t.nc.Publish(wire.TelemetrySubjectFor(ev.Type), data); err != nil {
 		return fmt.Errorf("telemetry %s: %w", ev.Type, err)

@@ -76,14 +76,14 @@ func scalingAdvice(in adviceInput) (advice, bool) {
 
 // telemetry returns the scaling_advice data; predicted_drain_s is null
 // when the backlog grows.
-func (a advice) telemetry() map[string]any {
-	var drainS any
+func (a advice) telemetry() wire.ScalingAdviceData {
+	var drainS *float64
 	if !math.IsInf(a.PredictedDrainS, 1) {
-		drainS = a.PredictedDrainS
+		drainS = &a.PredictedDrainS
 	}
-	return map[string]any{"recommended_replicas": a.Recommended, "current_replicas_estimate": a.Current,
-		"predicted_drain_s": drainS, "pending": a.Pending, "arrival_rate": a.ArrivalRate,
-		"drain_rate": a.DrainRate, "reason": a.Reason}
+	return wire.ScalingAdviceData{RecommendedReplicas: a.Recommended, CurrentReplicasEstimate: a.Current,
+		PredictedDrainS: drainS, Pending: a.Pending, ArrivalRate: a.ArrivalRate,
+		DrainRate: a.DrainRate, Reason: a.Reason}
 }
 
 // adviseScaling publishes scaling_advice when the backlog would breach the
@@ -97,5 +97,5 @@ func (o *Orchestrator) adviseScaling(w windowStats, pending, prev uint64) {
 	o.log.Warn("scaling advice", slog.Int("recommended_replicas", a.Recommended),
 		slog.Uint64("pending", a.Pending), slog.Float64("arrival_rate", a.ArrivalRate),
 		slog.Float64("drain_rate", a.DrainRate), slog.String("reason", a.Reason))
-	o.publish(wire.ScalingAdvice, a.telemetry())
+	o.publish(a.telemetry())
 }

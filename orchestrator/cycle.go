@@ -203,7 +203,7 @@ func (o *Orchestrator) finaliseCycle(pe *ParallelExecution, results []result, pe
 	o.stats.addDeadLettered(deadLettered)
 	o.lastExec.Store(pe)
 	o.deps.Observer.CycleDone(*pe)
-	o.publish(wire.RegenerationCompleted, pe.telemetry())
+	o.publish(pe.telemetry())
 }
 
 func (pe *ParallelExecution) count(res result) {
@@ -222,12 +222,13 @@ func (pe *ParallelExecution) count(res result) {
 	}
 }
 
-func (pe *ParallelExecution) telemetry() map[string]any {
-	return map[string]any{"execution_id": pe.ExecutionID, "duration_ms": pe.DurationMS,
-		"events": pe.Events, "succeeded": pe.Succeeded, "skipped": pe.Skipped, "failed": pe.Failed,
-		"rejected": pe.Rejected, "deferred": pe.Deferred, "deployments": pe.Deployments,
-		"max_concurrent": pe.MaxConcurrent, "achieved_parallelism": pe.AchievedParallelism,
-		"events_per_second": pe.EventsPerSecond}
+// telemetry returns the cycle's regeneration_completed data.
+func (pe *ParallelExecution) telemetry() wire.RegenerationCompletedData {
+	return wire.RegenerationCompletedData{ExecutionID: pe.ExecutionID, DurationMS: pe.DurationMS,
+		Events: pe.Events, Succeeded: pe.Succeeded, Skipped: pe.Skipped, Failed: pe.Failed,
+		Rejected: pe.Rejected, Deferred: pe.Deferred, Deployments: pe.Deployments,
+		MaxConcurrent: pe.MaxConcurrent, AchievedParallelism: pe.AchievedParallelism,
+		EventsPerSecond: pe.EventsPerSecond}
 }
 
 // checkTargets warns when a cycle overran the target cycle time.
@@ -238,6 +239,6 @@ func (o *Orchestrator) checkTargets(pe ParallelExecution) {
 	}
 	o.log.Warn("cycle over target", slog.String("execution_id", pe.ExecutionID),
 		slog.Float64("duration_ms", pe.DurationMS), slog.Float64("target_ms", target))
-	o.publish(wire.PerformanceWarning, map[string]any{"rule": "cycle_over_target",
-		"execution_id": pe.ExecutionID, "duration_ms": pe.DurationMS, "target_ms": target})
+	o.publish(wire.CycleOverTargetData{Rule: ruleCycleOverTarget,
+		ExecutionID: pe.ExecutionID, DurationMS: pe.DurationMS, TargetMS: target})
 }

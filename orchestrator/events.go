@@ -7,30 +7,30 @@ import (
 )
 
 func (o *Orchestrator) publishDeployStarted(ch wire.Change, a wire.Artifact) {
-	o.publish(wire.DeploymentStarted, map[string]any{"event_id": ch.Event.ID, "execution_id": ch.ExecutionID,
-		"path": a.Path, "hash": a.Hash, "template": a.Template, "node": a.Node, "revision": a.Revision,
-		"deleted": a.Delete})
+	o.publish(wire.DeploymentStartedData{EventID: ch.Event.ID, ExecutionID: ch.ExecutionID,
+		Path: a.Path, Hash: a.Hash, Template: a.Template, Node: a.Node, Revision: a.Revision,
+		Deleted: a.Delete})
 }
 
 func (o *Orchestrator) publishDeployed(ch wire.Change, a wire.Artifact, d time.Duration) {
-	o.publish(wire.DeploymentCompleted, map[string]any{"event_id": ch.Event.ID, "execution_id": ch.ExecutionID,
-		"path": a.Path, "hash": a.Hash, "template": a.Template, "node": a.Node, "revision": a.Revision,
-		"deleted": a.Delete, "duration_ms": float64(d) / float64(time.Millisecond)})
+	o.publish(wire.DeploymentCompletedData{EventID: ch.Event.ID, ExecutionID: ch.ExecutionID,
+		Path: a.Path, Hash: a.Hash, Template: a.Template, Node: a.Node, Revision: a.Revision,
+		Deleted: a.Delete, DurationMS: float64(d) / float64(time.Millisecond)})
 }
 
 func (o *Orchestrator) publishDeployFailed(ch wire.Change, a wire.Artifact, err error) {
-	o.publish(wire.DeploymentFailed, map[string]any{"event_id": ch.Event.ID, "execution_id": ch.ExecutionID,
-		"path": a.Path, "template": a.Template, "node": a.Node, "error": err.Error(),
-		"deliveries": ch.Deliveries})
+	o.publish(wire.DeploymentFailedData{EventID: ch.Event.ID, ExecutionID: ch.ExecutionID,
+		Path: a.Path, Template: a.Template, Node: a.Node, Error: err.Error(),
+		Deliveries: ch.Deliveries})
 }
 
 func (o *Orchestrator) publishFailed(ch wire.Change, stage string, err error) {
 	if stage != "regenerate" {
 		return // deployment_failed was already published per artifact
 	}
-	o.publish(wire.RegenerationFailed, map[string]any{"event_id": ch.Event.ID, "execution_id": ch.ExecutionID,
-		"change_type": ch.Event.ChangeType, "subject": ch.Event.Subject, "error": err.Error(),
-		"deliveries": ch.Deliveries})
+	o.publish(wire.RegenerationFailedData{EventID: ch.Event.ID, ExecutionID: ch.ExecutionID,
+		ChangeType: ch.Event.ChangeType, Subject: ch.Event.Subject, Error: err.Error(),
+		Deliveries: ch.Deliveries})
 }
 
 func (o *Orchestrator) publishRejected(m wire.Message, eventID, execID, reason string, cause error) {
@@ -38,9 +38,9 @@ func (o *Orchestrator) publishRejected(m wire.Message, eventID, execID, reason s
 	if cause != nil {
 		errText = cause.Error()
 	}
-	o.publish(wire.EventRejected, map[string]any{"event_id": eventID, "execution_id": execID,
-		"reason": reason, "error": errText, "nats_subject": m.Subject(), "seq": m.Seq(),
-		"deliveries": m.Deliveries(), "dlq_subject": wire.DLQSubject(changeTypeFromSubject(m.Subject()))})
+	o.publish(wire.EventRejectedData{EventID: eventID, ExecutionID: execID,
+		Reason: reason, Error: errText, NATSSubject: m.Subject(), Seq: m.Seq(),
+		Deliveries: m.Deliveries(), DLQSubject: wire.DLQSubject(changeTypeFromSubject(m.Subject()))})
 }
 
 // changeTypeFromSubject reads the last token of regen.changes.<p>.<type>.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
@@ -215,7 +216,7 @@ func (t *fakeTelemetry) paths(typ wire.TelemetryType) []string {
 	var out []string
 	for _, ev := range t.events {
 		if ev.Type == typ {
-			out = append(out, fmt.Sprint(ev.Data["path"]))
+			out = append(out, pathOf(ev.Data))
 		}
 	}
 	return out
@@ -240,4 +241,49 @@ func validMsg(i int) *fakeMsg {
 		"subject": fmt.Sprintf("urn:x:%d", i), "timestamp": time.Now().Format(time.RFC3339Nano)}
 	data, _ := json.Marshal(ev)
 	return &fakeMsg{data: data, seq: uint64(i + 1), deliveries: 1}
+}
+
+// pathOf returns the path of a deployment_* payload, "" for any other.
+func pathOf(p wire.TelemetryPayload) string {
+	switch d := p.(type) {
+	case wire.DeploymentStartedData:
+		return d.Path
+	case wire.DeploymentCompletedData:
+		return d.Path
+	case wire.DeploymentFailedData:
+		return d.Path
+	}
+	return ""
+}
+
+// ruleOf returns the rule of a performance_warning or performance_alert
+// payload, "" for any other.
+func ruleOf(p wire.TelemetryPayload) string {
+	switch d := p.(type) {
+	case wire.CycleOverTargetData:
+		return d.Rule
+	case wire.IntervalOverTargetData:
+		return d.Rule
+	case wire.LowSuccessRateData:
+		return d.Rule
+	case wire.StalledData:
+		return d.Rule
+	case wire.MemoryPressureData:
+		return d.Rule
+	}
+	return ""
+}
+
+// wireFields returns p as it goes on the wire, decoded generically.
+func wireFields(t *testing.T, p wire.TelemetryPayload) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -70,7 +70,7 @@ func (o *Orchestrator) healthCheck(ctx context.Context, h *healthState) {
 	w, now := o.windowSince(h.last)
 	pending, perr := o.pending(ctx, o.cfg.HealthCheckInterval)
 	mem := readMemory(defaultMemPaths)
-	o.publish(wire.PerformanceMetric, o.metricData(w, now.s, pending, perr, mem))
+	o.publish(o.metricData(w, now.s, pending, perr, mem))
 	in := healthInput{w: w, pending: pending, pendingKnown: perr == nil, target: o.cfg.TargetCycle,
 		mem: mem, memLimit: uint64(o.cfg.MemoryLimit)}
 	for _, f := range evaluateHealth(in) {
@@ -97,22 +97,22 @@ func (o *Orchestrator) pending(ctx context.Context, period time.Duration) (uint6
 // metricData is the performance_metric payload; unknowns are omitted
 // (pending when the query failed: pending_error says why).
 func (o *Orchestrator) metricData(w windowStats, total OrchestrationStats, pending uint64, perr error,
-	mem memSample) map[string]any {
-	d := map[string]any{"interval_s": w.Span.Seconds(), "cycles": w.Cycles, "total_cycles": total.TotalCycles,
-		"avg_cycle_ms": w.AvgMS, "p50_cycle_ms": w.P50MS, "p95_cycle_ms": w.P95MS, "p99_cycle_ms": w.P99MS,
-		"target_cycle_ms": ms(o.cfg.TargetCycle), "events": w.Events, "events_per_second": w.EventsPerSecond(),
-		"failures": w.Failures, "deferred": w.Deferred, "events_processed": total.EventsProcessed,
-		"in_flight": o.InFlight(), "concurrency": o.Concurrency(), "batch_size": o.BatchSize(),
-		"breakers": o.Breakers(), "tuning_changes": total.TuningChanges}
+	mem memSample) wire.PerformanceMetricData {
+	d := wire.PerformanceMetricData{IntervalS: w.Span.Seconds(), Cycles: w.Cycles, TotalCycles: total.TotalCycles,
+		AvgCycleMS: w.AvgMS, P50CycleMS: w.P50MS, P95CycleMS: w.P95MS, P99CycleMS: w.P99MS,
+		TargetCycleMS: ms(o.cfg.TargetCycle), Events: w.Events, EventsPerSecond: w.EventsPerSecond(),
+		Failures: w.Failures, Deferred: w.Deferred, EventsProcessed: total.EventsProcessed,
+		InFlight: o.InFlight(), Concurrency: o.Concurrency(), BatchSize: o.BatchSize(),
+		Breakers: o.Breakers(), TuningChanges: total.TuningChanges,
+		HeapBytes: mem.Heap, RSSBytes: mem.RSS, CgroupMemoryMax: mem.CgroupMax}
 	if rate, ok := w.SuccessRate(); ok {
-		d["success_rate"] = rate
+		d.SuccessRate = &rate
 	}
 	if perr == nil {
-		d["pending"] = pending
+		d.Pending = &pending
 	} else {
-		d["pending_error"] = perr.Error()
+		d.PendingError = perr.Error()
 	}
-	mem.data(d)
 	return d
 }
 
@@ -126,51 +126,82 @@ type healthInput struct {
 	memLimit     uint64 // heap limit in bytes, 0 = none
 }
 
-// finding is one rule that fired.
+// finding is one rule that fired; data is its performance_warning or
+// performance_alert payload, carrying the same rule and severity.
 type finding struct {
-	typ      wire.TelemetryType // performance_warning or performance_alert
 	rule     string
 	severity string // warning, error or critical
 	msg      string
-	data     map[string]any
+	data     wire.TelemetryPayload
+}
+
+// healthRules are the health rules in the order their findings are
+// reported.
+var healthRules = []func(healthInput) (finding, bool){
+	lowSuccessRate, intervalOverTarget, stalled, memoryPressureRule,
 }
 
 // evaluateHealth applies the health rules to one interval.
 func evaluateHealth(in healthInput) []finding {
 	var out []finding
-	if rate, ok := in.w.SuccessRate(); ok && rate < SuccessRateWarnThreshold {
-		out = append(out, finding{typ: wire.PerformanceWarning, rule: ruleLowSuccessRate, severity: "warning",
-			msg: "success rate below threshold", data: map[string]any{"success_rate": rate,
-				"threshold": SuccessRateWarnThreshold, "events": in.w.Events, "failures": in.w.Failures,
-				"deferred": in.w.Deferred}})
-	}
-	if target := ms(in.target); in.w.Cycles > 0 && in.w.AvgMS > target {
-		out = append(out, finding{typ: wire.PerformanceWarning, rule: ruleCycleOverTarget, severity: "warning",
-			msg: "average cycle time over target", data: map[string]any{"avg_cycle_ms": in.w.AvgMS,
-				"target_ms": target, "cycles": in.w.Cycles, "scope": "interval"}})
-	}
-	if in.w.Cycles == 0 && in.pendingKnown && in.pending > 0 {
-		out = append(out, finding{typ: wire.PerformanceAlert, rule: ruleStalled, severity: "error",
-			msg: "no cycle completed while events are pending", data: map[string]any{
-				"pending": in.pending, "interval_s": in.w.Span.Seconds()}})
-	}
-	if reason, ok := memoryPressure(in.mem, in.memLimit); ok {
-		d := map[string]any{"reason": reason, "memory_limit": in.memLimit}
-		in.mem.data(d)
-		out = append(out, finding{typ: wire.PerformanceAlert, rule: ruleMemoryPressure, severity: "critical",
-			msg: "memory pressure", data: d})
+	for _, rule := range healthRules {
+		if f, ok := rule(in); ok {
+			out = append(out, f)
+		}
 	}
 	return out
 }
 
+// lowSuccessRate warns when too few deliveries of the interval succeeded.
+func lowSuccessRate(in healthInput) (finding, bool) {
+	rate, ok := in.w.SuccessRate()
+	if !ok || rate >= SuccessRateWarnThreshold {
+		return finding{}, false
+	}
+	d := wire.LowSuccessRateData{Rule: ruleLowSuccessRate, Severity: "warning", SuccessRate: rate,
+		Threshold: SuccessRateWarnThreshold, Events: in.w.Events, Failures: in.w.Failures, Deferred: in.w.Deferred}
+	return finding{rule: d.Rule, severity: d.Severity, msg: "success rate below threshold", data: d}, true
+}
+
+// intervalOverTarget warns when the interval's cycles averaged over the target.
+func intervalOverTarget(in healthInput) (finding, bool) {
+	target := ms(in.target)
+	if in.w.Cycles <= 0 || in.w.AvgMS <= target {
+		return finding{}, false
+	}
+	d := wire.IntervalOverTargetData{Rule: ruleCycleOverTarget, Severity: "warning", AvgCycleMS: in.w.AvgMS,
+		TargetMS: target, Cycles: in.w.Cycles, Scope: "interval"}
+	return finding{rule: d.Rule, severity: d.Severity, msg: "average cycle time over target", data: d}, true
+}
+
+// stalled alerts when no cycle completed while events were pending.
+func stalled(in healthInput) (finding, bool) {
+	if in.w.Cycles != 0 || !in.pendingKnown || in.pending == 0 {
+		return finding{}, false
+	}
+	d := wire.StalledData{Rule: ruleStalled, Severity: "error", Pending: in.pending, IntervalS: in.w.Span.Seconds()}
+	return finding{rule: d.Rule, severity: d.Severity, msg: "no cycle completed while events are pending", data: d}, true
+}
+
+// memoryPressureRule alerts when memoryPressure says the memory is critical.
+func memoryPressureRule(in healthInput) (finding, bool) {
+	reason, ok := memoryPressure(in.mem, in.memLimit)
+	if !ok {
+		return finding{}, false
+	}
+	d := wire.MemoryPressureData{Rule: ruleMemoryPressure, Severity: "critical", Reason: reason,
+		MemoryLimit: in.memLimit, HeapBytes: in.mem.Heap, RSSBytes: in.mem.RSS, CgroupMemoryMax: in.mem.CgroupMax}
+	return finding{rule: d.Rule, severity: d.Severity, msg: "memory pressure", data: d}, true
+}
+
 // report logs a finding and publishes it.
 func (o *Orchestrator) report(ctx context.Context, f finding) {
-	f.data["rule"], f.data["severity"] = f.rule, f.severity
+	typ := f.data.TelemetryType()
 	level := slog.LevelWarn
-	if f.typ == wire.PerformanceAlert {
+	if typ == wire.PerformanceAlert {
 		level = slog.LevelError
 	}
 	o.log.LogAttrs(ctx, level, f.msg, slog.String("rule", f.rule), slog.String("severity", f.severity),
-		slog.String("type", string(f.typ)), slog.Any("data", f.data))
-	o.publish(f.typ, f.data)
+		slog.String("type", string(typ)), slog.Any("data", f.data))
+	o.publish(f.data)
 }

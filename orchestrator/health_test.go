@@ -78,8 +78,11 @@ func TestEvaluateHealthRules(t *testing.T) {
 				case ruleMemoryPressure:
 					wantTyp, wantSev = wire.PerformanceAlert, "critical"
 				}
-				if f.typ != wantTyp || f.severity != wantSev {
-					t.Errorf("%s: type %s severity %s, want %s %s", f.rule, f.typ, f.severity, wantTyp, wantSev)
+				if typ := f.data.TelemetryType(); typ != wantTyp || f.severity != wantSev {
+					t.Errorf("%s: type %s severity %s, want %s %s", f.rule, typ, f.severity, wantTyp, wantSev)
+				}
+				if ruleOf(f.data) != f.rule {
+					t.Errorf("%s: payload rule %q", f.rule, ruleOf(f.data))
 				}
 			}
 			if !slices.Equal(got, tt.want) {
@@ -93,16 +96,16 @@ func TestHealthPublishesMetrics(t *testing.T) {
 	t.Parallel()
 	b := setup(t, healthCfg(func(c *Config) {}))
 	startThenPush(t, b, 20)
-	var m map[string]any
+	var d wire.PerformanceMetricData
 	testkit.WaitFor(t, waitLimit, "a metric covering the events", func() bool {
 		for _, ev := range b.tel.ofType(wire.PerformanceMetric) {
-			if ev.Data["events"].(int64) > 0 {
-				m = ev.Data
+			if d = ev.Data.(wire.PerformanceMetricData); d.Events > 0 {
 				return true
 			}
 		}
 		return false
 	})
+	m := wireFields(t, d)
 	keys := []string{"interval_s", "cycles", "total_cycles", "avg_cycle_ms", "p50_cycle_ms", "p95_cycle_ms",
 		"p99_cycle_ms", "events_per_second", "success_rate", "in_flight", "pending", "concurrency", "batch_size",
 		"breakers", "heap_bytes", "target_cycle_ms"}
@@ -114,7 +117,7 @@ func TestHealthPublishesMetrics(t *testing.T) {
 			t.Errorf("performance_metric lacks %s: %v", k, m)
 		}
 	}
-	if m["success_rate"] != 1.0 || m["concurrency"] != b.o.Concurrency() {
+	if *d.SuccessRate != 1.0 || d.Concurrency != b.o.Concurrency() {
 		t.Fatalf("metric = %v", m)
 	}
 }
@@ -127,9 +130,9 @@ func TestHealthWarnsOnLowSuccessRate(t *testing.T) {
 	testkit.WaitFor(t, waitLimit, "low_success_rate", func() bool {
 		return len(b.tel.withRule(wire.PerformanceWarning, ruleLowSuccessRate)) > 0
 	})
-	ev := b.tel.withRule(wire.PerformanceWarning, ruleLowSuccessRate)[0]
-	if ev.Data["success_rate"].(float64) >= SuccessRateWarnThreshold || ev.Data["severity"] != "warning" {
-		t.Fatalf("warning = %v", ev.Data)
+	d := b.tel.withRule(wire.PerformanceWarning, ruleLowSuccessRate)[0].Data.(wire.LowSuccessRateData)
+	if d.SuccessRate >= SuccessRateWarnThreshold || d.Severity != "warning" {
+		t.Fatalf("warning = %+v", d)
 	}
 }
 
@@ -144,8 +147,9 @@ func TestHealthWarnsOnAverageOverTarget(t *testing.T) {
 	}
 	testkit.WaitFor(t, waitLimit, "an interval cycle_over_target", func() bool {
 		for _, ev := range b.tel.withRule(wire.PerformanceWarning, ruleCycleOverTarget) {
-			if ev.Data["scope"] == "interval" { // per-cycle warnings come from checkTargets
-				return ev.Data["avg_cycle_ms"].(float64) > 1
+			// per-cycle warnings come from checkTargets
+			if d, ok := ev.Data.(wire.IntervalOverTargetData); ok && d.Scope == "interval" {
+				return d.AvgCycleMS > 1
 			}
 		}
 		return false
@@ -165,11 +169,11 @@ func TestHealthAlertsWhenStalled(t *testing.T) {
 		t.Fatal(err)
 	}
 	testkit.WaitFor(t, waitLimit, "a stalled alert", func() bool { return len(b.tel.withRule(wire.PerformanceAlert, ruleStalled)) > 0 })
-	ev := b.tel.withRule(wire.PerformanceAlert, ruleStalled)[0]
+	d := b.tel.withRule(wire.PerformanceAlert, ruleStalled)[0].Data.(wire.StalledData)
 	// Pending counts undelivered and unacked events, as a consumer does:
 	// all 8, wherever they wait (queued, fetched ahead, at the gate).
-	if p := ev.Data["pending"].(uint64); p != 8 || ev.Data["severity"] != "error" {
-		t.Fatalf("alert = %v", ev.Data)
+	if d.Pending != 8 || d.Severity != "error" {
+		t.Fatalf("alert = %+v", d)
 	}
 }
 
@@ -182,9 +186,9 @@ func TestHealthCriticalOnMemoryLimit(t *testing.T) {
 	testkit.WaitFor(t, waitLimit, "a memory alert", func() bool {
 		return len(b.tel.withRule(wire.PerformanceAlert, ruleMemoryPressure)) > 0
 	})
-	ev := b.tel.withRule(wire.PerformanceAlert, ruleMemoryPressure)[0]
-	if ev.Data["severity"] != "critical" || ev.Data["reason"] != "heap_over_limit" {
-		t.Fatalf("alert = %v", ev.Data)
+	d := b.tel.withRule(wire.PerformanceAlert, ruleMemoryPressure)[0].Data.(wire.MemoryPressureData)
+	if d.Severity != "critical" || d.Reason != "heap_over_limit" {
+		t.Fatalf("alert = %+v", d)
 	}
 }
 
@@ -206,10 +210,10 @@ func TestHealthSurvivesUnreachableSource(t *testing.T) {
 	n := len(b.tel.ofType(wire.PerformanceMetric))
 	testkit.WaitFor(t, waitLimit, "metrics despite a failing source", func() bool {
 		ms := b.tel.ofType(wire.PerformanceMetric)
-		return len(ms) > n+2 && ms[len(ms)-1].Data["pending_error"] != nil
+		return len(ms) > n+2 && ms[len(ms)-1].Data.(wire.PerformanceMetricData).PendingError != ""
 	})
 	last := b.tel.ofType(wire.PerformanceMetric)
-	if _, ok := last[len(last)-1].Data["pending"]; ok {
+	if _, ok := wireFields(t, last[len(last)-1].Data)["pending"]; ok {
 		t.Fatal("pending reported although unknown")
 	}
 }
@@ -223,9 +227,9 @@ func TestHealthPublishesScalingAdvice(t *testing.T) {
 		t.Fatal(err)
 	}
 	testkit.WaitFor(t, waitLimit, "scaling advice", func() bool { return len(b.tel.ofType(wire.ScalingAdvice)) > 0 })
-	d := b.tel.ofType(wire.ScalingAdvice)[0].Data
-	if d["reason"] != adviceBacklogGrowing || d["recommended_replicas"].(int) < 2 || d["predicted_drain_s"] != nil {
-		t.Fatalf("advice = %v", d)
+	d := b.tel.ofType(wire.ScalingAdvice)[0].Data.(wire.ScalingAdviceData)
+	if d.Reason != adviceBacklogGrowing || d.RecommendedReplicas < 2 || d.PredictedDrainS != nil {
+		t.Fatalf("advice = %+v", d)
 	}
 }
 

@@ -120,7 +120,7 @@ func (t *fakeTelemetry) ofType(typ wire.TelemetryType) []wire.TelemetryEvent {
 func (t *fakeTelemetry) withRule(typ wire.TelemetryType, rule string) []wire.TelemetryEvent {
 	var out []wire.TelemetryEvent
 	for _, ev := range t.ofType(typ) {
-		if ev.Data["rule"] == rule {
+		if ruleOf(ev.Data) == rule {
 			out = append(out, ev)
 		}
 	}

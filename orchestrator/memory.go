@@ -98,14 +98,3 @@ func memoryPressure(m memSample, limit uint64) (reason string, critical bool) {
 	}
 	return "", false
 }
-
-// data returns m as telemetry fields, omitting what is unknown.
-func (m memSample) data(into map[string]any) {
-	into["heap_bytes"] = m.Heap
-	if m.RSS > 0 {
-		into["rss_bytes"] = m.RSS
-	}
-	if m.CgroupMax > 0 {
-		into["cgroup_memory_max"] = m.CgroupMax
-	}
-}

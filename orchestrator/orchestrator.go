@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/regen-dev/regen/bus/wire"
 )
 
 // ErrAlreadyRunning is returned by a second Start.
@@ -125,9 +123,7 @@ func (o *Orchestrator) Start(ctx context.Context) error {
 	r.fetchCtx, r.stopFetch = context.WithCancel(base)
 	r.workCtx, r.stopWork = context.WithCancel(base)
 	o.run = r
-	o.publish(wire.RegenerationStarted, map[string]any{
-		"max_concurrent": o.cfg.MaxConcurrent, "batch_size": o.cfg.BatchSize,
-		"autonomous": o.cfg.Autonomous, "target_cycle_ms": o.cfg.TargetCycle.Milliseconds()})
+	o.publish(startedData(o.cfg))
 	o.log.InfoContext(ctx, "orchestrator started", slog.Int("max_concurrent", o.cfg.MaxConcurrent),
 		slog.Bool("autonomous", o.cfg.Autonomous), slog.String("replica", o.cfg.Replica))
 	go o.loop(r)

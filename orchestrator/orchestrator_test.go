@@ -3,7 +3,6 @@ package orchestrator
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -192,7 +191,7 @@ func TestDeploymentStartedPrecedesCompleted(t *testing.T) {
 	order := map[string]int{}
 	b.tel.mu.Lock()
 	for i, ev := range b.tel.events {
-		if p := fmt.Sprint(ev.Data["path"]); ev.Type == wire.DeploymentStarted {
+		if p := pathOf(ev.Data); ev.Type == wire.DeploymentStarted {
 			order[p] = i + 1
 		} else if ev.Type == wire.DeploymentCompleted && (order[p] == 0 || order[p] > i) {
 			t.Errorf("deployment_completed of %s without a deployment_started before it", p)

@@ -13,9 +13,11 @@ type discardTelemetry struct{}
 func (discardTelemetry) Publish(wire.TelemetryEvent) error { return nil }
 func (discardTelemetry) Flush(context.Context) error       { return nil }
 
-// publish sends one telemetry event from the orchestrator; a failure is
-// logged, never returned: telemetry must not stop the work.
-func (o *Orchestrator) publish(t wire.TelemetryType, data map[string]any) {
+// publish sends one telemetry event from the orchestrator, of the type of
+// its data; a failure is logged, never returned: telemetry must not stop
+// the work.
+func (o *Orchestrator) publish(data wire.TelemetryPayload) {
+	t := data.TelemetryType()
 	ev := wire.TelemetryEvent{Type: t, Component: "orchestrator", Replica: o.cfg.Replica, Data: data}
 	if err := o.deps.Telemetry.Publish(ev); err != nil {
 		o.log.Warn("telemetry publish failed", slog.String("type", string(t)), slog.Any("error", err))
@@ -24,10 +26,19 @@ func (o *Orchestrator) publish(t wire.TelemetryType, data map[string]any) {
 
 // publishFinal reports the totals when the orchestrator stops.
 func (o *Orchestrator) publishFinal() {
-	s := o.stats.snapshot()
-	o.publish(wire.RegenerationCompleted, map[string]any{
-		"final": true, "total_cycles": s.TotalCycles, "avg_cycle_time_ms": s.AvgCycleTimeMS,
-		"events_processed": s.EventsProcessed, "regenerations_triggered": s.RegenerationsTriggered,
-		"deployments_completed": s.DeploymentsCompleted, "failures": s.Failures, "skipped": s.Skipped,
-		"rejected": s.Rejected, "deferred": s.Deferred, "dead_lettered": s.DeadLettered})
+	o.publish(finalData(o.stats.snapshot()))
+}
+
+// finalData is the last regeneration_completed's data: the totals.
+func finalData(s OrchestrationStats) wire.RegenerationFinalData {
+	return wire.RegenerationFinalData{Final: true, TotalCycles: s.TotalCycles, AvgCycleTimeMS: s.AvgCycleTimeMS,
+		EventsProcessed: s.EventsProcessed, RegenerationsTriggered: s.RegenerationsTriggered,
+		DeploymentsCompleted: s.DeploymentsCompleted, Failures: s.Failures, Skipped: s.Skipped,
+		Rejected: s.Rejected, Deferred: s.Deferred, DeadLettered: s.DeadLettered}
+}
+
+// startedData is regeneration_started's data: the settings of cfg.
+func startedData(cfg Config) wire.RegenerationStartedData {
+	return wire.RegenerationStartedData{MaxConcurrent: cfg.MaxConcurrent, BatchSize: cfg.BatchSize,
+		Autonomous: cfg.Autonomous, TargetCycleMS: cfg.TargetCycle.Milliseconds()}
 }

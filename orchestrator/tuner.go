@@ -181,19 +181,17 @@ func (o *Orchestrator) applyTuning(ctx context.Context, ch TuningChange) {
 	o.log.InfoContext(ctx, "tuning changed", slog.String("knob", ch.Knob), slog.Int("old", ch.Old),
 		slog.Int("new", ch.New), slog.Int("batch_size", ch.NewBatchSize), slog.String("reason", ch.Reason),
 		slog.Float64("window_avg_cycle_ms", ch.WindowAvgMS), slog.Float64("window_error_rate", ch.WindowErrRate))
-	o.publish(wire.TuningChanged, ch.telemetry())
+	o.publish(ch.telemetry())
 }
 
 // telemetry returns the tuning_changed data.
-func (ch TuningChange) telemetry() map[string]any {
-	window := map[string]any{"cycles": ch.WindowCycles, "events": ch.WindowEvents,
-		"avg_cycle_ms": ch.WindowAvgMS, "error_rate": ch.WindowErrRate, "duration_s": ch.WindowDuration}
-	if ch.WindowPending != nil {
-		window["pending"] = *ch.WindowPending
-	}
-	batch := map[string]any{"old": ch.OldBatchSize, "new": ch.NewBatchSize}
-	return map[string]any{"knob": ch.Knob, "old": ch.Old, "new": ch.New, "reason": ch.Reason,
-		"batch_size": batch, "at": ch.At, "window": window}
+func (ch TuningChange) telemetry() wire.TuningChangedData {
+	window := wire.TuningWindow{Cycles: ch.WindowCycles, Events: ch.WindowEvents,
+		AvgCycleMS: ch.WindowAvgMS, ErrorRate: ch.WindowErrRate, DurationS: ch.WindowDuration,
+		Pending: ch.WindowPending}
+	batch := wire.TuningBatchSize{Old: ch.OldBatchSize, New: ch.NewBatchSize}
+	return wire.TuningChangedData{Knob: ch.Knob, Old: ch.Old, New: ch.New, Reason: ch.Reason,
+		BatchSize: batch, At: ch.At, Window: window}
 }
 
 func (st *stats) recordTuning(ch TuningChange) {

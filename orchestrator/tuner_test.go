@@ -107,7 +107,8 @@ func checkChanges(t *testing.T, b *loadBundle) []wire.TelemetryEvent {
 	evs := b.tel.ofType(wire.TuningChanged)
 	var prev time.Time
 	for i, ev := range evs {
-		n, at := ev.Data["new"].(int), ev.Data["at"].(time.Time)
+		d := ev.Data.(wire.TuningChangedData)
+		n, at := d.New, d.At
 		if n < lo || n > hi {
 			t.Fatalf("change %d set concurrency %d outside %d..%d", i, n, lo, hi)
 		}
@@ -127,7 +128,7 @@ func waitReason(t *testing.T, b *loadBundle, reason string) {
 	t.Helper()
 	testkit.WaitFor(t, waitLimit, "a change for "+reason, func() bool {
 		for _, ev := range b.tel.ofType(wire.TuningChanged) {
-			if ev.Data["reason"] == reason {
+			if ev.Data.(wire.TuningChangedData).Reason == reason {
 				return true
 			}
 		}

@@ -28,7 +28,7 @@ type printer struct {
 // Print writes one event payload; a payload that is not a telemetry event
 // is printed as it is.
 func (p *printer) Print(data []byte) error {
-	var ev wire.TelemetryEvent
+	var ev wire.TelemetryRecord
 	if p.Raw || json.Unmarshal(data, &ev) != nil {
 		_, err := fmt.Fprintf(p.W, "%s\n", data)
 		return err
@@ -51,7 +51,7 @@ const (
 
 // Line renders ev as "15:04:05.000 type replica key=value ...", the data
 // fields that matter most for its type first.
-func (p *printer) Line(ev wire.TelemetryEvent) string {
+func (p *printer) Line(ev wire.TelemetryRecord) string {
 	var b strings.Builder
 	b.WriteString(p.paint(ansiDim, ev.Timestamp.Local().Format("15:04:05.000")))
 	b.WriteByte(' ')
@@ -107,7 +107,7 @@ var (
 	hiddenKeys = map[string]bool{"execution_id": true, "counts": true, "hash": true}
 )
 
-func dataKeys(ev wire.TelemetryEvent) []string {
+func dataKeys(ev wire.TelemetryRecord) []string {
 	first := keyFirst[ev.Type]
 	out := make([]string, 0, len(ev.Data))
 	for _, k := range first {

@@ -9,7 +9,7 @@ import (
 
 func TestPrinterLinesAndRawJSON(t *testing.T) {
 	t.Parallel()
-	ev := wire.TelemetryEvent{Type: wire.RegenerationFailed, Replica: "r1",
+	ev := wire.TelemetryRecord{Type: wire.RegenerationFailed, Replica: "r1",
 		Timestamp: time.Date(2026, 1, 2, 3, 4, 5, 600e6, time.Local),
 		Data: map[string]any{"execution_id": "x", "error": "boom bang", "event_id": "e1", "deliveries": 2.0,
 			"rate": 0.123456, "nested": map[string]any{"a": 1.0}}}

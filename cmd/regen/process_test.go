@@ -133,11 +133,11 @@ func countArtifacts(root string) int {
 }
 
 // telemetry reads every stored telemetry event of the given type.
-func telemetry(t *testing.T, js jetstream.JetStream, typ wire.TelemetryType) []wire.TelemetryEvent {
+func telemetry(t *testing.T, js jetstream.JetStream, typ wire.TelemetryType) []wire.TelemetryRecord {
 	t.Helper()
-	var out []wire.TelemetryEvent
+	var out []wire.TelemetryRecord
 	if err := testkit.ReadTelemetry(testkit.Context(t, 30*time.Second), js, typ,
-		func(ev wire.TelemetryEvent) { out = append(out, ev) }); err != nil {
+		func(ev wire.TelemetryRecord) { out = append(out, ev) }); err != nil {
 		t.Fatal(err)
 	}
 	return out

@@ -52,7 +52,7 @@ func telemetryServer(t *testing.T) (*testkit.Server, jetstream.JetStream) {
 func publishTelemetry(t *testing.T, js jetstream.JetStream, first int, types ...wire.TelemetryType) {
 	t.Helper()
 	for i, typ := range types {
-		data, _ := json.Marshal(wire.TelemetryEvent{ID: fmt.Sprint(first + i), Type: typ, Timestamp: time.Now(),
+		data, _ := json.Marshal(wire.TelemetryRecord{ID: fmt.Sprint(first + i), Type: typ, Timestamp: time.Now(),
 			Component: "test", Replica: "r1", Data: map[string]any{"n": first + i}})
 		if _, err := js.Publish(testkit.Context(t, 10*time.Second), wire.TelemetrySubjectFor(typ), data); err != nil {
 			t.Fatal(err)
@@ -60,11 +60,11 @@ func publishTelemetry(t *testing.T, js jetstream.JetStream, first int, types ...
 	}
 }
 
-func decodeLines(t *testing.T, lines []string) []wire.TelemetryEvent {
+func decodeLines(t *testing.T, lines []string) []wire.TelemetryRecord {
 	t.Helper()
-	out := make([]wire.TelemetryEvent, 0, len(lines))
+	out := make([]wire.TelemetryRecord, 0, len(lines))
 	for _, l := range lines {
-		var ev wire.TelemetryEvent
+		var ev wire.TelemetryRecord
 		if err := json.Unmarshal([]byte(l), &ev); err != nil {
 			t.Fatalf("line %q: %v", l, err)
 		}

@@ -125,7 +125,7 @@ func countTelemetry(t *testing.T, nc *nats.Conn) *telemetryCounter {
 	t.Helper()
 	tc := &telemetryCounter{byType: map[wire.TelemetryType]int{}}
 	sub, err := nc.Subscribe("telemetry.*", func(m *nats.Msg) {
-		var ev wire.TelemetryEvent
+		var ev wire.TelemetryRecord
 		if json.Unmarshal(m.Data, &ev) == nil {
 			tc.mu.Lock()
 			tc.byType[ev.Type]++

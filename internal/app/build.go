@@ -130,9 +130,15 @@ func (s *Service) guard(component string) (*breaker.Guard, error) {
 		breaker.WithLogger(s.log),
 		breaker.WithStateChange(func(sc breaker.StateChange) {
 			err := s.tel.Publish(wire.TelemetryEvent{Type: wire.BreakerStateChanged, Component: sc.Component,
-				Data: map[string]any{"component": sc.Component, "from": sc.From, "to": sc.To, "counts": sc.Counts}})
+				Data: breakerData(sc)})
 			if err != nil {
 				s.log.Warn("breaker telemetry", slog.Any("error", err))
 			}
 		}))
+}
+
+// breakerData is the breaker_state_changed data of sc.
+func breakerData(sc breaker.StateChange) wire.BreakerStateChangedData {
+	return wire.BreakerStateChangedData{Component: sc.Component, From: sc.From, To: sc.To,
+		Counts: wire.BreakerCounts(sc.Counts)}
 }

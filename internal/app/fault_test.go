@@ -30,7 +30,7 @@ func watchDeploys(t *testing.T, nc *nats.Conn) *deployLog {
 	t.Helper()
 	dl := &deployLog{perEvent: map[string]int{}}
 	sub, err := nc.Subscribe("telemetry.*", func(m *nats.Msg) {
-		var ev wire.TelemetryEvent
+		var ev wire.TelemetryRecord
 		if json.Unmarshal(m.Data, &ev) != nil {
 			return
 		}

@@ -15,7 +15,7 @@ func (s *Service) startReaper(ctx context.Context) error {
 	s.reap = bus.NewReaper(s.nc, s.js, bus.ReaperConfig{Consumer: s.cfg.Consumer.Name, Logger: s.log,
 		OnReap: func(seq uint64) {
 			err := s.tel.Publish(wire.TelemetryEvent{Type: wire.EventRejected, Component: "reaper",
-				Data: map[string]any{"reason": wire.ReasonMaxDeliveries, "seq": seq}})
+				Data: reapedData(seq)})
 			if err != nil {
 				s.log.Warn("reaper telemetry", slog.Any("error", err))
 			}
@@ -27,4 +27,10 @@ func (s *Service) stopReaper() {
 	if s.reap != nil {
 		s.reap.Stop()
 	}
+}
+
+// reapedData is the event_rejected data of the event at stream sequence
+// seq, whose deliveries ran out.
+func reapedData(seq uint64) wire.EventReapedData {
+	return wire.EventReapedData{Reason: wire.ReasonMaxDeliveries, Seq: seq}
 }

@@ -97,7 +97,7 @@ func sampleUntilDrained(t *testing.T, js jetstream.JetStream, reps []*replica, d
 // the events they took.
 func cycleSizes(t *testing.T, js jetstream.JetStream) (cycles, events int) {
 	t.Helper()
-	err := readTelemetry(js, wire.RegenerationCompleted, func(ev wire.TelemetryEvent) {
+	err := readTelemetry(js, wire.RegenerationCompleted, func(ev wire.TelemetryRecord) {
 		if n, ok := ev.Data["events"].(float64); ok {
 			cycles++
 			events += int(n)

@@ -164,7 +164,7 @@ func drained(js jetstream.JetStream) bool {
 }
 
 // readTelemetry calls fn for every stored telemetry event of type typ.
-func readTelemetry(js jetstream.JetStream, typ wire.TelemetryType, fn func(wire.TelemetryEvent)) error {
+func readTelemetry(js jetstream.JetStream, typ wire.TelemetryType, fn func(wire.TelemetryRecord)) error {
 	ctx, cancel := ctxFor(2 * time.Minute)
 	defer cancel()
 	return testkit.ReadTelemetry(ctx, js, typ, fn)
@@ -174,7 +174,7 @@ func readTelemetry(js jetstream.JetStream, typ wire.TelemetryType, fn func(wire.
 func countTelemetry(t *testing.T, js jetstream.JetStream, typ wire.TelemetryType) int {
 	t.Helper()
 	n := 0
-	if err := readTelemetry(js, typ, func(wire.TelemetryEvent) { n++ }); err != nil {
+	if err := readTelemetry(js, typ, func(wire.TelemetryRecord) { n++ }); err != nil {
 		t.Fatalf("read telemetry: %v", err)
 	}
 	return n

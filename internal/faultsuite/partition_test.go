@@ -169,7 +169,7 @@ func publishOrFail(t *testing.T, js jetstream.JetStream, from, to int) {
 func deploysBy(t *testing.T, js jetstream.JetStream, replica string, t0 time.Time) int {
 	t.Helper()
 	n := 0
-	err := readTelemetry(js, wire.DeploymentCompleted, func(ev wire.TelemetryEvent) {
+	err := readTelemetry(js, wire.DeploymentCompleted, func(ev wire.TelemetryRecord) {
 		if ev.Replica == replica && ev.Timestamp.After(t0) {
 			n++
 		}

@@ -64,7 +64,7 @@ func Client(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
 
 // ReadTelemetry calls fn for every telemetry event of type typ stored in
 // REGEN_TELEMETRY, oldest first, until none is left or ctx ends.
-func ReadTelemetry(ctx context.Context, js jetstream.JetStream, typ wire.TelemetryType, fn func(wire.TelemetryEvent)) error {
+func ReadTelemetry(ctx context.Context, js jetstream.JetStream, typ wire.TelemetryType, fn func(wire.TelemetryRecord)) error {
 	c, err := js.OrderedConsumer(ctx, wire.TelemetryStream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{wire.TelemetrySubjectFor(typ)}})
 	if err != nil {
@@ -78,7 +78,7 @@ func ReadTelemetry(ctx context.Context, js jetstream.JetStream, typ wire.Telemet
 		n := 0
 		for m := range batch.Messages() {
 			n++
-			var ev wire.TelemetryEvent
+			var ev wire.TelemetryRecord
 			if json.Unmarshal(m.Data(), &ev) == nil {
 				fn(ev)
 			}
@@ -98,7 +98,7 @@ func DeploysPerEvent(t testing.TB, js jetstream.JetStream) map[string]int {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	per := map[string]int{}
-	err := ReadTelemetry(ctx, js, wire.DeploymentCompleted, func(ev wire.TelemetryEvent) {
+	err := ReadTelemetry(ctx, js, wire.DeploymentCompleted, func(ev wire.TelemetryRecord) {
 		id, _ := ev.Data["event_id"].(string)
 		per[id]++
 	})
