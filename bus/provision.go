@@ -19,6 +19,19 @@ type ProvisionConfig struct {
 	Dedupe time.Duration
 	// TelemetryMaxAge bounds how long telemetry is kept for replay (24h).
 	TelemetryMaxAge time.Duration
+	// TelemetryMaxBytes bounds REGEN_TELEMETRY (256 MiB; -1: no limit).
+	// The oldest telemetry is discarded to make room.
+	TelemetryMaxBytes int64
+	// DLQMaxBytes bounds REGEN_DLQ (1 GiB; -1: no limit). At the limit
+	// the stream refuses new dead letters (discard new): DeadLetter fails
+	// and the event stays in the work queue, nak'ed, until there is room.
+	DLQMaxBytes int64
+	// DLQMaxMsgs bounds the dead letters kept (0 or -1: no limit), refused
+	// beyond like DLQMaxBytes.
+	DLQMaxMsgs int64
+	// DLQMaxAge drops dead letters older than this (0: kept until
+	// replayed or purged).
+	DLQMaxAge time.Duration
 	// Consumer names the shared durable pull consumer (DefaultConsumer).
 	Consumer string
 	// AckWait is how long a delivered message may stay unacked (30s).
@@ -42,10 +55,14 @@ type ProvisionConfig struct {
 const (
 	DefaultDedupe          = 2 * time.Minute
 	DefaultTelemetryMaxAge = 24 * time.Hour
-	DefaultAckWait         = 30 * time.Second
-	DefaultMaxDeliver      = 10
-	DefaultMaxAckPending   = 4096
-	DefaultReplicaTTL      = 15 * time.Second
+	// DefaultTelemetryMaxBytes is the default TelemetryMaxBytes (256 MiB).
+	DefaultTelemetryMaxBytes = 256 << 20
+	// DefaultDLQMaxBytes is the default DLQMaxBytes (1 GiB).
+	DefaultDLQMaxBytes   = 1 << 30
+	DefaultAckWait       = 30 * time.Second
+	DefaultMaxDeliver    = 10
+	DefaultMaxAckPending = 4096
+	DefaultReplicaTTL    = 15 * time.Second
 )
 
 // WithDefaults fills zero fields with their defaults.
@@ -53,6 +70,11 @@ func (c ProvisionConfig) WithDefaults() ProvisionConfig {
 	c.Replicas = max(c.Replicas, 1)
 	c.Dedupe = orDur(c.Dedupe, DefaultDedupe)
 	c.TelemetryMaxAge = orDur(c.TelemetryMaxAge, DefaultTelemetryMaxAge)
+	c.TelemetryMaxBytes = limitOr(c.TelemetryMaxBytes, DefaultTelemetryMaxBytes)
+	c.DLQMaxBytes = limitOr(c.DLQMaxBytes, DefaultDLQMaxBytes)
+	if c.DLQMaxMsgs <= 0 {
+		c.DLQMaxMsgs = -1
+	}
 	c.Consumer = cmpOr(c.Consumer, wire.DefaultConsumer)
 	c.AckWait = orDur(c.AckWait, DefaultAckWait)
 	c.ReplicaTTL = orDur(c.ReplicaTTL, DefaultReplicaTTL)
@@ -63,6 +85,17 @@ func (c ProvisionConfig) WithDefaults() ProvisionConfig {
 		c.MaxAckPending = DefaultMaxAckPending
 	}
 	return c
+}
+
+// limitOr is def for 0, -1 (JetStream's "no limit") for any negative n.
+func limitOr(n, def int64) int64 {
+	switch {
+	case n == 0:
+		return def
+	case n < 0:
+		return -1
+	}
+	return n
 }
 
 func orDur(d, def time.Duration) time.Duration {
@@ -119,18 +152,28 @@ func retryProvision(ctx context.Context, fn func(context.Context) error) error {
 	return err
 }
 
-func provisionStreams(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig) error {
-	streams := []jetstream.StreamConfig{
+// streamConfigs are the stream configurations Provision applies:
+// REGEN_CHANGES, REGEN_TELEMETRY and REGEN_DLQ.
+func streamConfigs(cfg ProvisionConfig) []jetstream.StreamConfig {
+	cfg = cfg.WithDefaults()
+	return []jetstream.StreamConfig{
 		{Name: wire.ChangesStream, Subjects: []string{wire.ChangesSubjects}, Retention: jetstream.WorkQueuePolicy,
 			Duplicates: cfg.Dedupe, Replicas: cfg.Replicas, Storage: cfg.Storage,
 			Description: "regen change events (work queue)"},
 		{Name: wire.TelemetryStream, Subjects: []string{wire.TelemetrySubject}, Retention: jetstream.LimitsPolicy,
-			MaxAge: cfg.TelemetryMaxAge, Replicas: cfg.Replicas, Storage: cfg.Storage,
-			Discard: jetstream.DiscardOld, Description: "regen telemetry for late observers"},
+			MaxAge: cfg.TelemetryMaxAge, MaxBytes: cfg.TelemetryMaxBytes, MaxMsgs: -1, Replicas: cfg.Replicas,
+			Storage: cfg.Storage, Discard: jetstream.DiscardOld, Description: "regen telemetry for late observers"},
+		// Discard new: a dead letter is data the user may need, so at the
+		// limit the DLQ refuses new ones (their events stay in the work
+		// queue) instead of dropping old ones.
 		{Name: wire.DLQStream, Subjects: []string{wire.DLQSubjects}, Retention: jetstream.LimitsPolicy,
+			MaxBytes: cfg.DLQMaxBytes, MaxMsgs: cfg.DLQMaxMsgs, MaxAge: cfg.DLQMaxAge, Discard: jetstream.DiscardNew,
 			Replicas: cfg.Replicas, Storage: cfg.Storage, Description: "regen dead letters"},
 	}
-	for _, sc := range streams {
+}
+
+func provisionStreams(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig) error {
+	for _, sc := range streamConfigs(cfg) {
 		err := createOrUpdate(
 			func() error { _, err := js.CreateStream(ctx, sc); return err },
 			func() error { _, err := js.UpdateStream(ctx, sc); return err })

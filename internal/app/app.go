@@ -99,7 +99,9 @@ func connConfig(cfg config.Config, url string, log *slog.Logger) bus.ConnConfig 
 func provisionConfig(cfg config.Config) bus.ProvisionConfig {
 	pc := bus.ProvisionConfig{Replicas: cfg.NATS.Replicas, Dedupe: cfg.Consumer.Dedupe,
 		Consumer: cfg.Consumer.Name, AckWait: cfg.Orchestrator.AckWait, MaxDeliver: cfg.Orchestrator.MaxDeliver,
-		MaxAckPending: cfg.Consumer.MaxAckPending, ReplicaTTL: 3 * cfg.StatsInterval}
+		MaxAckPending: cfg.Consumer.MaxAckPending, ReplicaTTL: 3 * cfg.StatsInterval,
+		TelemetryMaxAge: cfg.Telemetry.MaxAge, TelemetryMaxBytes: cfg.Telemetry.MaxBytes,
+		DLQMaxBytes: cfg.DLQ.MaxBytes, DLQMaxMsgs: cfg.DLQ.MaxMsgs, DLQMaxAge: cfg.DLQ.MaxAge}
 	targets, _ := cfg.Targets()
 	for _, t := range targets {
 		if t.Kind == "objectstore" {
