@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,13 +144,14 @@ func TestDeadLetterListReplayPurge(t *testing.T) {
 	}
 	// A second copy of the same delivery is deduplicated.
 	_ = dlq.DeadLetter(ctx, msgs[0], "test_reason", nil)
-	list, err := dlq.List(ctx)
-	if err != nil || len(list) != 3 {
-		t.Fatalf("list: %d, %v", len(list), err)
+	list := deadLetters(t, dlq)
+	if len(list) != 3 {
+		t.Fatalf("list: %d", len(list))
 	}
 	dl := list[0]
 	if dl.ID != "e0" || dl.Reason != "test_reason" || dl.Error != "boom line" || dl.ChangeType != "node_added" ||
-		dl.Deliveries != 1 || dl.OriginalSubject != "regen.changes.normal.node_added" || dl.DeadAt.IsZero() {
+		dl.Deliveries != 1 || dl.OriginalSubject != "regen.changes.normal.node_added" || dl.DeadAt.IsZero() ||
+		dl.MsgID != "e0" || dl.Truncated || dl.Size != len(dl.Data) {
 		t.Fatalf("dead letter = %+v", dl)
 	}
 	n, err := dlq.Replay(ctx, func(d bus.DeadLetter) bool { return d.ID == "e1" })
@@ -159,13 +161,13 @@ func TestDeadLetterListReplayPurge(t *testing.T) {
 	if p, _ := src.Pending(ctx); p != 1 {
 		t.Fatalf("replayed event not back in the work queue: pending %d", p)
 	}
-	if list, _ = dlq.List(ctx); len(list) != 2 {
+	if list = deadLetters(t, dlq); len(list) != 2 {
 		t.Fatalf("replayed dead letter not removed: %d left", len(list))
 	}
 	if err := dlq.Purge(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if list, _ = dlq.List(ctx); len(list) != 0 {
+	if list = deadLetters(t, dlq); len(list) != 0 {
 		t.Fatalf("purge left %d", len(list))
 	}
 }
@@ -265,13 +267,110 @@ func TestReaperMovesExhaustedMessagesToTheDLQ(t *testing.T) {
 			t.Fatalf("reaped %v, want seqs 2 and 3", got)
 		}
 	}
-	list, err := bus.NewDeadLetters(js).List(ctx)
-	if err != nil || len(list) != 2 || list[0].Reason != wire.ReasonMaxDeliveries {
-		t.Fatalf("dlq = %+v, %v", list, err)
+	list := deadLetters(t, bus.NewDeadLetters(js))
+	if len(list) != 2 || list[0].Reason != wire.ReasonMaxDeliveries {
+		t.Fatalf("dlq = %+v", list)
 	}
 	testkit.WaitFor(t, 5*time.Second, "work queue empty", func() bool {
 		st, _ := js.Stream(ctx, wire.ChangesStream)
 		info, err := st.Info(ctx)
 		return err == nil && info.State.Msgs == 0
 	})
+}
+
+// exhaust publishes payloads and nacks each one's only delivery
+// (MaxDeliver 1), so the consumer gives them all up.
+func exhaust(t *testing.T, js jetstream.JetStream, payloads ...[]byte) {
+	t.Helper()
+	ctx := testkit.Context(t, 30*time.Second)
+	for i, p := range payloads {
+		msg := nats.NewMsg(wire.ChangeSubject(wire.PriorityNormal, wire.NodeAdded))
+		msg.Data = p
+		msg.Header.Set(nats.MsgIdHdr, fmt.Sprint("x", i))
+		if _, err := js.PublishMsg(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src, _ := bus.NewSource(ctx, js, bus.SourceConfig{})
+	for _, m := range fetchN(t, src, len(payloads)) {
+		_ = m.Nak(0)
+	}
+	cons, _ := js.Consumer(ctx, wire.ChangesStream, wire.ConsumerDefault)
+	testkit.WaitFor(t, 10*time.Second, "every message given up", func() bool {
+		_, _ = src.Fetch(ctx, 1, 10*time.Millisecond) // the server gives up a message when it would redeliver it
+		ci, err := cons.Info(ctx)
+		return err == nil && ci.NumAckPending == 0 && ci.NumPending == 0
+	})
+}
+
+// A message the DLQ refuses (here: too big for what is left of it) does
+// not stop the sweep: the ones after it are moved, it stays in the work
+// queue, and the error counts it.
+func TestSweepContinuesPastAFailingMessage(t *testing.T) {
+	t.Parallel()
+	s := testkit.StartServer(t)
+	nc, js := testkit.Connect(t, s)
+	ctx := testkit.Context(t, 30*time.Second)
+	if err := bus.Provision(ctx, js, bus.ProvisionConfig{MaxDeliver: 1, DLQMaxBytes: 4096}); err != nil {
+		t.Fatal(err)
+	}
+	exhaust(t, js, eventOf("s1", 0), eventOf("s2", 5000), eventOf("s3", 0))
+	r := bus.NewReaper(nc, js, bus.ReaperConfig{})
+	n, err := r.Sweep(ctx)
+	var se *bus.SweepError
+	if n != 2 || !errors.As(err, &se) || se.Failed != 1 || !strings.Contains(err.Error(), "seq 2") {
+		t.Fatalf("sweep: moved %d, %v; want 2 moved and seq 2 reported", n, err)
+	}
+	var ids []string
+	for _, dl := range deadLetters(t, bus.NewDeadLetters(js)) {
+		ids = append(ids, dl.ID)
+	}
+	if fmt.Sprint(ids) != "[s1 s3]" {
+		t.Fatalf("dead letters %v, want [s1 s3]", ids)
+	}
+	st, _ := js.Stream(ctx, wire.ChangesStream)
+	if _, err := st.GetMsg(ctx, 2); err != nil {
+		t.Fatalf("the refused message left the work queue: %v", err)
+	}
+}
+
+// The reaper warns while the DLQ is at or over the alert ratio of a limit.
+func TestReaperAlertsNearTheDLQLimit(t *testing.T) {
+	t.Parallel()
+	s := testkit.StartServer(t)
+	nc, js := testkit.Connect(t, s)
+	ctx := testkit.Context(t, 30*time.Second)
+	if err := bus.Provision(ctx, js, bus.ProvisionConfig{DLQMaxMsgs: 4}); err != nil {
+		t.Fatal(err)
+	}
+	dlq := bus.NewDeadLetters(js)
+	for i := range 3 {
+		if err := dlq.DeadLetter(ctx, &fakeMsg{seq: uint64(i + 1), data: eventOf("a", 0)}, "r", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alerts := make(chan bus.DLQUsage, 10)
+	r := bus.NewReaper(nc, js, bus.ReaperConfig{Every: 20 * time.Millisecond, AlertRatio: 0.75,
+		OnDLQNearLimit: func(u bus.DLQUsage) {
+			select {
+			case alerts <- u:
+			default:
+			}
+		}})
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	select {
+	case u := <-alerts:
+		if u.Msgs != 3 || u.MaxMsgs != 4 || u.Ratio() != 0.75 {
+			t.Fatalf("usage = %+v", u)
+		}
+		ev := bus.DLQNearLimitEvent(u, 0.75)
+		if d, _ := ev.Data.(wire.DLQNearLimitData); d.Rule != bus.RuleDLQNearLimit || d.Msgs != 3 {
+			t.Fatalf("alert = %+v", ev)
+		}
+	case <-ctx.Done():
+		t.Fatal("no dlq_near_limit alert")
+	}
 }

@@ -1,10 +1,11 @@
 package bus
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"strconv"
 	"time"
 
@@ -25,72 +26,100 @@ type DeadLetter struct {
 	Deliveries      uint64    `json:"deliveries"`
 	DeadAt          time.Time `json:"dead_at"`
 	OriginalSubject string    `json:"original_subject"`
-	Data            []byte    `json:"-"`
+	// MsgID is the original Nats-Msg-Id (usually the event id).
+	MsgID string `json:"msg_id,omitempty"`
+	// Size is the payload size stored.
+	Size int `json:"size"`
+	// Truncated says the payload stored is the first Size bytes of
+	// OriginalSize (SHA-256 OriginalHash): it cannot be replayed.
+	Truncated    bool   `json:"truncated,omitempty"`
+	OriginalSize int64  `json:"original_size,omitempty"`
+	OriginalHash string `json:"original_hash,omitempty"`
+	// OriginalHeaders are the original message's headers under their own
+	// names (Nats-* ones included; a replay leaves those out).
+	OriginalHeaders nats.Header `json:"original_headers,omitempty"`
+	Data            []byte      `json:"-"`
 }
 
-// List returns every dead letter, oldest first.
-func (d *DeadLetters) List(ctx context.Context) ([]DeadLetter, error) {
-	st, err := d.js.Stream(ctx, wire.DLQStream)
-	if err != nil {
-		return nil, fmt.Errorf("dlq list: %w", err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("dlq list: %w", err)
-	}
-	var out []DeadLetter
-	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
-		raw, err := st.GetMsg(ctx, seq)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue
-		}
+// All yields the dead letters from stream sequence from on (0: the
+// first), oldest first, reading each from the stream only when the loop
+// asks for the next, so one payload at a time is in memory. Dead letters
+// stored after All began are not yielded (a replay that dead-letters
+// again is not met twice). A read error is yielded once and ends it.
+func (d *DeadLetters) All(ctx context.Context, from uint64) iter.Seq2[DeadLetter, error] {
+	return func(yield func(DeadLetter, error) bool) {
+		st, err := d.js.Stream(ctx, wire.DLQStream)
 		if err != nil {
-			return nil, fmt.Errorf("dlq list seq %d: %w", seq, err)
+			yield(DeadLetter{}, fmt.Errorf("dlq: %w", err))
+			return
 		}
-		out = append(out, parseDeadLetter(raw))
+		last := st.CachedInfo().State.LastSeq
+		for seq := max(from, 1); seq <= last; {
+			raw, err := st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(wire.DLQSubjects))
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				return
+			}
+			if err != nil {
+				yield(DeadLetter{}, fmt.Errorf("dlq read from seq %d: %w", seq, err))
+				return
+			}
+			if raw.Sequence > last || !yield(parseDeadLetter(raw), nil) {
+				return
+			}
+			seq = raw.Sequence + 1
+		}
 	}
-	return out, nil
 }
 
 func parseDeadLetter(raw *jetstream.RawStreamMsg) DeadLetter {
 	h := raw.Header
 	dl := DeadLetter{Seq: raw.Sequence, Reason: h.Get(HeaderReason), Error: h.Get(HeaderError),
-		OriginalSubject: h.Get(HeaderOriginalSubject), Data: raw.Data}
+		OriginalSubject: h.Get(HeaderOriginalSubject), Data: raw.Data, Size: len(raw.Data),
+		Truncated: h.Get(HeaderTruncated) == "true", OriginalHash: h.Get(HeaderOriginalHash),
+		OriginalHeaders: originalHeaders(h)}
 	dl.Deliveries, _ = strconv.ParseUint(h.Get(HeaderDeliveries), 10, 64)
 	dl.DeadAt, _ = time.Parse(time.RFC3339Nano, h.Get(HeaderDeadAt))
-	var probe struct {
-		ID         string `json:"id"`
-		ChangeType string `json:"change_type"`
-		Subject    string `json:"subject"`
+	dl.OriginalSize, _ = strconv.ParseInt(h.Get(HeaderOriginalSize), 10, 64)
+	dl.MsgID = dl.OriginalHeaders.Get(nats.MsgIdHdr)
+	if len(dl.OriginalHeaders) == 0 {
+		dl.OriginalHeaders = nil
 	}
-	_ = json.Unmarshal(raw.Data, &probe)
-	dl.ID, dl.ChangeType, dl.Subject = probe.ID, probe.ChangeType, probe.Subject
+	p := probeEvent(raw.Data)
+	dl.ID, dl.ChangeType, dl.Subject = cmp.Or(p.ID, dl.MsgID), p.ChangeType, p.Subject
 	return dl
 }
 
 // Replay republishes the dead letters selected by match to their original
-// subjects and removes each only after its republish was acknowledged. It
-// returns how many were replayed.
+// subjects, with their original headers but JetStream's (Nats-*) and a
+// fresh Nats-Msg-Id, and removes each only after its republish was
+// acknowledged. It returns how many were replayed. A truncated dead
+// letter is not replayed: it is left in place and reported (ErrTruncated)
+// while the others go on; any other error stops the replay.
 func (d *DeadLetters) Replay(ctx context.Context, match func(DeadLetter) bool) (int, error) {
-	all, err := d.List(ctx)
-	if err != nil {
-		return 0, err
-	}
 	st, err := d.js.Stream(ctx, wire.DLQStream)
 	if err != nil {
 		return 0, fmt.Errorf("dlq replay: %w", err)
 	}
 	n := 0
-	for _, dl := range all {
+	var skipped []error
+	for dl, err := range d.All(ctx, 0) {
+		if err != nil {
+			return n, errors.Join(append(skipped, err)...)
+		}
 		if !match(dl) {
 			continue
 		}
+		if dl.Truncated {
+			skipped = append(skipped, fmt.Errorf("dlq replay seq %d (id %q): %w: %d of %d bytes stored (%s)",
+				dl.Seq, dl.ID, ErrTruncated, dl.Size, dl.OriginalSize, dl.OriginalHash))
+			continue
+		}
 		if err := d.replayOne(ctx, st, dl); err != nil {
-			return n, err
+			return n, errors.Join(append(skipped, err)...)
 		}
 		n++
 	}
-	return n, nil
+	return n, errors.Join(skipped...)
 }
 
 func (d *DeadLetters) replayOne(ctx context.Context, st jetstream.Stream, dl DeadLetter) error {
@@ -99,6 +128,7 @@ func (d *DeadLetters) replayOne(ctx context.Context, st jetstream.Stream, dl Dea
 	}
 	msg := nats.NewMsg(dl.OriginalSubject)
 	msg.Data = dl.Data
+	msg.Header = replayHeaders(dl.OriginalHeaders)
 	// A fresh id: the original is still inside the dedupe window.
 	msg.Header.Set(nats.MsgIdHdr, dl.ID+"-replay-"+strconv.FormatUint(dl.Seq, 10))
 	if _, err := d.js.PublishMsg(ctx, msg); err != nil {

@@ -22,13 +22,15 @@ import (
 // the Reaper both handles advisories (one replica per advisory, through a
 // queue group) and sweeps periodically (see Sweep).
 type Reaper struct {
-	nc       *nats.Conn
-	js       jetstream.JetStream
-	dlq      *DeadLetters
-	consumer string
-	every    time.Duration
-	log      *slog.Logger
-	onReap   func(seq uint64)
+	nc          *nats.Conn
+	js          jetstream.JetStream
+	dlq         *DeadLetters
+	consumer    string
+	every       time.Duration
+	log         *slog.Logger
+	onReap      func(seq uint64)
+	alertRatio  float64
+	onNearLimit func(DLQUsage)
 
 	sub    *nats.Subscription
 	cancel context.CancelFunc
@@ -42,18 +44,39 @@ const ReapEveryDefault = time.Minute
 // ReaperConfig configures NewReaper.
 type ReaperConfig struct {
 	Consumer string        // wire.ConsumerDefault
-	Every    time.Duration // sweep period (ReapEveryDefault)
+	Every    time.Duration // sweep and DLQ check period (ReapEveryDefault)
 	Logger   *slog.Logger
+	// DeadLetters is the DLQ messages are moved to (NewDeadLetters(js)).
+	DeadLetters *DeadLetters
 	// OnReap, when set, is called for every message moved to the DLQ.
 	OnReap func(seq uint64)
+	// AlertRatio is the share of a REGEN_DLQ limit (bytes or messages)
+	// from which every check warns (DLQAlertRatioDefault, 0.8).
+	AlertRatio float64
+	// OnDLQNearLimit, when set, is called by every check that finds the
+	// DLQ at or over AlertRatio (publish DLQNearLimitEvent from it).
+	OnDLQNearLimit func(DLQUsage)
 }
+
+// DLQAlertRatioDefault is the default ReaperConfig.AlertRatio.
+const DLQAlertRatioDefault = 0.8
+
+// maxSweepErrors bounds the failures a sweep logs and keeps one by one.
+const maxSweepErrors = 10
 
 // NewReaper returns a stopped Reaper.
 func NewReaper(nc *nats.Conn, js jetstream.JetStream, cfg ReaperConfig) *Reaper {
-	r := &Reaper{nc: nc, js: js, dlq: NewDeadLetters(js), consumer: cmp.Or(cfg.Consumer, wire.ConsumerDefault),
-		every: cmp.Or(cfg.Every, ReapEveryDefault), log: cfg.Logger, onReap: cfg.OnReap}
+	r := &Reaper{nc: nc, js: js, dlq: cfg.DeadLetters, consumer: cmp.Or(cfg.Consumer, wire.ConsumerDefault),
+		every: cmp.Or(cfg.Every, ReapEveryDefault), log: cfg.Logger, onReap: cfg.OnReap,
+		alertRatio: cfg.AlertRatio, onNearLimit: cfg.OnDLQNearLimit}
 	if r.log == nil {
 		r.log = slog.Default()
+	}
+	if r.dlq == nil {
+		r.dlq = NewDeadLetters(js)
+	}
+	if r.alertRatio <= 0 {
+		r.alertRatio = DLQAlertRatioDefault
 	}
 	return r
 }
@@ -88,9 +111,10 @@ func (r *Reaper) loop(ctx context.Context) {
 	t := time.NewTicker(r.every)
 	defer t.Stop()
 	for {
-		if _, err := r.Sweep(ctx); err != nil && ctx.Err() == nil {
-			r.log.Warn("max-deliveries sweep failed", slog.Any("error", err))
+		if n, err := r.Sweep(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("max-deliveries sweep incomplete", slog.Int("moved", n), slog.Any("error", err))
 		}
+		r.checkDLQ(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -121,7 +145,10 @@ func (r *Reaper) onAdvisory(m *nats.Msg) {
 // Sweep moves every given-up message to the DLQ and returns how many it
 // moved: those still stored at or below the consumer's ack floor (acked and
 // terminated ones are gone from the work queue), or, when the consumer is
-// idle, at or below its last delivered sequence.
+// idle, at or below its last delivered sequence. A message that cannot be
+// moved (the DLQ refuses it) stays in the work queue for the next sweep
+// and does not stop this one: each is logged with its sequence, and the
+// error is a *SweepError counting them. It stops early only when ctx ends.
 func (r *Reaper) Sweep(ctx context.Context) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -130,17 +157,84 @@ func (r *Reaper) Sweep(ctx context.Context) (int, error) {
 		return 0, err // no MaxDeliver: the server gives nothing up
 	}
 	n := 0
-	for seq := first; seq != 0 && seq <= floor; seq++ {
+	var failed SweepError
+	for seq := first; seq != 0 && seq <= floor && ctx.Err() == nil; seq++ {
 		err := r.reap(ctx, seq, maxDeliver)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue
 		}
 		if err != nil {
-			return n, err
+			r.noteFailure(&failed, seq, err)
+			continue
 		}
 		n++
 	}
-	return n, nil
+	if ctx.Err() != nil {
+		return n, errors.Join(failed.orNil(), ctx.Err())
+	}
+	return n, failed.orNil()
+}
+
+// noteFailure counts a message the sweep could not move and logs the
+// first maxSweepErrors of them.
+func (r *Reaper) noteFailure(e *SweepError, seq uint64, err error) {
+	e.Failed++
+	if len(e.Errs) < maxSweepErrors {
+		e.Errs = append(e.Errs, err)
+		r.log.Warn("max-deliveries sweep: message not moved; the next sweep retries",
+			slog.Uint64("seq", seq), slog.Any("error", err))
+	}
+}
+
+// SweepError reports the messages a sweep could not move to the DLQ.
+type SweepError struct {
+	// Failed counts them.
+	Failed int
+	// Errs are the first ten errors (each names its sequence).
+	Errs []error
+}
+
+// Error names the count and the errors kept.
+func (e *SweepError) Error() string {
+	msg := fmt.Sprintf("sweep: %d messages not moved to the DLQ", e.Failed)
+	if len(e.Errs) > 0 {
+		msg += ": " + errors.Join(e.Errs...).Error()
+	}
+	if more := e.Failed - len(e.Errs); more > 0 {
+		msg += fmt.Sprintf(" (and %d more)", more)
+	}
+	return msg
+}
+
+// Unwrap returns the errors kept.
+func (e *SweepError) Unwrap() []error { return e.Errs }
+
+func (e *SweepError) orNil() error {
+	if e.Failed == 0 {
+		return nil
+	}
+	return e
+}
+
+// checkDLQ warns, and calls OnDLQNearLimit, when REGEN_DLQ is at or over
+// the alert ratio of a limit: at the limit it refuses new dead letters.
+func (r *Reaper) checkDLQ(ctx context.Context) {
+	u, err := r.dlq.Usage(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("dlq usage check failed", slog.Any("error", err))
+		}
+		return
+	}
+	if u.Ratio() < r.alertRatio {
+		return
+	}
+	r.log.Warn("REGEN_DLQ is near its limit; at the limit new dead letters are refused and their events stay in the work queue",
+		slog.Uint64("msgs", u.Msgs), slog.Int64("max_msgs", u.MaxMsgs), slog.Uint64("bytes", u.Bytes),
+		slog.Int64("max_bytes", u.MaxBytes), slog.Float64("ratio", u.Ratio()))
+	if r.onNearLimit != nil {
+		r.onNearLimit(u)
+	}
 }
 
 // bounds returns the stream's first sequence, the consumer's ack floor and

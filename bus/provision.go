@@ -20,6 +20,19 @@ type ProvisionConfig struct {
 	Dedupe time.Duration
 	// TelemetryMaxAge bounds how long telemetry is kept for replay (24h).
 	TelemetryMaxAge time.Duration
+	// TelemetryMaxBytes bounds REGEN_TELEMETRY (256 MiB; -1: no limit).
+	// The oldest telemetry is discarded to make room.
+	TelemetryMaxBytes int64
+	// DLQMaxBytes bounds REGEN_DLQ (1 GiB; -1: no limit). At the limit
+	// the stream refuses new dead letters (discard new): DeadLetter fails
+	// and the event stays in the work queue, nak'ed, until there is room.
+	DLQMaxBytes int64
+	// DLQMaxMsgs bounds the dead letters kept (0 or -1: no limit), refused
+	// beyond like DLQMaxBytes.
+	DLQMaxMsgs int64
+	// DLQMaxAge drops dead letters older than this (0: kept until
+	// replayed or purged).
+	DLQMaxAge time.Duration
 	// Consumer names the shared durable pull consumer (wire.ConsumerDefault).
 	Consumer string
 	// AckWait is how long a delivered message may stay unacked
@@ -49,8 +62,12 @@ type ProvisionConfig struct {
 const (
 	DedupeDefault          = 2 * time.Minute
 	TelemetryMaxAgeDefault = 24 * time.Hour
-	MaxAckPendingDefault   = 4096
-	ReplicaTTLDefault      = 15 * time.Second
+	// TelemetryMaxBytesDefault is the default TelemetryMaxBytes (256 MiB).
+	TelemetryMaxBytesDefault = 256 << 20
+	// DLQMaxBytesDefault is the default DLQMaxBytes (1 GiB).
+	DLQMaxBytesDefault   = 1 << 30
+	MaxAckPendingDefault = 4096
+	ReplicaTTLDefault    = 15 * time.Second
 )
 
 // WithDefaults fills zero fields with their defaults.
@@ -58,12 +75,28 @@ func (c ProvisionConfig) WithDefaults() ProvisionConfig {
 	c.Replicas = max(c.Replicas, 1)
 	c.Dedupe = cmp.Or(c.Dedupe, DedupeDefault)
 	c.TelemetryMaxAge = cmp.Or(c.TelemetryMaxAge, TelemetryMaxAgeDefault)
+	c.TelemetryMaxBytes = limitOr(c.TelemetryMaxBytes, TelemetryMaxBytesDefault)
+	c.DLQMaxBytes = limitOr(c.DLQMaxBytes, DLQMaxBytesDefault)
+	if c.DLQMaxMsgs <= 0 {
+		c.DLQMaxMsgs = -1
+	}
 	c.Consumer = cmp.Or(c.Consumer, wire.ConsumerDefault)
 	c.AckWait = cmp.Or(c.AckWait, wire.AckWaitDefault)
 	c.ReplicaTTL = cmp.Or(c.ReplicaTTL, ReplicaTTLDefault)
 	c.MaxDeliver = cmp.Or(c.MaxDeliver, wire.MaxDeliverDefault)
 	c.MaxAckPending = cmp.Or(c.MaxAckPending, MaxAckPendingDefault)
 	return c
+}
+
+// limitOr is def for 0, -1 (JetStream's "no limit") for any negative n.
+func limitOr(n, def int64) int64 {
+	switch {
+	case n == 0:
+		return def
+	case n < 0:
+		return -1
+	}
+	return n
 }
 
 // Provision creates or updates every stream, the shared consumer, the KV
@@ -113,18 +146,28 @@ func retryProvision(ctx context.Context, fn func(context.Context) error) error {
 	return err
 }
 
-func provisionStreams(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig) error {
-	streams := []jetstream.StreamConfig{
+// streamConfigs are the stream configurations Provision applies:
+// REGEN_CHANGES, REGEN_TELEMETRY and REGEN_DLQ.
+func streamConfigs(cfg ProvisionConfig) []jetstream.StreamConfig {
+	cfg = cfg.WithDefaults()
+	return []jetstream.StreamConfig{
 		{Name: wire.ChangesStream, Subjects: []string{wire.ChangesSubjects}, Retention: jetstream.WorkQueuePolicy,
 			Duplicates: cfg.Dedupe, Replicas: cfg.Replicas, Storage: cfg.Storage,
 			Description: "regen change events (work queue)"},
 		{Name: wire.TelemetryStream, Subjects: []string{wire.TelemetrySubject}, Retention: jetstream.LimitsPolicy,
-			MaxAge: cfg.TelemetryMaxAge, Replicas: cfg.Replicas, Storage: cfg.Storage,
-			Discard: jetstream.DiscardOld, Description: "regen telemetry for late observers"},
+			MaxAge: cfg.TelemetryMaxAge, MaxBytes: cfg.TelemetryMaxBytes, MaxMsgs: -1, Replicas: cfg.Replicas,
+			Storage: cfg.Storage, Discard: jetstream.DiscardOld, Description: "regen telemetry for late observers"},
+		// Discard new: a dead letter is data the user may need, so at the
+		// limit the DLQ refuses new ones (their events stay in the work
+		// queue) instead of dropping old ones.
 		{Name: wire.DLQStream, Subjects: []string{wire.DLQSubjects}, Retention: jetstream.LimitsPolicy,
+			MaxBytes: cfg.DLQMaxBytes, MaxMsgs: cfg.DLQMaxMsgs, MaxAge: cfg.DLQMaxAge, Discard: jetstream.DiscardNew,
 			Replicas: cfg.Replicas, Storage: cfg.Storage, Description: "regen dead letters"},
 	}
-	for _, sc := range streams {
+}
+
+func provisionStreams(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig) error {
+	for _, sc := range streamConfigs(cfg) {
 		err := createOrUpdate(
 			func() error { _, err := js.CreateStream(ctx, sc); return err },
 			func() error { _, err := js.UpdateStream(ctx, sc); return err })

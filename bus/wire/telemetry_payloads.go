@@ -202,6 +202,23 @@ type StalledData struct {
 	Severity  string  `json:"severity"`
 }
 
+// DLQNearLimitData is the data of performance_alert when REGEN_DLQ is at
+// or over its alert ratio of a limit (Rule "dlq_near_limit", Severity
+// "warning"), published by the reaper.
+type DLQNearLimitData struct {
+	AlertRatio float64 `json:"alert_ratio"`
+	Bytes      uint64  `json:"bytes"`
+	// MaxBytes and MaxMsgs are the stream's limits, 0 when none.
+	MaxBytes int64  `json:"max_bytes"`
+	MaxMsgs  int64  `json:"max_msgs"`
+	Msgs     uint64 `json:"msgs"`
+	// Ratio is the fuller of bytes/max_bytes and msgs/max_msgs.
+	Ratio    float64 `json:"ratio"`
+	Rule     string  `json:"rule"`
+	Severity string  `json:"severity"`
+	Stream   string  `json:"stream"`
+}
+
 // MemoryPressureData is the data of performance_alert on memory pressure
 // (Rule "memory_pressure"; Reason "heap_over_limit" or
 // "near_cgroup_limit").
@@ -321,6 +338,9 @@ func (LowSuccessRateData) TelemetryType() TelemetryType { return PerformanceWarn
 
 // TelemetryType returns PerformanceAlert.
 func (StalledData) TelemetryType() TelemetryType { return PerformanceAlert }
+
+// TelemetryType is PerformanceAlert.
+func (DLQNearLimitData) TelemetryType() TelemetryType { return PerformanceAlert }
 
 // TelemetryType returns PerformanceAlert.
 func (MemoryPressureData) TelemetryType() TelemetryType { return PerformanceAlert }

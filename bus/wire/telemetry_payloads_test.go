@@ -25,7 +25,7 @@ var payloads = []wire.TelemetryPayload{
 	wire.RegenerationFailedData{}, wire.DeploymentStartedData{}, wire.DeploymentCompletedData{},
 	wire.DeploymentFailedData{}, wire.EventRejectedData{}, wire.EventReapedData{}, wire.PerformanceMetricData{},
 	wire.CycleOverTargetData{}, wire.IntervalOverTargetData{}, wire.LowSuccessRateData{}, wire.StalledData{},
-	wire.MemoryPressureData{}, wire.ScalingAdviceData{}, wire.TuningChangedData{}, wire.BreakerStateChangedData{},
+	wire.MemoryPressureData{}, wire.DLQNearLimitData{}, wire.ScalingAdviceData{}, wire.TuningChangedData{}, wire.BreakerStateChangedData{},
 }
 
 // readmeValues are the backquoted tokens of a README row that are values
@@ -35,7 +35,7 @@ var readmeValues = map[wire.TelemetryType][]string{
 	wire.EventRejected:         {"max_deliveries"},
 	wire.PerformanceWarning:    {"cycle_over_target", "warning", "low_success_rate", "interval"},
 	wire.PerformanceAlert: {"stalled", "error", "memory_pressure", "critical", "heap_over_limit",
-		"near_cgroup_limit"},
+		"near_cgroup_limit", "dlq_near_limit", "warning"},
 	wire.ScalingAdvice:       {"backlog_growing", "drain_exceeds_target"},
 	wire.TuningChanged:       {"concurrency"},
 	wire.BreakerStateChanged: {"closed", "open", "half-open"},

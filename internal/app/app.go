@@ -110,7 +110,9 @@ func provisionConfig(cfg config.Config) bus.ProvisionConfig {
 		// The orchestrator keeps the delivery budget (deferrals spend none
 		// of it), so the server never gives up on an event by itself.
 		Consumer: cfg.Consumer.Name, AckWait: cfg.Orchestrator.AckWait, MaxDeliver: -1,
-		MaxAckPending: cfg.Consumer.MaxAckPending, ReplicaTTL: 3 * cfg.StatsInterval}
+		MaxAckPending: cfg.Consumer.MaxAckPending, ReplicaTTL: 3 * cfg.StatsInterval,
+		TelemetryMaxAge: cfg.Telemetry.MaxAge, TelemetryMaxBytes: cfg.Telemetry.MaxBytes,
+		DLQMaxBytes: cfg.DLQ.MaxBytes, DLQMaxMsgs: cfg.DLQ.MaxMsgs, DLQMaxAge: cfg.DLQ.MaxAge}
 	targets, _ := cfg.Targets()
 	for _, t := range targets {
 		if t.Kind == "objectstore" {

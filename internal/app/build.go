@@ -50,8 +50,14 @@ func (s *Service) build(ctx context.Context) (*orchestrator.Orchestrator, error)
 	}
 	engine, deployer := s.injectFaults(eng, dep)
 	return orchestrator.New(s.cfg.Orchestrator, orchestrator.Deps{Source: src, Engine: engine, Deployer: deployer,
-		Telemetry: s.tel, DeadLetters: bus.NewDeadLetters(s.js), EngineGuard: engGuard, DeployGuard: depGuard,
+		Telemetry: s.tel, DeadLetters: s.deadLetters(), EngineGuard: engGuard, DeployGuard: depGuard,
 		Attempts: bus.NewAttempts(attempts), Logger: s.log, Observer: s.metrics})
+}
+
+// deadLetters is the DLQ; a dead letter stores at most max_payload bytes
+// of its event (an oversize one is truncated).
+func (s *Service) deadLetters() *bus.DeadLetters {
+	return bus.NewDeadLetters(s.js, bus.WithMaxStored(s.cfg.Orchestrator.MaxPayload))
 }
 
 // startObserve attaches the metrics gauges, starts the HTTP server (with

@@ -90,12 +90,11 @@ func TestInvalidEventsReachTheDLQWithReasons(t *testing.T) {
 	publish(t, b.js, append(bad, syntheticNodes(3)...))
 	o := svc.Orchestrator()
 	testkit.WaitFor(t, 30*time.Second, "8 events", func() bool { return o.Stats().EventsProcessed >= 8 })
-	list, err := bus.NewDeadLetters(b.js).List(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
 	reasons := map[string]bool{}
-	for _, dl := range list {
+	for dl, err := range bus.NewDeadLetters(b.js).All(context.Background(), 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
 		reasons[dl.Reason] = true
 	}
 	for _, want := range []string{wire.ReasonBadJSON, wire.ReasonUnknownChangeType, wire.ReasonMissingID, wire.ReasonMissingSubject, wire.ReasonEdgeIncomplete} {

@@ -10,9 +10,16 @@ import (
 )
 
 // startReaper moves events whose deliveries ran out (MaxDeliver) to the
-// DLQ, reporting each as event_rejected.
+// DLQ, reporting each as event_rejected, and warns while the DLQ is near
+// its limits (performance_alert dlq_near_limit).
 func (s *Service) startReaper(ctx context.Context) error {
 	s.reap = bus.NewReaper(s.nc, s.js, bus.ReaperConfig{Consumer: s.cfg.Consumer.Name, Logger: s.log,
+		DeadLetters: s.deadLetters(), AlertRatio: s.cfg.DLQ.AlertRatio,
+		OnDLQNearLimit: func(u bus.DLQUsage) {
+			if err := s.tel.Publish(bus.DLQNearLimitEvent(u, s.cfg.DLQ.AlertRatio)); err != nil {
+				s.log.Warn("dlq alert telemetry", slog.Any("error", err))
+			}
+		},
 		OnReap: func(seq uint64) {
 			err := s.tel.Publish(wire.TelemetryEvent{Type: wire.EventRejected, Component: "reaper",
 				Data: reapedData(seq)})

@@ -32,7 +32,11 @@ type Config struct {
 	// Deploy lists deploy targets: "dir:PATH" or "objectstore:BUCKET".
 	Deploy   []string `yaml:"deploy"`
 	Consumer Consumer `yaml:"consumer"`
-	Log      Log      `yaml:"log"`
+	// DLQ bounds the REGEN_DLQ stream.
+	DLQ DLQ `yaml:"dlq"`
+	// Telemetry bounds the REGEN_TELEMETRY stream.
+	Telemetry Telemetry `yaml:"telemetry"`
+	Log       Log       `yaml:"log"`
 	// HTTP is the address of the metrics/probe server ("" = off).
 	HTTP string `yaml:"http"`
 	// Pprof serves /debug/pprof/ on the HTTP server (off by default).
@@ -74,6 +78,52 @@ type Consumer struct {
 	Name          string        `yaml:"name"`
 	MaxAckPending int           `yaml:"max_ack_pending"`
 	Dedupe        time.Duration `yaml:"dedupe_window"`
+}
+
+// DLQ bounds REGEN_DLQ. At a limit the stream refuses new dead letters
+// (discard new): their events are nak'ed and stay in the work queue until
+// there is room, so none is lost; replicas warn from AlertRatio on.
+type DLQ struct {
+	// MaxBytes bounds the stored dead letters (1 GiB).
+	MaxBytes int64 `yaml:"max_bytes"`
+	// MaxMsgs bounds how many are kept (0: no limit).
+	MaxMsgs int64 `yaml:"max_msgs"`
+	// MaxAge drops older dead letters (0: kept until replayed or purged).
+	MaxAge time.Duration `yaml:"max_age"`
+	// AlertRatio is the share of a limit from which replicas warn and
+	// publish performance_alert dlq_near_limit (0.8).
+	AlertRatio float64 `yaml:"alert_ratio"`
+}
+
+// Telemetry bounds REGEN_TELEMETRY; the oldest events make room (discard old).
+type Telemetry struct {
+	// MaxBytes bounds the stored telemetry (256 MiB).
+	MaxBytes int64 `yaml:"max_bytes"`
+	// MaxAge is how long telemetry is kept for replay (24h).
+	MaxAge time.Duration `yaml:"max_age"`
+}
+
+func (c Config) validateStorage() []error {
+	var errs []error
+	if c.DLQ.MaxBytes < 1 {
+		errs = append(errs, fmt.Errorf("dlq.max_bytes: must be at least 1, got %d", c.DLQ.MaxBytes))
+	}
+	if c.DLQ.MaxMsgs < 0 {
+		errs = append(errs, fmt.Errorf("dlq.max_msgs: must be 0 (no limit) or more, got %d", c.DLQ.MaxMsgs))
+	}
+	if c.DLQ.MaxAge < 0 {
+		errs = append(errs, fmt.Errorf("dlq.max_age: must be 0 (forever) or more, got %s", c.DLQ.MaxAge))
+	}
+	if !(c.DLQ.AlertRatio > 0 && c.DLQ.AlertRatio <= 1) {
+		errs = append(errs, fmt.Errorf("dlq.alert_ratio: must be above 0 and at most 1, got %g", c.DLQ.AlertRatio))
+	}
+	if c.Telemetry.MaxBytes < 1 {
+		errs = append(errs, fmt.Errorf("telemetry.max_bytes: must be at least 1, got %d", c.Telemetry.MaxBytes))
+	}
+	if c.Telemetry.MaxAge <= 0 {
+		errs = append(errs, fmt.Errorf("telemetry.max_age: must be positive, got %s", c.Telemetry.MaxAge))
+	}
+	return errs
 }
 
 // Exec configures the exec engine.
@@ -121,6 +171,8 @@ func Default() Config {
 		Exec:          Exec{Timeout: exec.TimeoutDefault},
 		Deploy:        []string{"dir:./out"},
 		Consumer:      Consumer{Name: wire.ConsumerDefault, MaxAckPending: bus.MaxAckPendingDefault, Dedupe: bus.DedupeDefault},
+		DLQ:           DLQ{MaxBytes: bus.DLQMaxBytesDefault, AlertRatio: bus.DLQAlertRatioDefault},
+		Telemetry:     Telemetry{MaxBytes: bus.TelemetryMaxBytesDefault, MaxAge: bus.TelemetryMaxAgeDefault},
 		Log:           Log{Level: "info", Format: "auto"},
 		StatsInterval: observe.StatsIntervalDefault,
 		Orchestrator:  defaultOrchestrator(),
@@ -173,6 +225,7 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.validateNATS()...)
+	errs = append(errs, c.validateStorage()...)
 	return errors.Join(errs...)
 }
 

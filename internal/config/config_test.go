@@ -110,3 +110,36 @@ func TestOnceAndYAMLRoundTrip(t *testing.T) {
 		t.Fatalf("printed config does not load back: %v", err)
 	}
 }
+
+func TestStorageLimits(t *testing.T) {
+	t.Parallel()
+	cfg, err := load(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DLQ != (DLQ{MaxBytes: 1 << 30, AlertRatio: 0.8}) || cfg.Telemetry != (Telemetry{MaxBytes: 256 << 20, MaxAge: 24 * time.Hour}) {
+		t.Fatalf("defaults: dlq %+v telemetry %+v", cfg.DLQ, cfg.Telemetry)
+	}
+	file := writeFile(t, "dlq: {max_bytes: 1000, max_msgs: 7}\ntelemetry: {max_age: 2h}\n")
+	cfg, err = load(t, []string{"--config", file, "--dlq-max-age", "72h", "--telemetry-max-bytes", "5000"},
+		map[string]string{"REGEN_DLQ_MAX_BYTES": "2000", "REGEN_DLQ_ALERT_RATIO": "0.5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DLQ != (DLQ{MaxBytes: 2000, MaxMsgs: 7, MaxAge: 72 * time.Hour, AlertRatio: 0.5}) ||
+		cfg.Telemetry != (Telemetry{MaxBytes: 5000, MaxAge: 2 * time.Hour}) {
+		t.Fatalf("overlaid: dlq %+v telemetry %+v", cfg.DLQ, cfg.Telemetry)
+	}
+	out, err := YAML(cfg)
+	if err != nil || !strings.Contains(string(out), "dlq:\n  max_bytes: 2000\n  max_msgs: 7\n  max_age: 72h0m0s\n  alert_ratio: 0.5\n") ||
+		!strings.Contains(string(out), "telemetry:\n  max_bytes: 5000\n  max_age: 2h0m0s\n") {
+		t.Fatalf("yaml (%v):\n%s", err, out)
+	}
+	_, err = load(t, []string{"--dlq-max-bytes", "0", "--dlq-max-msgs", "-1", "--dlq-max-age", "-1s", "--dlq-alert-ratio", "1.5",
+		"--telemetry-max-bytes", "-5", "--telemetry-max-age", "0s"}, nil)
+	for _, want := range []string{"dlq.max_bytes", "dlq.max_msgs", "dlq.max_age", "dlq.alert_ratio", "telemetry.max_bytes", "telemetry.max_age"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %s", err, want)
+		}
+	}
+}

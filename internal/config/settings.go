@@ -41,6 +41,17 @@ func intS(key, flag, usage string, p *int) setting {
 	}}
 }
 
+func int64S(key, flag, usage string, p *int64) setting {
+	return setting{key: key, flag: flag, usage: usage, set: func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", v)
+		}
+		*p = n
+		return nil
+	}}
+}
+
 func floatS(key, flag, usage string, p *float64) setting {
 	return setting{key: key, flag: flag, usage: usage, set: func(v string) error {
 		f, err := strconv.ParseFloat(v, 64)
@@ -95,7 +106,7 @@ func fieldsS(key, flag, usage string, p *[]string) setting {
 
 // settings lists every flag/env setting bound to the fields of c.
 func settings(c *Config) []setting {
-	return slices.Concat(natsSettings(c), serviceSettings(c), orchestratorSettings(&c.Orchestrator),
+	return slices.Concat(natsSettings(c), storageSettings(c), serviceSettings(c), orchestratorSettings(&c.Orchestrator),
 		breakerSettings(&c.Breaker))
 }
 
@@ -117,6 +128,18 @@ func natsSettings(c *Config) []setting {
 		strS("consumer.name", "consumer", "durable consumer name", &c.Consumer.Name),
 		intS("consumer.max_ack_pending", "max-ack-pending", "unacked messages allowed across replicas", &c.Consumer.MaxAckPending),
 		durS("consumer.dedupe_window", "dedupe-window", "duplicate window of REGEN_CHANGES", &c.Consumer.Dedupe),
+	}
+}
+
+// storageSettings: the limits of REGEN_DLQ and REGEN_TELEMETRY.
+func storageSettings(c *Config) []setting {
+	return []setting{
+		int64S("dlq.max_bytes", "dlq-max-bytes", "REGEN_DLQ size limit in bytes; full, it refuses new dead letters (their events stay queued)", &c.DLQ.MaxBytes),
+		int64S("dlq.max_msgs", "dlq-max-msgs", "REGEN_DLQ message limit (0: none)", &c.DLQ.MaxMsgs),
+		durS("dlq.max_age", "dlq-max-age", "drop dead letters older than this (0: keep)", &c.DLQ.MaxAge),
+		floatS("dlq.alert_ratio", "dlq-alert-ratio", "share of a REGEN_DLQ limit from which replicas warn", &c.DLQ.AlertRatio),
+		int64S("telemetry.max_bytes", "telemetry-max-bytes", "REGEN_TELEMETRY size limit in bytes (oldest discarded)", &c.Telemetry.MaxBytes),
+		durS("telemetry.max_age", "telemetry-max-age", "how long REGEN_TELEMETRY keeps telemetry", &c.Telemetry.MaxAge),
 	}
 }
 
