@@ -38,6 +38,10 @@ type Config struct {
 	// StatsInterval is how often the replica publishes its stats snapshot
 	// to the REGEN_REPLICAS bucket; entries live 3 x as long (5s).
 	StatsInterval time.Duration `yaml:"stats_interval"`
+	// SignalDebounce is how long after the first SIGINT/SIGTERM another
+	// one is taken as the same request (a supervisor signalling the process
+	// and its group) and ignored; a signal after it forces exit (1s).
+	SignalDebounce time.Duration `yaml:"signal_debounce"`
 	// Faults injects failures for tests and drills (see internal/faults);
 	// empty in production.
 	Faults       string              `yaml:"faults,omitempty"`
@@ -112,20 +116,24 @@ type Log struct {
 // StatsIntervalDefault is the default StatsInterval.
 const StatsIntervalDefault = 5 * time.Second
 
+// SignalDebounceDefault is the default SignalDebounce.
+const SignalDebounceDefault = time.Second
+
 // Default returns the defaults (the seed's for the orchestrator).
 func Default() Config {
 	return Config{
-		Embedded:      Embedded{Listen: embedded.DefaultListen, DataDir: "./data", Sync: "default"},
-		NATS:          NATS{Replicas: 1},
-		Templates:     "examples/templates",
-		Engine:        "graph",
-		Exec:          Exec{Timeout: 30 * time.Second},
-		Deploy:        []string{"dir:./out"},
-		Consumer:      Consumer{Name: wire.DefaultConsumer, MaxAckPending: bus.DefaultMaxAckPending, Dedupe: bus.DefaultDedupe},
-		Log:           Log{Level: "info", Format: "auto"},
-		StatsInterval: StatsIntervalDefault,
-		Orchestrator:  defaultOrchestrator(),
-		Breaker:       breaker.Config{}.WithDefaults(),
+		Embedded:       Embedded{Listen: embedded.DefaultListen, DataDir: "./data", Sync: "default"},
+		NATS:           NATS{Replicas: 1},
+		Templates:      "examples/templates",
+		Engine:         "graph",
+		Exec:           Exec{Timeout: 30 * time.Second},
+		Deploy:         []string{"dir:./out"},
+		Consumer:       Consumer{Name: wire.DefaultConsumer, MaxAckPending: bus.DefaultMaxAckPending, Dedupe: bus.DefaultDedupe},
+		Log:            Log{Level: "info", Format: "auto"},
+		StatsInterval:  StatsIntervalDefault,
+		SignalDebounce: SignalDebounceDefault,
+		Orchestrator:   defaultOrchestrator(),
+		Breaker:        breaker.Config{}.WithDefaults(),
 	}
 }
 
@@ -191,6 +199,9 @@ func (c Config) validateNATS() []error {
 	if c.StatsInterval <= 0 {
 		errs = append(errs, fmt.Errorf("stats_interval: must be positive, got %s", c.StatsInterval))
 	}
+	if c.SignalDebounce < 0 {
+		errs = append(errs, fmt.Errorf("signal_debounce: must not be negative, got %s", c.SignalDebounce))
+	}
 	if c.Consumer.MaxAckPending < 1 {
 		errs = append(errs, fmt.Errorf("consumer.max_ack_pending: must be at least 1, got %d", c.Consumer.MaxAckPending))
 	}
@@ -210,12 +221,15 @@ func (c Config) validateNATS() []error {
 	return errs
 }
 
-// Redacted returns a copy safe to print: secrets replaced.
+// Redacted returns a copy safe to print: the password, the token and any
+// credentials embedded in the NATS URLs (nats://user:pass@host) replaced
+// by REDACTED.
 func (c Config) Redacted() Config {
 	for _, s := range []*string{&c.NATS.Password, &c.NATS.Token} {
 		if *s != "" {
-			*s = "REDACTED"
+			*s = bus.Redacted
 		}
 	}
+	c.NATS.URL = bus.RedactURLs(c.NATS.URL)
 	return c
 }
