@@ -120,3 +120,18 @@ func TestRunRefusesInvalidConfigNamingFields(t *testing.T) {
 		t.Fatalf("exit %d, output:\n%s", code, out.String())
 	}
 }
+
+func TestConfigRedactsThePasswordInTheNATSURL(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	code := realMain(context.Background(), []string{"config", "--nats-url", "nats://u:secret@host:4222"}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if strings.Contains(out.String()+errOut.String(), "secret") {
+		t.Fatalf("regen config shows the password:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "url: nats://u:REDACTED@host:4222") {
+		t.Fatalf("regen config lost the URL:\n%s", out.String())
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/regen-dev/regen/bus"
 )
 
 // errUnhealthy is returned when the probed endpoint does not answer 2xx.
@@ -38,10 +40,10 @@ func healthcheckCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%w: %s answered %s: %s", errUnhealthy, *url, resp.Status, body)
+		return fmt.Errorf("%w: %s answered %s: %s", errUnhealthy, bus.RedactURLs(*url), resp.Status, body)
 	}
 	if !*quiet {
-		_, err = fmt.Fprintf(stdout, "%s %s\n", *url, resp.Status)
+		_, err = fmt.Fprintf(stdout, "%s %s\n", bus.RedactURLs(*url), resp.Status)
 	}
 	return err
 }

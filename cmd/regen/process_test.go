@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -39,8 +41,39 @@ func buildBinary() (string, func(), error) {
 type proc struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *strings.Builder
+	stderr *syncBuilder
 	done   chan error
+}
+
+// syncBuilder is a strings.Builder that the child's stderr copier and the
+// test may use at once.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// logged reports whether the child has written a log line whose message
+// contains msg.
+func (p *proc) logged(msg string) bool {
+	for line := range strings.Lines(p.stderr.String()) {
+		var l struct{ Msg string }
+		if json.Unmarshal([]byte(line), &l) == nil && strings.Contains(l.Msg, msg) {
+			return true
+		}
+	}
+	return false
 }
 
 // startRegen runs `regen run` on addr with data in dir and waits until its
@@ -49,7 +82,7 @@ func startRegen(t *testing.T, addr, dataDir, outDir string, extra ...string) *pr
 	t.Helper()
 	args := append([]string{"run", "--listen", addr, "--data-dir", dataDir, "--templates", "../../examples/templates",
 		"--deploy", "dir:" + outDir, "--log-format", "json", "--fetch-wait", "100ms"}, extra...)
-	p := &proc{cmd: exec.Command(regenBin, args...), url: "nats://" + addr, stderr: &strings.Builder{}, done: make(chan error, 1)}
+	p := &proc{cmd: exec.Command(regenBin, args...), url: "nats://" + addr, stderr: &syncBuilder{}, done: make(chan error, 1)}
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -64,7 +64,8 @@ func configCmd(_ context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // runCmd runs a replica until SIGINT/SIGTERM (or, with --once, until the
-// backlog is drained). A second signal forces exit.
+// backlog is drained). A signal later than signal_debounce after the first
+// forces exit (130); one within it is the same request, and ignored.
 func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	cfg, err := loadConfig("run", args, stderr)
 	if err != nil {
@@ -82,8 +83,11 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	select {
 	case sig := <-sigs:
-		log.Info("signal received: stopping", slog.String("signal", sig.String()))
-		go forceOnSecondSignal(sigs, log)
+		log.Info("signal received: stopping gracefully", slog.String("signal", sig.String()),
+			slog.Duration("debounce", cfg.SignalDebounce))
+		stopped := make(chan struct{})
+		defer close(stopped)
+		go forceOnLaterSignal(sigs, stopped, time.Now(), cfg.SignalDebounce, log, os.Exit)
 	case <-svc.Done():
 	}
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Orchestrator.ShutdownGrace+10*time.Second)
@@ -91,8 +95,31 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	return svc.Stop(stopCtx)
 }
 
-func forceOnSecondSignal(sigs <-chan os.Signal, log *slog.Logger) {
-	sig := <-sigs
-	log.Error("second signal: exiting now", slog.String("signal", sig.String()))
-	os.Exit(130)
+// forceOnLaterSignal runs while a graceful stop does, until stopped is
+// closed. A signal from sigs less than debounce after the first one
+// (received at first) is the same request sent twice, as a supervisor that
+// signals both the process and its group does: it is logged and ignored.
+// The first signal after that calls exit(130). It logs when the debounce
+// has passed, so an operator (and a test) knows a second signal now works.
+func forceOnLaterSignal(sigs <-chan os.Signal, stopped <-chan struct{}, first time.Time, debounce time.Duration,
+	log *slog.Logger, exit func(int)) {
+	armed := time.NewTimer(debounce - time.Since(first))
+	defer armed.Stop()
+	for {
+		select {
+		case <-stopped:
+			return
+		case <-armed.C:
+			log.Info("graceful stop under way: another signal now exits at once")
+		case sig := <-sigs:
+			if since := time.Since(first); since < debounce {
+				log.Info("signal ignored: within the debounce of the first", slog.String("signal", sig.String()),
+					slog.Duration("after", since), slog.Duration("debounce", debounce))
+				continue
+			}
+			log.Error("second signal: exiting now", slog.String("signal", sig.String()))
+			exit(130)
+			return
+		}
+	}
 }

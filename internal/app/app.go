@@ -60,6 +60,11 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (svc *Servi
 	if s.nc, s.js, err = bus.Connect(ctx, connConfig(cfg, url, log)); err != nil {
 		return nil, err
 	}
+	info, err := bus.Describe(ctx, s.nc, s.js)
+	if err != nil {
+		return nil, err
+	}
+	log.LogAttrs(ctx, slog.LevelInfo, "connected to NATS", info.Attrs()...)
 	if err = bus.Provision(ctx, s.js, provisionConfig(cfg)); err != nil {
 		return nil, err
 	}

@@ -44,6 +44,10 @@ type Config struct {
 	// StatsInterval is how often the replica publishes its stats snapshot
 	// to the REGEN_REPLICAS bucket; entries live 3 x as long (5s).
 	StatsInterval time.Duration `yaml:"stats_interval"`
+	// SignalDebounce is how long after the first SIGINT/SIGTERM another
+	// one is taken as the same request (a supervisor signalling the process
+	// and its group) and ignored; a signal after it forces exit (1s).
+	SignalDebounce time.Duration `yaml:"signal_debounce"`
 	// Faults injects failures for tests and drills (see internal/faults);
 	// empty in production.
 	Faults       string              `yaml:"faults,omitempty"`
@@ -161,22 +165,26 @@ type Log struct {
 	Format string `yaml:"format"` // auto (tint on a terminal, JSON otherwise), text, json
 }
 
+// SignalDebounceDefault is the default SignalDebounce.
+const SignalDebounceDefault = time.Second
+
 // Default returns the defaults (the seed's for the orchestrator).
 func Default() Config {
 	return Config{
-		Embedded:      Embedded{Listen: embedded.ListenDefault, DataDir: "./data", Sync: "default"},
-		NATS:          NATS{Replicas: 1},
-		Templates:     "examples/templates",
-		Engine:        "graph",
-		Exec:          Exec{Timeout: exec.TimeoutDefault},
-		Deploy:        []string{"dir:./out"},
-		Consumer:      Consumer{Name: wire.ConsumerDefault, MaxAckPending: bus.MaxAckPendingDefault, Dedupe: bus.DedupeDefault},
-		DLQ:           DLQ{MaxBytes: bus.DLQMaxBytesDefault, AlertRatio: bus.DLQAlertRatioDefault},
-		Telemetry:     Telemetry{MaxBytes: bus.TelemetryMaxBytesDefault, MaxAge: bus.TelemetryMaxAgeDefault},
-		Log:           Log{Level: "info", Format: "auto"},
-		StatsInterval: observe.StatsIntervalDefault,
-		Orchestrator:  defaultOrchestrator(),
-		Breaker:       breaker.Config{}.WithDefaults(),
+		Embedded:       Embedded{Listen: embedded.ListenDefault, DataDir: "./data", Sync: "default"},
+		NATS:           NATS{Replicas: 1},
+		Templates:      "examples/templates",
+		Engine:         "graph",
+		Exec:           Exec{Timeout: exec.TimeoutDefault},
+		Deploy:         []string{"dir:./out"},
+		Consumer:       Consumer{Name: wire.ConsumerDefault, MaxAckPending: bus.MaxAckPendingDefault, Dedupe: bus.DedupeDefault},
+		DLQ:            DLQ{MaxBytes: bus.DLQMaxBytesDefault, AlertRatio: bus.DLQAlertRatioDefault},
+		Telemetry:      Telemetry{MaxBytes: bus.TelemetryMaxBytesDefault, MaxAge: bus.TelemetryMaxAgeDefault},
+		Log:            Log{Level: "info", Format: "auto"},
+		StatsInterval:  observe.StatsIntervalDefault,
+		SignalDebounce: SignalDebounceDefault,
+		Orchestrator:   defaultOrchestrator(),
+		Breaker:        breaker.Config{}.WithDefaults(),
 	}
 }
 
@@ -243,6 +251,9 @@ func (c Config) validateNATS() []error {
 	if c.StatsInterval <= 0 {
 		errs = append(errs, fmt.Errorf("stats_interval: must be positive, got %s", c.StatsInterval))
 	}
+	if c.SignalDebounce < 0 {
+		errs = append(errs, fmt.Errorf("signal_debounce: must not be negative, got %s", c.SignalDebounce))
+	}
 	if c.Consumer.MaxAckPending < 1 {
 		errs = append(errs, fmt.Errorf("consumer.max_ack_pending: must be at least 1, got %d", c.Consumer.MaxAckPending))
 	}
@@ -262,12 +273,15 @@ func (c Config) validateNATS() []error {
 	return errs
 }
 
-// Redacted returns a copy safe to print: secrets replaced.
+// Redacted returns a copy safe to print: the password, the token and any
+// credentials embedded in the NATS URLs (nats://user:pass@host) replaced
+// by REDACTED.
 func (c Config) Redacted() Config {
 	for _, s := range []*string{&c.NATS.Password, &c.NATS.Token} {
 		if *s != "" {
-			*s = "REDACTED"
+			*s = bus.Redacted
 		}
 	}
+	c.NATS.URL = bus.RedactURLs(c.NATS.URL)
 	return c
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -140,6 +141,53 @@ func TestStorageLimits(t *testing.T) {
 	for _, want := range []string{"dlq.max_bytes", "dlq.max_msgs", "dlq.max_age", "dlq.alert_ratio", "telemetry.max_bytes", "telemetry.max_age"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %s", err, want)
+		}
+	}
+}
+
+func TestYAMLRedactsCredentialsInTheNATSURL(t *testing.T) {
+	t.Parallel()
+	cfg, err := load(t, []string{"--nats-url", "nats://u:secret@n1:4222,nats://t0ken-abc@n2:4222", "--token", "tok-xyz"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := YAML(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"secret", "t0ken-abc", "tok-xyz"} {
+		if strings.Contains(string(out), secret) {
+			t.Errorf("printed config shows %q:\n%s", secret, out)
+		}
+	}
+	if !strings.Contains(string(out), "nats://u:REDACTED@n1:4222,nats://REDACTED@n2:4222") {
+		t.Fatalf("printed config lost the servers:\n%s", out)
+	}
+	if cfg.NATS.URL != "nats://u:secret@n1:4222,nats://t0ken-abc@n2:4222" {
+		t.Fatalf("redacting changed the config in use: %q", cfg.NATS.URL)
+	}
+}
+
+func TestSignalDebounce(t *testing.T) {
+	t.Parallel()
+	cfg, err := load(t, nil, map[string]string{"REGEN_SIGNAL_DEBOUNCE": "250ms"})
+	if err != nil || cfg.SignalDebounce != 250*time.Millisecond {
+		t.Fatalf("debounce = %s (%v)", cfg.SignalDebounce, err)
+	}
+	if def, _ := load(t, nil, nil); def.SignalDebounce != SignalDebounceDefault {
+		t.Fatalf("default debounce = %s", def.SignalDebounce)
+	}
+	if _, err := load(t, []string{"--signal-debounce", "-1s"}, nil); err == nil || !strings.Contains(err.Error(), "signal_debounce") {
+		t.Fatalf("negative debounce: %v", err)
+	}
+}
+
+func TestEnvVarsAreTheSettings(t *testing.T) {
+	t.Parallel()
+	env := EnvVars()
+	for _, want := range []string{"REGEN_CONFIG", "REGEN_NATS_URL", "REGEN_MAX_CONCURRENT", "REGEN_SIGNAL_DEBOUNCE", "REGEN_BREAKER_CALL_TIMEOUT"} {
+		if !slices.Contains(env, want) {
+			t.Errorf("EnvVars lacks %s", want)
 		}
 	}
 }

@@ -104,6 +104,17 @@ func fieldsS(key, flag, usage string, p *[]string) setting {
 	}}
 }
 
+// EnvVars lists every environment variable Load reads: REGEN_CONFIG and
+// one REGEN_* variable per setting.
+func EnvVars() []string {
+	var probe Config
+	out := []string{"REGEN_CONFIG"}
+	for _, s := range settings(&probe) {
+		out = append(out, s.Env())
+	}
+	return out
+}
+
 // settings lists every flag/env setting bound to the fields of c.
 func settings(c *Config) []setting {
 	return slices.Concat(natsSettings(c), storageSettings(c), serviceSettings(c), orchestratorSettings(&c.Orchestrator),
@@ -157,6 +168,7 @@ func serviceSettings(c *Config) []setting {
 		strS("http", "http", "metrics and probes address (empty: off)", &c.HTTP),
 		boolS("pprof", "pprof", "serve /debug/pprof/ on the --http server", &c.Pprof),
 		durS("stats_interval", "stats-interval", "how often the replica publishes its stats to REGEN_REPLICAS", &c.StatsInterval),
+		durS("signal_debounce", "signal-debounce", "a second SIGINT/SIGTERM within this of the first is ignored; a later one forces exit", &c.SignalDebounce),
 	}
 }
 

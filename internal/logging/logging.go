@@ -1,5 +1,6 @@
 // Package logging builds regen's *slog.Logger: tint (coloured, human) on a
-// terminal, JSON otherwise.
+// terminal, JSON otherwise. In both, a time.Duration attribute reads as Go
+// writes it ("1.5s", "250ms"), never as a count of nanoseconds.
 //
 //	log := logging.New(os.Stderr, "info", "auto")
 package logging
@@ -25,7 +26,17 @@ func New(w io.Writer, level, format string) *slog.Logger {
 	if format == "text" || (format == "auto" && IsTerminal(w)) {
 		return slog.New(tint.NewTextHandler(w, &tint.Options{Level: lvl, TimeFormat: time.TimeOnly, NoColor: !IsTerminal(w)}))
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl}))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl, ReplaceAttr: durationString}))
+}
+
+// durationString writes a time.Duration attribute as its String() ("1.5s"),
+// the form tint, flags and the config file use; slog's JSON handler would
+// write nanoseconds.
+func durationString(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.String(a.Key, a.Value.Duration().String())
+	}
+	return a
 }
 
 // IsTerminal reports whether w is a terminal.
