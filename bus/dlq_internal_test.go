@@ -3,6 +3,7 @@ package bus
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -179,5 +180,19 @@ func TestDLQUsageRatio(t *testing.T) {
 	if ev.Type != "performance_alert" || d.Rule != RuleDLQNearLimit || d.Ratio != 0.9 ||
 		d.MaxBytes != 200 || d.AlertRatio != 0.8 {
 		t.Fatalf("event = %+v", ev)
+	}
+}
+
+func TestDLQNearLimitWireForm(t *testing.T) {
+	t.Parallel()
+	ev := DLQNearLimitEvent(DLQUsage{Msgs: 9, Bytes: 100, MaxBytes: 200, MaxMsgs: -1}, 0.4)
+	got, err := json.Marshal(ev.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"alert_ratio":0.4,"bytes":100,"max_bytes":200,"max_msgs":0,"msgs":9,"ratio":0.5,` +
+		`"rule":"dlq_near_limit","severity":"warning","stream":"REGEN_DLQ"}`
+	if string(got) != want {
+		t.Fatalf("wire form\n%s\nwant\n%s", got, want)
 	}
 }

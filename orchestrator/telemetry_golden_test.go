@@ -46,9 +46,9 @@ type goldenCase struct {
 	typed  wire.TelemetryPayload
 }
 
-// appPayloads are the payloads internal/app builds (its own golden test
-// holds them); the orchestrator builds every other.
-var appPayloads = []string{"BreakerStateChangedData", "EventReapedData"}
+// appPayloads are the payloads other packages build (internal/app's and
+// bus's golden tests hold them); the orchestrator builds every other.
+var appPayloads = []string{"BreakerStateChangedData", "EventReapedData", "DLQNearLimitData"}
 
 func TestTelemetryGoldenBytes(t *testing.T) {
 	t.Parallel()
