@@ -109,7 +109,7 @@ func (w *worker) deployStarted() {
 // is returned with ack set: the caller acks it.
 func (w *worker) process(ctx context.Context, execID string, m wire.Message, start time.Time) result {
 	o := w.o
-	ev, err := wire.DecodeChangeEvent(m.Data(), o.cfg.MaxPayload)
+	ev, err := wire.DecodeMessage(m, o.cfg.MaxPayload)
 	if err != nil {
 		return o.reject(ctx, execID, m, ev.ID, err)
 	}

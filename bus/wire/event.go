@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/nats-io/nats.go"
 	"github.com/segmentio/encoding/json"
 )
 
@@ -114,10 +116,18 @@ func invalid(reason, format string, args ...any) error {
 }
 
 // DecodeChangeEvent parses and validates one event payload. maxPayload <= 0
-// means MaxPayloadDefault. Every error it returns matches ErrInvalidEvent.
-// The event's strings and properties share data's memory (no copy is
-// made): data must not change while the event is in use. A NATS
+// means MaxPayloadDefault. Every error it returns matches ErrInvalidEvent,
+// and comes with the event as far as it parsed (at least its ID whenever
+// the payload had a string id before the fault; an ID too long to be
+// valid cut to maxIDLen bytes), for the log and telemetry of the
+// rejection. The event's strings and properties share data's memory (no
+// copy is made): data must not change while the event is in use. A NATS
 // message's payload is its own and never changes.
+//
+// The payload must be UTF-8 (RFC 8259 §8.1) and no string may escape a
+// lone UTF-16 surrogate: decoders replace either with U+FFFD, so two
+// different ids or subjects would become one; such a payload is refused
+// with ReasonBadUTF8.
 //
 // It decodes with github.com/segmentio/encoding/json in zero-copy mode:
 // no allocation per event, where encoding/json made 24 and goccy/go-json
@@ -125,6 +135,15 @@ func invalid(reason, format string, args ...any) error {
 // event. FuzzDecodeMatchesEncodingJSON holds it to encoding/json's
 // results.
 func DecodeChangeEvent(data []byte, maxPayload int) (ChangeEvent, error) {
+	ev, err := decodeChangeEvent(data, maxPayload)
+	if err != nil {
+		ev.ID = clipID(ev.ID)
+	}
+	return ev, err
+}
+
+// decodeChangeEvent is DecodeChangeEvent but for cutting the ID.
+func decodeChangeEvent(data []byte, maxPayload int) (ChangeEvent, error) {
 	if maxPayload <= 0 {
 		maxPayload = MaxPayloadDefault
 	}
@@ -136,17 +155,126 @@ func DecodeChangeEvent(data []byte, maxPayload int) (ChangeEvent, error) {
 	// slice or map of a returned event is ever decoded into again.
 	w := wirePool.Get().(*wireEvent)
 	defer func() { *w = wireEvent{}; wirePool.Put(w) }()
-	if err := unmarshalZeroCopy(data, w); err != nil {
-		return ChangeEvent{}, invalid(ReasonBadJSON, "%v", err)
-	}
+	err := unmarshalZeroCopy(data, w)
 	ev := w.ChangeEvent
 	ev.Timestamp = time.Time(w.Timestamp)
+	if err != nil {
+		return ev, invalid(ReasonBadJSON, "%v", err)
+	}
+	if err := checkText(data); err != nil {
+		return ev, err
+	}
 	props, err := rawProperties(w.Properties)
 	if err != nil {
 		return ev, err
 	}
 	ev.Properties = props
 	return ev, ev.Validate()
+}
+
+// checkText refuses a well-formed payload whose strings do not decode to
+// what it spells: bytes that are not UTF-8, and \u escapes of a lone
+// UTF-16 surrogate, both of which the decoder replaced with U+FFFD. The
+// whole payload is checked, not only the fields regen reads: JSON text
+// must be UTF-8, and a scan of it all is the cheapest check.
+func checkText(data []byte) error {
+	if !utf8.Valid(data) {
+		return invalid(ReasonBadUTF8, "payload is not valid UTF-8 (byte %d)", invalidUTF8At(data))
+	}
+	if i := loneSurrogate(data); i >= 0 {
+		return invalid(ReasonBadUTF8, "escape of a lone UTF-16 surrogate at byte %d", i)
+	}
+	return nil
+}
+
+// invalidUTF8At is the offset of the first byte of data that does not
+// start a valid UTF-8 sequence, or -1.
+func invalidUTF8At(data []byte) int {
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
+}
+
+// loneSurrogate is the offset of the first \u escape of a UTF-16
+// surrogate that is not a high surrogate followed by a low one, or -1.
+// data is well-formed JSON, so every backslash starts an escape inside a
+// string, and escapes are read from left to right.
+func loneSurrogate(data []byte) int {
+	for i := 0; ; i += 2 {
+		j := bytes.IndexByte(data[i:], '\\')
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if i+1 >= len(data) {
+			return -1
+		}
+		r := rune(-1)
+		if data[i+1] == 'u' {
+			r = hex4(data[i+2:])
+		}
+		switch {
+		case r < 0:
+			// a one-character escape (\\, \", \n...)
+		case r < 0xD800 || r > 0xDFFF:
+			i += 4
+		case r >= 0xDC00:
+			return i // a low surrogate first
+		case lowSurrogateEscape(data[i+6:]):
+			i += 10 // a pair
+		default:
+			return i // a high surrogate alone
+		}
+	}
+}
+
+// lowSurrogateEscape reports whether data starts with the \u escape of a
+// low surrogate.
+func lowSurrogateEscape(data []byte) bool {
+	if len(data) < 6 || data[0] != '\\' || data[1] != 'u' {
+		return false
+	}
+	r := hex4(data[2:])
+	return 0xDC00 <= r && r <= 0xDFFF
+}
+
+// hex4 is the value of the four hex digits data starts with, or -1.
+func hex4(data []byte) rune {
+	if len(data) < 4 {
+		return -1
+	}
+	var r rune
+	for _, c := range data[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case 'a' <= c && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case 'A' <= c && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return -1
+		}
+	}
+	return r
+}
+
+// clipID cuts id to maxIDLen bytes at a rune boundary: an invalid event's
+// ID is logged, and may be as long as its payload.
+func clipID(id string) string {
+	if len(id) <= maxIDLen {
+		return id
+	}
+	n := maxIDLen
+	for n > 0 && !utf8.RuneStart(id[n]) {
+		n--
+	}
+	return id[:n]
 }
 
 // wireEvent is a ChangeEvent as decoded, its properties as raw JSON: the
@@ -210,6 +338,46 @@ func (e *ChangeEvent) Validate() error {
 		return invalid(ReasonEdgeIncomplete, "%s needs predicate and object", e.ChangeType)
 	}
 	return nil
+}
+
+// changeSubjectPrefix starts every change subject (ChangeSubject).
+const changeSubjectPrefix = "regen.changes."
+
+// CheckSubject checks the NATS subject ev was delivered on against ev: it
+// must be regen.changes.<priority>.<change_type>, with one of the four
+// priorities and the eight change types (ReasonBadNATSSubject), and its
+// change type must be ev's (ReasonSubjectMismatch). The subject routes an
+// event (the priority's consumer, the dead-letter subject), so either
+// fault is a publisher's bug, which no retry fixes. An error is an
+// *InvalidEventError.
+func CheckSubject(natsSubject string, ev *ChangeEvent) error {
+	rest, ok := strings.CutPrefix(natsSubject, changeSubjectPrefix)
+	prio, typ, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 || !Priority(prio).Valid() || !ChangeType(typ).Valid() {
+		return invalid(ReasonBadNATSSubject, "NATS subject %q is not %s<priority>.<change_type>",
+			natsSubject, changeSubjectPrefix)
+	}
+	if ChangeType(typ) != ev.ChangeType {
+		return invalid(ReasonSubjectMismatch, "NATS subject %q is for %s, the event is %s",
+			natsSubject, typ, ev.ChangeType)
+	}
+	return nil
+}
+
+// DecodeMessage decodes and validates a delivered change event: its
+// payload with DecodeChangeEvent, then its subject with CheckSubject.
+// On error the event holds what parsed and, when the payload gave no ID,
+// the Nats-Msg-Id header (which publishers set to the event id) as ID, so
+// that the rejection names the event whenever it can.
+func DecodeMessage(m Message, maxPayload int) (ChangeEvent, error) {
+	ev, err := DecodeChangeEvent(m.Data(), maxPayload)
+	if err == nil {
+		err = CheckSubject(m.Subject(), &ev)
+	}
+	if err != nil && ev.ID == "" {
+		ev.ID = clipID(m.Headers().Get(nats.MsgIdHdr))
+	}
+	return ev, err
 }
 
 // NATSSubject returns the NATS subject this event is published on.

@@ -7,7 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/regen-dev/regen/bus/wire"
 )
@@ -53,7 +56,8 @@ func checkPropertiesMap(t *testing.T, p wire.Properties) {
 	}
 }
 
-// decodeStd is DecodeChangeEvent as it was with encoding/json.
+// decodeStd is DecodeChangeEvent as it was with encoding/json, refusing
+// what encoding/json decodes to a U+FFFD the payload does not spell.
 func decodeStd(data []byte) (wire.ChangeEvent, error) {
 	var ev wire.ChangeEvent
 	if len(data) > 1<<16 {
@@ -62,7 +66,35 @@ func decodeStd(data []byte) (wire.ChangeEvent, error) {
 	if err := json.Unmarshal(data, &ev); err != nil {
 		return ev, err
 	}
+	if replacesText(data) {
+		return ev, wire.ErrInvalidEvent
+	}
 	return ev, ev.Validate()
+}
+
+// spelledFFFD is a \u escape of U+FFFD.
+var spelledFFFD = regexp.MustCompile(`\\u[fF][fF][fF][dD]`)
+
+// replacesText reports whether encoding/json decodes a string of the
+// well-formed data (a key or a value, at any depth, duplicates included)
+// to a U+FFFD that data does not spell: it replaces invalid UTF-8 and
+// lone surrogate escapes with U+FFFD, where DecodeChangeEvent refuses
+// them. A spelled U+FFFD (raw or escaped) becomes U+FFFE first, so that
+// only replacements are left.
+func replacesText(data []byte) bool {
+	data = bytes.ReplaceAll(data, []byte("\uFFFD"), []byte("\uFFFE"))
+	data = spelledFFFD.ReplaceAll(data, []byte(`\ufffe`))
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // no number is refused before every string is seen
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false // io.EOF: data was decoded by json.Unmarshal
+		}
+		if s, ok := tok.(string); ok && strings.ContainsRune(s, utf8.RuneError) {
+			return true
+		}
+	}
 }
 
 // decodeSeeds are edge cases of the wire schema and a sample of the real
@@ -77,6 +109,16 @@ func decodeSeeds(f *testing.F) [][]byte {
 		[]byte(`{"id":"a","change_type":"node_added","subject":"urn:x","properties":{"n":1e400}}`),
 		[]byte(` {"id":"a","change_type":"node_added","subject":"urn:x"} x`),
 		[]byte(`{"id":null,"predicate":null,"metadata":null,"properties":null}`),
+		// Invalid UTF-8 and lone surrogates are refused; spelled U+FFFD,
+		// surrogate pairs and an escaped backslash before "u" are not.
+		[]byte("{\"id\":\"a\",\"change_type\":\"node_added\",\"subject\":\"urn:x\xff\"}"),
+		[]byte("{\"id\":\"a\",\"change_type\":\"edge_added\",\"subject\":\"s\",\"predicate\":\"p\xc3\",\"object\":\"o\"}"),
+		[]byte("{\"id\":\"a\",\"change_type\":\"node_added\",\"subject\":\"s\",\"properties\":{\"k\xed\xa0\x80\":1}}"),
+		[]byte("{\"id\":\"a\",\"change_type\":\"node_added\",\"subject\":\"s\",\"metadata\":{\"k\":\"v\xf4\x90\x80\x80\"}}"),
+		[]byte(`{"id":"a","change_type":"node_added","subject":"urn:\ud800x","metadata":{"k\udc00":"v"}}`),
+		[]byte(`{"id":"a","change_type":"node_added","subject":"urn:\ud83d\u0041","properties":{"k":"\ud83d"}}`),
+		[]byte(`{"id":"a","change_type":"node_added","subject":"urn:\ud83d\ude00\\ud800\ufffd","source":"\uFFFD"}`),
+		[]byte("{\"id\":\"a\",\"change_type\":\"node_added\",\"subject\":\"urn:\xef\xbf\xbd\",\"dup\":\"\xff\",\"dup\":\"x\"}"),
 	}
 	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "events", "*.jsonl"))
 	if err != nil || len(files) == 0 {

@@ -217,7 +217,7 @@ func renderErr(ctx context.Context, t *Template, subject string, err error) erro
 	if errors.Is(err, ErrTooMuchWork) {
 		return wire.PermanentReason(wire.ReasonRenderTooCostly, fmt.Errorf("render %s for %s: %w", t.Name, subject, err))
 	}
-	return fmt.Errorf("render %s for %s: %w: %w", t.Name, subject, wire.ErrPermanent, err)
+	return wire.PermanentReason(wire.ReasonTemplateError, fmt.Errorf("render %s for %s: %w", t.Name, subject, err))
 }
 
 // deletes returns Delete artifacts for a removed node.

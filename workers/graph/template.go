@@ -46,17 +46,24 @@ func ParseTemplate(file string, data []byte) (*Template, error) {
 		return nil, withFile(err, file)
 	}
 	t := &Template{FrontMatter: fm, File: file}
-	t.output, err = template.New(fm.Name + ":output").Funcs(TemplateFuncs()).Parse(fm.Output)
+	t.output, err = newTemplate(fm.Name + ":output").Parse(fm.Output)
 	if err != nil {
 		return nil, &TemplateError{File: file, Field: "output", Err: err}
 	}
 	guardRanges(t.output)
-	t.body, err = template.New(fm.Name).Funcs(TemplateFuncs()).Parse(string(body))
+	t.body, err = newTemplate(fm.Name).Parse(string(body))
 	if err != nil {
 		return nil, &TemplateError{File: file, Field: "body", Err: err}
 	}
 	guardRanges(t.body)
 	return t, nil
+}
+
+// newTemplate is an empty template with the helpers, where a missing map
+// key (.Node.Props.nope) fails the render instead of printing
+// "<no value>": index, .Node.Prop and .Node.Text read optional keys.
+func newTemplate(name string) *template.Template {
+	return template.New(name).Funcs(TemplateFuncs()).Option("missingkey=error")
 }
 
 // withFile sets File on every *TemplateError in err (joined or not).
