@@ -134,7 +134,12 @@ func TestDeadLetterListReplayPurge(t *testing.T) {
 	publishN(t, js, 3)
 	ctx := testkit.Context(t, 30*time.Second)
 	src, _ := bus.NewSource(ctx, js, bus.SourceConfig{})
-	msgs, _ := src.Fetch(ctx, 3, time.Second)
+	var msgs []wire.Message
+	testkit.WaitFor(t, 10*time.Second, "three messages fetched", func() bool {
+		more, _ := src.Fetch(ctx, 3-len(msgs), 100*time.Millisecond)
+		msgs = append(msgs, more...)
+		return len(msgs) == 3
+	})
 	dlq := bus.NewDeadLetters(js)
 	for _, m := range msgs {
 		if err := dlq.DeadLetter(ctx, m, "test_reason", errors.New("boom\nline")); err != nil {
