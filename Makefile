@@ -38,6 +38,7 @@ fuzz-short:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeChangeEvent$$' -fuzztime $(FUZZTIME) ./bus/wire
 	$(GO) test -run '^$$' -fuzz '^FuzzCleanPath$$' -fuzztime $(FUZZTIME) ./bus/wire
 	$(GO) test -run '^$$' -fuzz '^FuzzParseFrontMatter$$' -fuzztime $(FUZZTIME) ./workers/graph
+	$(GO) test -run '^$$' -fuzz '^FuzzClassifyFS$$' -fuzztime $(FUZZTIME) ./workers/deploy
 
 fuzz:
 	$(MAKE) fuzz-short FUZZTIME=2m

@@ -3,9 +3,11 @@ package deploy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/regen-dev/regen/bus/wire"
@@ -60,4 +62,52 @@ func TestEnvironmentFailuresStayTransient(t *testing.T) {
 			t.Errorf("classifyFS(%v) is permanent", err)
 		}
 	}
+}
+
+// FuzzClassifyFS holds classifyFS to its rule for any error a file system
+// can return, however wrapped: permanent, with the cause's reason, exactly
+// for the errors that the artifact's path causes.
+func FuzzClassifyFS(f *testing.F) {
+	for _, errno := range []syscall.Errno{syscall.ENAMETOOLONG, syscall.EISDIR, syscall.ENOSPC, syscall.EACCES,
+		syscall.EIO, syscall.ELOOP, syscall.ENOTDIR} {
+		f.Add(uint16(errno), uint8(1), "")
+	}
+	f.Add(uint16(0), uint8(2), "openat x: path escapes from parent")
+	f.Fuzz(func(t *testing.T, errno uint16, depth uint8, msg string) {
+		var err error = &os.PathError{Op: "openat", Path: "a/b", Err: syscall.Errno(errno)}
+		if msg != "" {
+			err = errors.New(msg)
+		}
+		for i := range depth % 4 {
+			err = fmt.Errorf("layer %d: %w", i, err)
+		}
+		want := dataReason(syscall.Errno(errno), msg)
+		got := classifyFS(err)
+		if wire.IsPermanent(got) != (want != "") || (want != "" && wire.ReasonOf(got) != want) {
+			t.Fatalf("classifyFS(%v) = permanent %v reason %s, want %q", err, wire.IsPermanent(got), wire.ReasonOf(got), want)
+		}
+		if !errors.Is(got, err) {
+			t.Fatalf("classifyFS lost the cause: %v", got)
+		}
+	})
+}
+
+// dataReason is the rule, written out: the reason of a failure the path
+// causes, "" for the environment's.
+func dataReason(errno syscall.Errno, msg string) string {
+	if msg != "" {
+		if strings.Contains(msg, "path escapes from parent") {
+			return wire.ReasonPathEscapes
+		}
+		return ""
+	}
+	switch errno {
+	case syscall.ENAMETOOLONG:
+		return wire.ReasonPathTooLong
+	case syscall.EISDIR, syscall.ENOTDIR, syscall.ENOTEMPTY:
+		return wire.ReasonPathConflict
+	case syscall.ELOOP:
+		return wire.ReasonPathEscapes
+	}
+	return ""
 }
