@@ -82,7 +82,16 @@ func startRegen(t *testing.T, addr, dataDir, outDir string, extra ...string) *pr
 	t.Helper()
 	args := append([]string{"run", "--listen", addr, "--data-dir", dataDir, "--templates", "../../examples/templates",
 		"--deploy", "dir:" + outDir, "--log-format", "json", "--fetch-wait", "100ms"}, extra...)
-	p := &proc{cmd: exec.Command(regenBin, args...), url: "nats://" + addr, stderr: &syncBuilder{}, done: make(chan error, 1)}
+	p := spawn(t, "nats://"+addr, args)
+	testkit.WaitFor(t, 30*time.Second, "regen to listen on "+addr, func() bool { return testkit.Listening(addr) })
+	return p
+}
+
+// spawn starts regen with args; url is the NATS server it uses. The
+// process is killed when the test ends, its log shown if the test failed.
+func spawn(t *testing.T, url string, args []string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(regenBin, args...), url: url, stderr: &syncBuilder{}, done: make(chan error, 1)}
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -95,7 +104,6 @@ func startRegen(t *testing.T, addr, dataDir, outDir string, extra ...string) *pr
 			t.Logf("regen stderr:\n%s", tail(p.stderr.String(), 3000))
 		}
 	})
-	testkit.WaitFor(t, 30*time.Second, "regen to listen on "+addr, func() bool { return testkit.Listening(addr) })
 	return p
 }
 

@@ -60,6 +60,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (svc *Servi
 	if s.nc, s.js, err = bus.Connect(ctx, connConfig(cfg, url, log)); err != nil {
 		return nil, err
 	}
+	s.status = s.nc.StatusChanged(nats.CLOSED) // from now on: a close during Start is not missed
 	info, err := bus.Describe(ctx, s.nc, s.js)
 	if err != nil {
 		return nil, err

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-
-	"github.com/nats-io/nats.go"
 )
 
 // ErrConnectionClosed says the NATS connection closed for good while the
@@ -17,10 +15,10 @@ import (
 var ErrConnectionClosed = errors.New("nats connection closed")
 
 // watchConnection closes s.done when the orchestrator loop ends by
-// itself or the connection closes for good; Stop ends the watch first.
+// itself or the connection closes for good (s.status, registered right
+// after connecting); Stop ends the watch first.
 func (s *Service) watchConnection() {
 	s.done = make(chan struct{})
-	s.status = s.nc.StatusChanged(nats.CLOSED)
 	go func() {
 		defer close(s.done)
 		select {

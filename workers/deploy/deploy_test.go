@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
 	"github.com/regen-dev/regen/internal/testkit"
@@ -222,5 +223,47 @@ func TestDeployersReportTheStartOfAWrite(t *testing.T) {
 		if fmt.Sprint(seen) != fmt.Sprint(want) {
 			t.Fatalf("%s: hook saw %q, want %q (once per write, before it)", tc.name, seen, want)
 		}
+	}
+}
+
+// Two replicas wanting one path is coordination, not failure: the second
+// waits for the first's claim, and only a claim held past BusyWait gives
+// its event back, as a deferral (wire.ErrDeferred), never as a failure.
+func TestLedgerWaitsBehindAnotherReplicasClaim(t *testing.T) {
+	t.Parallel()
+	b := testkit.Setup(t)
+	kv := b.KV(t, "LEDGER")
+	holder, waiter := NewLedger(kv, "test"), NewLedger(kv, "test")
+	started, release := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		_, err := holder.Deploy(b.Ctx, artifact("hot", "v1", 1), func(context.Context) error {
+			close(started)
+			<-release
+			return nil
+		})
+		held <- err
+	}()
+	<-started
+	waiter.BusyWait = 50 * time.Millisecond
+	if _, err := waiter.Deploy(b.Ctx, artifact("hot", "v2", 2), func(context.Context) error { return nil }); !errors.Is(err, ErrBusy) ||
+		!errors.Is(err, wire.ErrDeferred) {
+		t.Fatalf("deploy behind a claim held past BusyWait: %v, want ErrBusy (a deferral)", err)
+	}
+	waiter.BusyWait = BusyWaitDefault
+	done := make(chan error, 1)
+	go func() {
+		_, err := waiter.Deploy(b.Ctx, artifact("hot", "v2", 2), func(context.Context) error { return nil })
+		done <- err
+	}()
+	close(release)
+	if err := <-held; err != nil {
+		t.Fatalf("holder: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("deploy behind a claim that ends: %v, want it to wait and deploy", err)
+	}
+	if rec, _, _ := waiter.Get(b.Ctx, "hot"); rec.Revision != 2 || rec.Pending {
+		t.Fatalf("record = %+v, want revision 2 deployed", rec)
 	}
 }
