@@ -1,8 +1,8 @@
 package exec
 
 import (
-	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,13 +17,19 @@ import (
 
 // Exec engine defaults.
 const (
-	TimeoutDefault   = 30 * time.Second
-	MaxOutputDefault = 64 << 20
+	TimeoutDefault     = 30 * time.Second
+	MaxOutputDefault   = 64 << 20
+	ReapTimeoutDefault = 5 * time.Second
 	// ExitPermanent is the generator exit code (EX_DATAERR) that marks its
 	// failure as permanent: the event is dead-lettered, not retried. Any
 	// other non-zero exit is transient.
 	ExitPermanent = 65
 )
+
+// RunTokenVar is the environment variable that carries a random token,
+// new for each run, to the generator and everything it starts: the engine
+// finds a run's processes that left its process group by this token.
+const RunTokenVar = "REGEN_EXEC_RUN"
 
 // Config configures an Engine.
 type Config struct {
@@ -32,11 +38,15 @@ type Config struct {
 	Command []string
 	// ScratchDir is where each run's scratch directory is made (os.TempDir()).
 	ScratchDir string
-	// Timeout bounds one run (TimeoutDefault); the whole process group
-	// is killed when it passes.
+	// Timeout bounds one run (TimeoutDefault); the generator and what it
+	// started are killed when it passes.
 	Timeout time.Duration
 	// MaxOutput bounds the bytes of all files one run writes (64 MiB).
 	MaxOutput int64
+	// ReapTimeout bounds each wait after the generator exits: for the
+	// processes it left to be killed and reaped, then for its output pipe
+	// to close (ReapTimeoutDefault).
+	ReapTimeout time.Duration
 	// Env is added to the generator's environment (static configuration).
 	Env []string
 }
@@ -44,12 +54,17 @@ type Config struct {
 // Engine runs a generator command per change: the event as JSON on
 // stdin and as REGEN_* environment variables, in a fresh scratch directory
 // that is also its working directory; every regular file it leaves there
-// is an artifact, at the same relative path. Safe for concurrent use.
+// is an artifact, at the same relative path. When the generator exits, on
+// every path (success, failure, timeout, cancellation), every process it
+// left behind is killed before Regenerate returns. Safe for concurrent use.
 type Engine struct {
 	cfg Config
 }
 
-// NewEngine checks cfg and returns the engine.
+// NewEngine checks cfg and returns the engine. On Linux the first call
+// makes the regen process a child subreaper (PR_SET_CHILD_SUBREAPER), so
+// that processes a generator detaches are re-parented to regen, which
+// kills and reaps them.
 func NewEngine(cfg Config) (*Engine, error) {
 	if len(cfg.Command) == 0 || cfg.Command[0] == "" {
 		return nil, errors.New("exec engine: field Command is empty")
@@ -63,6 +78,10 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if cfg.MaxOutput <= 0 {
 		cfg.MaxOutput = MaxOutputDefault
 	}
+	if cfg.ReapTimeout <= 0 {
+		cfg.ReapTimeout = ReapTimeoutDefault
+	}
+	_ = becomeSubreaper() // best effort: without it, init reaps what a run kills
 	return &Engine{cfg: cfg}, nil
 }
 
@@ -81,9 +100,10 @@ func (e *Engine) Regenerate(ctx context.Context, ch wire.Change) ([]wire.Artifac
 	return collect(ch, scratch, e.cfg.MaxOutput)
 }
 
-// run starts the generator in scratch and waits for it.
+// run starts the generator in scratch, waits for it, and returns once
+// every process of the run is gone and its output pipe is closed.
 func (e *Engine) run(ctx context.Context, ch wire.Change, scratch string) error {
-	stdin, err := json.Marshal(ch.Event)
+	input, err := json.Marshal(ch.Event)
 	if err != nil {
 		return fmt.Errorf("exec %s: encode event: %w", ch.Event.ID, err)
 	}
@@ -91,31 +111,58 @@ func (e *Engine) run(ctx context.Context, ch wire.Change, scratch string) error 
 	if err != nil {
 		return fmt.Errorf("exec %s: %w: %w", ch.Event.ID, wire.ErrPermanent, err)
 	}
+	token := rand.Text()
 	rctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
 	cmd := exec.CommandContext(rctx, e.cfg.Command[0], e.cfg.Command[1:]...)
-	cmd.Dir, cmd.Stdin = scratch, bytes.NewReader(stdin)
-	cmd.Env = append(append(baseEnv(), e.cfg.Env...), env...)
-	var stderr tailBuffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	killGroup(cmd)
-	if err := cmd.Run(); err != nil {
-		return execErr(ch, rctx, err, stderr.String())
+	cmd.Dir = scratch
+	cmd.Env = append(append(append(baseEnv(), e.cfg.Env...), env...), RunTokenVar+"="+token)
+	sio, err := newStdio(cmd)
+	if err != nil {
+		return fmt.Errorf("exec %s: %w", ch.Event.ID, err)
 	}
-	return nil
+	ownGroup(cmd)
+	if err := cmd.Start(); err != nil {
+		sio.abort()
+		return fmt.Errorf("exec %s: start: %w", ch.Event.ID, err)
+	}
+	sio.started(input)
+	werr, serr := waitAndSettle(cmd, token, e.cfg.ReapTimeout)
+	held := sio.finish(e.cfg.ReapTimeout)
+	return runErr(rctx, ch, outcome{wait: werr, settle: serr, held: held, output: sio.output()})
 }
 
-// execErr classifies a failed run: exit ExitPermanent is permanent, a
-// timeout or any other failure is transient.
-func execErr(ch wire.Change, ctx context.Context, err error, stderr string) error {
+// outcome is what a run left: Wait's error, the error of killing what it
+// left behind, whether its output stayed open, and its output's tail.
+type outcome struct {
+	wait, settle error
+	held         bool
+	output       string
+}
+
+// runErr classifies a run: a timeout or cancellation is transient, exit
+// ExitPermanent is permanent, another failure is transient, processes that
+// survived SIGKILL are transient (the kernel's doing, not the data's), and
+// an output pipe that some process kept open is permanent (the
+// generator's doing: every retry would do it again).
+func runErr(ctx context.Context, ch wire.Change, o outcome) error {
+	id := ch.Event.ID
 	var ee *exec.ExitError
-	if errors.As(err, &ee) && ee.ExitCode() == ExitPermanent {
-		return fmt.Errorf("exec %s: %w: exit %d: %s", ch.Event.ID, wire.ErrPermanent, ExitPermanent, stderr)
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("exec %s: %w (%v): %s", id, ctx.Err(), o.wait, o.output)
+	case errors.As(o.wait, &ee) && ee.ExitCode() == ExitPermanent:
+		return wire.PermanentReason(wire.ReasonExecRejected,
+			fmt.Errorf("exec %s: generator rejected the event: exit %d: %s", id, ExitPermanent, o.output))
+	case o.wait != nil:
+		return fmt.Errorf("exec %s: %w: %s", id, o.wait, o.output)
+	case o.settle != nil:
+		return fmt.Errorf("exec %s: %w", id, o.settle)
+	case o.held:
+		return wire.PermanentReason(wire.ReasonExecOutputHeld,
+			fmt.Errorf("exec %s: a process outside the generator's reach still holds its output open", id))
 	}
-	if ctx.Err() != nil {
-		return fmt.Errorf("exec %s: %w (%v): %s", ch.Event.ID, ctx.Err(), err, stderr)
-	}
-	return fmt.Errorf("exec %s: %w: %s", ch.Event.ID, err, stderr)
+	return nil
 }
 
 // eventEnv is the event as REGEN_* variables. Values are data, passed as

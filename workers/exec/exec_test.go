@@ -57,22 +57,38 @@ func TestExecEngineFailures(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name, script string
-		permanent    bool
+		reason       string // "" for a transient failure
 	}{
-		{"exit 1 is transient", `echo boom >&2; exit 1`, false},
-		{"exit 65 is permanent", `echo bad input >&2; exit 65`, true},
-		{"symlink out is refused", `ln -s /etc/passwd leak`, true},
-		{"too much output", `head -c 2048 /dev/zero > big`, true},
+		{"exit 1 is transient", `echo boom >&2; exit 1`, ""},
+		{"exit 65 is permanent", `echo bad input >&2; exit 65`, wire.ReasonExecRejected},
+		{"symlink out is refused", `ln -s /etc/passwd leak`, wire.ReasonExecOutputNotRegular},
+		{"fifo is refused", `mkfifo pipe`, wire.ReasonExecOutputNotRegular},
+		{"unsafe path is refused", `printf x > "$(printf 'a\tb')"`, wire.ReasonExecOutputPath},
+		{"too much output", `head -c 2048 /dev/zero > big`, wire.ReasonExecOutputTooLarge},
+		{"too much output in total", `head -c 600 /dev/zero > a; head -c 600 /dev/zero > b`, wire.ReasonExecOutputTooLarge},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			e := sh(t, c.script, func(cfg *Config) { cfg.MaxOutput = 1024 })
 			_, err := e.Regenerate(context.Background(), execChange("urn:x:A"))
-			if err == nil || errors.Is(err, wire.ErrPermanent) != c.permanent {
-				t.Fatalf("err = %v, want permanent=%v", err, c.permanent)
-			}
+			mustFail(t, err, c.reason)
 		})
+	}
+}
+
+// mustFail checks that err is a failure, permanent with reason or, when
+// reason is "", transient.
+func mustFail(t *testing.T, err error, reason string) {
+	t.Helper()
+	switch {
+	case err == nil:
+		t.Fatal("no error")
+	case reason == "" && wire.IsPermanent(err):
+		t.Fatalf("err = %v (reason %s), want a transient error", err, wire.ReasonOf(err))
+	case reason != "" && (!wire.IsPermanent(err) || wire.ReasonOf(err) != reason):
+		t.Fatalf("err = %v (permanent %v, reason %s), want permanent with reason %s",
+			err, wire.IsPermanent(err), wire.ReasonOf(err), reason)
 	}
 }
 
