@@ -6,7 +6,6 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/regen-dev/regen/internal/testkit"
 )
@@ -17,17 +16,8 @@ import (
 // password processes events.
 func TestRotatedPasswordExitsTheReplicaAndARestartRecovers(t *testing.T) {
 	t.Parallel()
-	opts := &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true,
-		NoSigs: true, Users: []*server.User{{Username: "alice", Password: "old-secret"}}}
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
+	opts := &server.Options{JetStream: true, Users: []*server.User{{Username: "alice", Password: "old-secret"}}}
+	srv := testkit.StartNATS(t, opts)
 	replica := func(password string) *proc {
 		return spawn(t, srv.ClientURL(), []string{"run", "--nats-url", srv.ClientURL(), "--user", "alice",
 			"--password", password, "--templates", "../../examples/templates", "--deploy", "dir:" + t.TempDir(),
@@ -48,15 +38,7 @@ func TestRotatedPasswordExitsTheReplicaAndARestartRecovers(t *testing.T) {
 	}
 
 	replica("new-secret")
-	nc, err := nats.Connect(srv.ClientURL(), nats.UserInfo("alice", "new-secret"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := testkit.Client(t, srv.ClientURL(), nats.UserInfo("alice", "new-secret"))
 	publishNodes(t, js, 3)
 	testkit.WaitFor(t, 60*time.Second, "the events processed after the restart", func() bool {
 		return pendingChanges(js) == 0

@@ -10,7 +10,6 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/regen-dev/regen/internal/config"
 	"github.com/regen-dev/regen/internal/testkit"
@@ -20,18 +19,8 @@ import (
 // user, alice, with password.
 func authServer(t *testing.T, password string) (*server.Server, *server.Options) {
 	t.Helper()
-	opts := &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
-		NoLog: true, NoSigs: true, Users: []*server.User{{Username: "alice", Password: password}}}
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	return srv, opts
+	opts := &server.Options{JetStream: true, Users: []*server.User{{Username: "alice", Password: password}}}
+	return testkit.StartNATS(t, opts), opts
 }
 
 func authConfig(t *testing.T, url, password string) config.Config {
@@ -96,15 +85,7 @@ func TestClosedConnectionStopsTheReplicaAndARestartRecovers(t *testing.T) {
 		t.Fatalf("restart with the new password: %v", err)
 	}
 	t.Cleanup(func() { _ = restarted.Stop(testkit.Context(t, 30*time.Second)) })
-	nc, err := nats.Connect(srv.ClientURL(), nats.UserInfo("alice", "new-secret"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := testkit.Client(t, srv.ClientURL(), nats.UserInfo("alice", "new-secret"))
 	publish(t, js, syntheticNodes(5))
 	testkit.WaitFor(t, 30*time.Second, "5 events processed after the restart", func() bool {
 		return restarted.Orchestrator().Stats().EventsProcessed >= 5

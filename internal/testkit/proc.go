@@ -47,10 +47,12 @@ func Listening(addr string) bool {
 }
 
 // Client connects to url and reconnects forever (the servers of process
-// tests die and come back); t.Cleanup closes it.
-func Client(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
+// tests die and come back), with opts added (credentials); t.Cleanup
+// closes it.
+func Client(t testing.TB, url string, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	opts = append([]nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(50 * time.Millisecond)}, opts...)
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

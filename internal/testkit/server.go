@@ -112,3 +112,24 @@ func (b *Bundle) KV(t testing.TB, bucket string) jetstream.KeyValue {
 	t.Helper()
 	return KV(t, b.JS, bucket)
 }
+
+// StartNATS starts a nats-server with opts (JetStream, auth, limits a test
+// needs; Host, Port, StoreDir, logging and signals are set here) and shuts
+// it down when t ends.
+func StartNATS(t testing.TB, opts *server.Options) *server.Server {
+	t.Helper()
+	opts.Host, opts.Port, opts.NoLog, opts.NoSigs = "127.0.0.1", -1, true, true
+	if opts.JetStream && opts.StoreDir == "" {
+		opts.StoreDir = t.TempDir()
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	return srv
+}

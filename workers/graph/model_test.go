@@ -196,17 +196,9 @@ func TestModelRefusesUndecodableProperties(t *testing.T) {
 // replica would fail the same way on every delivery.
 func TestModelRefusesANodeTooLargeToStore(t *testing.T) {
 	t.Parallel()
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: t.TempDir(), MaxPayload: 64 << 10, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
+	srv := testkit.StartNATS(t, &server.Options{JetStream: true, MaxPayload: 64 << 10})
 	_, js := testkit.Client(t, srv.ClientURL())
+	var err error
 	m := NewModel(testkit.KV(t, js, "MODEL"))
 	for seq := uint64(1); seq <= 8 && err == nil; seq++ {
 		props := map[string]any{}
