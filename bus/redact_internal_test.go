@@ -48,6 +48,7 @@ func TestRedactErrRemovesEverySecretAndKeepsTheChain(t *testing.T) {
 func TestRedactErrHidesTheEscapeAURLParseErrorQuotes(t *testing.T) {
 	t.Parallel()
 	const raw = "nats://u:pa%zzword@host:4222"
+	//lint:ignore SA1007 the URL is invalid on purpose: its parse error is what is tested
 	_, perr := url.Parse(raw)
 	if perr == nil {
 		t.Fatal("the test URL parses")
