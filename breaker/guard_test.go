@@ -506,3 +506,23 @@ func assertChained(t *testing.T, changes []breaker.StateChange) {
 		prev = sc.To
 	}
 }
+
+// A deferral (something the call needs is busy) is neither retried here
+// nor counted against the circuit: contention must never open it.
+func TestDeferralNotRetriedNorCounted(t *testing.T) {
+	t.Parallel()
+	cfg := fastConfig()
+	cfg.MinRequests, cfg.FailureRatio, cfg.Retries = 1, 0.1, 3
+	b := setup(t, cfg)
+	busy := fmt.Errorf("path busy: %w", wire.ErrDeferred)
+	for range 5 {
+		calls := 0
+		err := b.guard.Do(context.Background(), func(context.Context) error { calls++; return busy })
+		mustEqual(t, "calls", calls, 1)
+		if !errors.Is(err, wire.ErrDeferred) || wire.IsPermanent(err) {
+			t.Fatalf("err = %v, want the deferral back, not permanent", err)
+		}
+	}
+	mustEqual(t, "State", b.guard.State(), breaker.StateClosed)
+	mustEqual(t, "Counts", b.guard.Counts(), breaker.Counts{Requests: 5, TotalExclusions: 5})
+}

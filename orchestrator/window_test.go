@@ -91,3 +91,18 @@ func TestWindowSince(t *testing.T) {
 		t.Fatalf("load error rate = %v, want 0.15 (2 failed + 1 deferred of 20)", got)
 	}
 }
+
+// Data errors (rejections) are no sign of load: however many there are,
+// the tuner's error rate ignores them and keeps concurrency.
+func TestRejectionsDoNotCutConcurrency(t *testing.T) {
+	t.Parallel()
+	w := windowStats{Cycles: 50, Events: 1000, Failures: 600, Rejected: 600, AvgMS: 10}
+	if got := w.LoadErrorRate(); got != 0 {
+		t.Fatalf("load error rate = %v, want 0 for rejections only", got)
+	}
+	next, reason := decideConcurrency(tuneInput{Concurrency: 8, Min: 1, Max: 64, Cycles: w.Cycles, Events: w.Events,
+		AvgMS: w.AvgMS, Target: time.Second, ErrRate: w.LoadErrorRate(), Batch: 16, PendingKnown: true})
+	if next < 8 {
+		t.Fatalf("concurrency cut to %d (%s) by data errors", next, reason)
+	}
+}
