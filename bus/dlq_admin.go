@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
@@ -126,7 +127,7 @@ func (d *DeadLetters) replayOne(ctx context.Context, st jetstream.Stream, dl Dea
 	if dl.OriginalSubject == "" {
 		return fmt.Errorf("dlq replay seq %d: no original subject", dl.Seq)
 	}
-	msg := nats.NewMsg(dl.OriginalSubject)
+	msg := nats.NewMsg(replaySubject(dl))
 	msg.Data = dl.Data
 	msg.Header = replayHeaders(dl.OriginalHeaders)
 	// A fresh id: the original is still inside the dedupe window.
@@ -138,6 +139,26 @@ func (d *DeadLetters) replayOne(ctx context.Context, st jetstream.Stream, dl Dea
 		return fmt.Errorf("dlq replay seq %d: delete: %w", dl.Seq, err)
 	}
 	return nil
+}
+
+// replaySubject is where dl is republished: its original subject, unless
+// that subject was the fault (a bad NATS subject, or one that disagrees
+// with the body), when it is the subject the body's change type belongs on,
+// at the original priority when that one was valid.
+func replaySubject(dl DeadLetter) string {
+	if dl.Reason != wire.ReasonBadNATSSubject && dl.Reason != wire.ReasonSubjectMismatch {
+		return dl.OriginalSubject
+	}
+	typ := wire.ChangeType(dl.ChangeType)
+	if !typ.Valid() {
+		return dl.OriginalSubject
+	}
+	prio := wire.PriorityNormal
+	rest, _ := strings.CutPrefix(dl.OriginalSubject, "regen.changes.")
+	if p, _, _ := strings.Cut(rest, "."); wire.Priority(p).Valid() {
+		prio = wire.Priority(p)
+	}
+	return wire.ChangeSubject(prio, typ)
 }
 
 // Purge removes every dead letter.

@@ -196,3 +196,22 @@ func TestDLQNearLimitWireForm(t *testing.T) {
 		t.Fatalf("wire form\n%s\nwant\n%s", got, want)
 	}
 }
+
+// A dead letter refused for its NATS subject is replayed where its body
+// belongs; any other goes back to its original subject.
+func TestReplaySubjectMendsOnlyTheSubjectFaults(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		reason, original, changeType, want string
+	}{
+		{wire.ReasonSubjectMismatch, "regen.changes.high.node_removed", "node_added", "regen.changes.high.node_added"},
+		{wire.ReasonBadNATSSubject, "regen.changes.urgent.node_added", "node_added", "regen.changes.normal.node_added"},
+		{wire.ReasonBadNATSSubject, "regen.changes.urgent", "nonsense", "regen.changes.urgent"},
+		{wire.ReasonMaxDeliveries, "regen.changes.low.edge_added", "node_added", "regen.changes.low.edge_added"},
+	} {
+		dl := DeadLetter{Reason: tc.reason, OriginalSubject: tc.original, ChangeType: tc.changeType}
+		if got := replaySubject(dl); got != tc.want {
+			t.Errorf("replaySubject(%s, %s) = %s, want %s", tc.reason, tc.original, got, tc.want)
+		}
+	}
+}

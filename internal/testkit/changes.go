@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"bufio"
+	"bytes"
 	"os"
 	"testing"
 
@@ -21,7 +22,7 @@ func LoadChanges(t testing.TB, file string) []wire.Change {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		ev, err := wire.DecodeChangeEvent(sc.Bytes(), 0)
+		ev, err := wire.DecodeChangeEvent(bytes.Clone(sc.Bytes()), 0) // the event shares its payload
 		if err != nil {
 			t.Fatalf("%s line %d: %v", file, len(out)+1, err)
 		}
