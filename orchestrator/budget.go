@@ -54,7 +54,7 @@ func (o *Orchestrator) spentOnFailure(ctx context.Context, m wire.Message, cause
 // budget without settling it (they ended without an outcome: a replica
 // crashed on it, or its ack was lost), with the cause to dead-letter it
 // under. It costs nothing until the delivery count passes the budget.
-func (o *Orchestrator) exhausted(ctx context.Context, m wire.Message) (error, bool) {
+func (o *Orchestrator) exhausted(ctx context.Context, m wire.Message) (cause error, spent bool) {
 	earlier, budget := m.Deliveries()-1, uint64(o.cfg.MaxDeliver)
 	if earlier < budget {
 		return nil, false
@@ -72,7 +72,7 @@ func (o *Orchestrator) exhausted(ctx context.Context, m wire.Message) (error, bo
 	if rec.Spent(earlier) < budget {
 		return nil, false
 	}
-	cause := fmt.Errorf("%w: %d earlier deliveries (%d deferred, %d failed)", errBudgetSpent,
+	cause = fmt.Errorf("%w: %d earlier deliveries (%d deferred, %d failed)", errBudgetSpent,
 		earlier, rec.Deferrals, rec.Failures)
 	if rec.LastError != "" {
 		return fmt.Errorf("%w; last failure: %s", cause, rec.LastError), true
