@@ -135,3 +135,21 @@ func TestConfigRedactsThePasswordInTheNATSURL(t *testing.T) {
 		t.Fatalf("regen config lost the URL:\n%s", out.String())
 	}
 }
+
+func TestRenderWritesTheFullBuildOfAFile(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "out")
+	var stdout, stderr strings.Builder
+	code := realMain(context.Background(), []string{"render", "--templates", "../../examples/templates", "--out", out,
+		"../../examples/events/foaf.jsonl"}, &stdout, &stderr)
+	if code != 0 || !strings.HasPrefix(stdout.String(), "rendered ") {
+		t.Fatalf("exit %d: %s%s", code, stdout.String(), stderr.String())
+	}
+	if matches, _ := filepath.Glob(filepath.Join(out, "types", "person_*.go")); len(matches) != 1 {
+		t.Fatalf("person type: %v", matches)
+	}
+	code = realMain(context.Background(), []string{"render", "--out", out}, &stdout, &stderr)
+	if code != 2 {
+		t.Fatalf("render with neither files nor --from-server: exit %d, want 2", code)
+	}
+}

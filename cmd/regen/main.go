@@ -33,6 +33,7 @@ func commands() []command {
 	return []command{
 		{"run", "pull change events, regenerate and deploy artifacts", runCmd},
 		{"publish", "publish change events (JSON lines, stdin or --synthetic N)", publishCmd},
+		{"render", "render every artifact of a model (JSON-lines files, or --from-server) into a directory", renderCmd},
 		{"dlq", "list, replay or purge dead letters", dlqCmd},
 		{"watch", "print telemetry events as they happen (--since replays, --type filters)", watchCmd},
 		{"stats", "show every live replica's stats and the totals", statsCmd},
