@@ -18,7 +18,7 @@ const (
 	MaxPathLen = 1024
 	// MaxElementLen leaves room, within a file system's 255-byte name
 	// limit, for the suffixes a deployer adds to a name (a temporary
-	// ".tmp-" and 16 hex digits, the previous version's ".prev").
+	// ".tmp-" and 16 hex digits).
 	MaxElementLen = 255 - len(".tmp-0123456789abcdef")
 )
 

@@ -158,7 +158,10 @@ func countFiles(t *testing.T, root string) int {
 	t.Helper()
 	n := 0
 	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && filepath.Ext(p) != ".prev" {
+		if err == nil && d.IsDir() && d.Name() == ".regen" {
+			return filepath.SkipDir // previous versions
+		}
+		if err == nil && !d.IsDir() {
 			n++
 		}
 		return nil

@@ -17,7 +17,10 @@ func tree(t *testing.T, root string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasSuffix(p, ".prev") {
+		if err == nil && d.IsDir() && d.Name() == ".regen" {
+			return filepath.SkipDir
+		}
+		if err != nil || d.IsDir() {
 			return err
 		}
 		data, err := os.ReadFile(p)

@@ -14,11 +14,12 @@ import (
 	"github.com/regen-dev/regen/bus/wire"
 )
 
-// PrevSuffix names the previous version of a deployed file, kept for
-// Rollback: deploying "a/b.go" leaves the old "a/b.go" as "a/b.go.prev"
-// (and deleting it renames it there). Artifact paths ending in PrevSuffix
-// are refused.
-const PrevSuffix = ".prev"
+// PrevDir is where Dir keeps the previous version of each deployed file,
+// for Rollback: deploying "a/b.go" over an older one leaves the old one as
+// ".regen/prev/a/b.go" (and deleting it moves it there), outside the
+// output tree proper (tools such as the Go toolchain skip dot folders).
+// Artifact paths inside it are refused.
+const PrevDir = ".regen/prev"
 
 // Dir writes artifacts under a directory. Writes are atomic (temp
 // file in the same directory, fsync, rename, fsync of the directory) and
@@ -37,9 +38,9 @@ type Dir struct {
 // Deploy writes (or, for a.Delete, removes) a.Path under Root. deployed is
 // false when the ledger skipped it as unchanged or stale.
 func (d *Dir) Deploy(ctx context.Context, a wire.Artifact) (bool, error) {
-	if strings.HasSuffix(a.Path, PrevSuffix) {
+	if a.Path == ".regen" || strings.HasPrefix(a.Path, ".regen/") {
 		return false, wire.PermanentReason(wire.ReasonUnsafePath,
-			fmt.Errorf("deploy %s: %w: %s is reserved for rollback", a.Path, wire.ErrUnsafePath, PrevSuffix))
+			fmt.Errorf("deploy %s: %w: .regen/ is reserved for previous versions", a.Path, wire.ErrUnsafePath))
 	}
 	return deploy(ctx, d.Ledger, d.Validate, a, func(_ context.Context, p string) error {
 		return classifyFS(d.withRoot(func(r *os.Root) error {
@@ -66,7 +67,7 @@ func (d *Dir) withRoot(fn func(*os.Root) error) error {
 	return fn(r)
 }
 
-// writeAtomic replaces p with content, keeping the old file as p.prev.
+// writeAtomic replaces p with content, keeping the old file in PrevDir.
 func writeAtomic(r *os.Root, p string, content []byte) error {
 	dir := path.Dir(p)
 	if err := r.MkdirAll(dir, 0o755); err != nil {
@@ -115,21 +116,37 @@ func writeTemp(r *os.Root, p string, content []byte) (string, error) {
 	return tmp, nil
 }
 
-// keepPrevious hard-links the current p to p.prev (p stays in place until
-// the rename replaces it).
+// prevPath is where the previous version of p is kept.
+func prevPath(p string) string { return PrevDir + "/" + p }
+
+// keepPrevious hard-links the current p to its place in PrevDir (p stays
+// in place until the rename replaces it).
 func keepPrevious(r *os.Root, p string) error {
-	if err := r.Remove(p + PrevSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if _, err := r.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+		return nil // nothing to keep
+	}
+	prev := prevPath(p)
+	if err := r.MkdirAll(path.Dir(prev), 0o755); err != nil {
+		return fmt.Errorf("deploy %s: previous versions folder: %w", p, err)
+	}
+	if err := r.Remove(prev); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("deploy %s: remove previous: %w", p, err)
 	}
-	if err := r.Link(p, p+PrevSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := r.Link(p, prev); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("deploy %s: keep previous: %w", p, err)
 	}
 	return nil
 }
 
-// removeFile moves p to p.prev (so a delete can be rolled back too).
+// removeFile moves p to PrevDir (so a delete can be rolled back too).
 func removeFile(r *os.Root, p string) error {
-	err := r.Rename(p, p+PrevSuffix)
+	if _, err := r.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := r.MkdirAll(path.Dir(prevPath(p)), 0o755); err != nil {
+		return fmt.Errorf("delete %s: previous versions folder: %w", p, err)
+	}
+	err := r.Rename(p, prevPath(p))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -151,7 +168,7 @@ func syncDir(r *os.Root, dir string) error {
 	return nil
 }
 
-// Rollback puts the previous version of p (p.prev) back in place and
+// Rollback puts the previous version of p (in PrevDir) back in place and
 // records its hash in the ledger (keeping the revision, so a redeploy of
 // the same revision's newer content is not refused as stale).
 func (d *Dir) Rollback(ctx context.Context, p string) error {
@@ -161,10 +178,10 @@ func (d *Dir) Rollback(ctx context.Context, p string) error {
 	}
 	var content []byte
 	err = d.withRoot(func(r *os.Root) error {
-		if content, err = r.ReadFile(p + PrevSuffix); err != nil {
+		if content, err = r.ReadFile(prevPath(p)); err != nil {
 			return err
 		}
-		if err := r.Rename(p+PrevSuffix, p); err != nil {
+		if err := r.Rename(prevPath(p), p); err != nil {
 			return err
 		}
 		return syncDir(r, path.Dir(p))

@@ -54,7 +54,7 @@ func TestDirDeployer(t *testing.T) {
 		t.Fatal("stale or unchanged artifact was written")
 	}
 	mustDeploy(t, b.Ctx, d, artifact("a/b.txt", "v2", 12), true)
-	if readFile(t, f) != "v2" || readFile(t, f+PrevSuffix) != "v1" {
+	if readFile(t, f) != "v2" || readFile(t, filepath.Join(root, PrevDir, "a", "b.txt")) != "v1" {
 		t.Fatal("v2 not written or v1 not kept")
 	}
 	if err := d.Rollback(b.Ctx, "a/b.txt"); err != nil || readFile(t, f) != "v1" {
@@ -68,9 +68,11 @@ func TestDirDeployer(t *testing.T) {
 		t.Fatalf("deleted file still there: %v", err)
 	}
 	mustDeploy(t, b.Ctx, d, del, false)
-	entries, _ := os.ReadDir(filepath.Join(root, "a"))
-	if len(entries) != 1 {
-		t.Fatalf("leftover files: %v", entries) // only b.txt.prev
+	if entries, _ := os.ReadDir(filepath.Join(root, "a")); len(entries) != 0 {
+		t.Fatalf("leftover files in the output tree: %v", entries)
+	}
+	if readFile(t, filepath.Join(root, PrevDir, "a", "b.txt")) != "v2" {
+		t.Fatal("the deleted version was not kept for rollback")
 	}
 }
 
@@ -87,7 +89,7 @@ func TestDirDeployerRefusesEscapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := &Dir{Root: root}
-	for _, p := range []string{"../x", "/etc/x", "a/../../x", "x.prev"} {
+	for _, p := range []string{"../x", "/etc/x", "a/../../x", ".regen/prev/x", ".regen"} {
 		if _, err := d.Deploy(context.Background(), artifact(p, "evil", 1)); !errors.Is(err, wire.ErrPermanent) || !errors.Is(err, wire.ErrUnsafePath) {
 			t.Errorf("Deploy(%q): %v", p, err)
 		}
