@@ -374,7 +374,7 @@ func TestCancelledBeforeDo(t *testing.T) {
 
 func TestStateChangeHookAndLog(t *testing.T) {
 	t.Parallel()
-	var logs lockedBuffer
+	var logs testkit.Buffer
 	var inHook []string
 	cfg := fastConfig()
 	cfg.MinRequests, cfg.FailureRatio, cfg.OpenTimeout, cfg.HalfOpenProbes = 1, 1, 20*time.Millisecond, 1

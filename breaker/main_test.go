@@ -1,7 +1,6 @@
 package breaker_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -78,24 +77,6 @@ func (r *recorder) transitions() []string {
 		out = append(out, sc.From+">"+sc.To)
 	}
 	return out
-}
-
-// lockedBuffer is a bytes.Buffer safe for a logger shared by goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // waitLimit bounds every testkit.WaitFor of the package's tests.

@@ -8,7 +8,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -38,25 +37,6 @@ func plainServer(t *testing.T, token string) *server.Server {
 }
 
 func port(s *server.Server) string { return strconv.Itoa(s.Addr().(*net.TCPAddr).Port) }
-
-// syncBuffer is a bytes.Buffer that nats.go's callback goroutine and the
-// test may use at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func TestDescribeNamesTheServerAndDomain(t *testing.T) {
 	t.Parallel()
@@ -107,7 +87,7 @@ func TestTokenInTheURLIsNeverShown(t *testing.T) {
 	const token = "s3cr3t-token-value"
 	s := plainServer(t, token)
 	url := "nats://" + token + "@127.0.0.1:" + port(s)
-	var logs syncBuffer
+	var logs testkit.Buffer
 	nc, js, err := bus.Connect(testkit.Context(t, 10*time.Second), bus.ConnConfig{URLs: url,
 		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
@@ -134,7 +114,7 @@ func TestTokenInTheURLIsNeverShown(t *testing.T) {
 func TestAsyncErrorsGoToTheLogger(t *testing.T) {
 	t.Parallel()
 	s := testkit.StartServer(t)
-	var logs syncBuffer
+	var logs testkit.Buffer
 	nc, _, err := bus.Connect(testkit.Context(t, 10*time.Second), bus.ConnConfig{URLs: s.ClientURL(),
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	if err != nil {

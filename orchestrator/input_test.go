@@ -1,15 +1,14 @@
 package orchestrator
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"sync"
 	"testing"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/testkit"
 
 	"github.com/nats-io/nats.go"
 )
@@ -23,24 +22,6 @@ type routedMsg struct {
 func (m *routedMsg) Subject() string { return m.subject }
 func (m *routedMsg) Headers() nats.Header {
 	return nats.Header{nats.MsgIdHdr: []string{m.msgID}}
-}
-
-// syncBuffer is a bytes.Buffer safe for the workers' concurrent logging.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) lines() [][]byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Split(bytes.TrimSpace(b.buf.Bytes()), []byte("\n"))
 }
 
 // Every rejection names the event in its log line and its event_rejected
@@ -60,7 +41,7 @@ func TestRejectionNamesTheEvent(t *testing.T) {
 		"ev-utf8":   {normal, "{\"id\":\"ev-utf8\",\"change_type\":\"node_added\",\"subject\":\"urn:\xff\"}", wire.ReasonBadUTF8},
 		"hdr-unset": {normal, `{"id":`, wire.ReasonBadJSON},
 	}
-	var logs syncBuffer
+	var logs testkit.Buffer
 	src, tel, dlq := &fakeSource{}, &fakeTelemetry{}, &fakeDLQ{}
 	o, err := New(cfgWith(func(c *Config) { c.Autonomous = false }), Deps{Source: src,
 		Engine: &fakeEngine{artifacts: 1}, Deployer: &fakeDeployer{}, DeadLetters: dlq, Telemetry: tel,
@@ -87,13 +68,13 @@ func TestRejectionNamesTheEvent(t *testing.T) {
 	}
 	checkRejectedTelemetry(t, tel, msgs)
 	logged := map[string]string{} // event_id -> reason
-	for _, line := range logs.lines() {
+	for _, line := range logs.Lines() {
 		var rec struct {
 			Msg     string `json:"msg"`
 			EventID string `json:"event_id"`
 			Reason  string `json:"reason"`
 		}
-		if err := json.Unmarshal(line, &rec); err != nil {
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Fatalf("log line %s: %v", line, err)
 		}
 		if rec.Msg == "event dead-lettered" {

@@ -1,41 +1,25 @@
 package orchestrator
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"io"
 	"log/slog"
 	"maps"
 	"math"
-	"path/filepath"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/testkit"
 )
 
 // The golden tests hold every telemetry payload the orchestrator
 // publishes to the bytes it published when payloads were map literals:
 // the legacy* functions below are that code, kept as the reference.
-
-// legacyEvent is the telemetry envelope as it was, with map data.
-type legacyEvent struct {
-	ID        string             `json:"id"`
-	Type      wire.TelemetryType `json:"type"`
-	Timestamp time.Time          `json:"timestamp"`
-	Component string             `json:"component"`
-	Replica   string             `json:"replica"`
-	Data      map[string]any     `json:"data"`
-	Tags      map[string]string  `json:"tags,omitempty"`
-}
 
 // goldenCase is one payload built both ways: legacy with the type it was
 // published as, typed as the orchestrator publishes it now.
@@ -57,63 +41,13 @@ func TestTelemetryGoldenBytes(t *testing.T) {
 	for _, c := range cases {
 		seen[reflect.TypeOf(c.typed).Name()] = true
 		t.Run(c.name, func(t *testing.T) {
-			requireSameWire(t, c)
+			testkit.RequireSameWire(t, c.typ, "orchestrator", c.legacy, c.typed)
 		})
 	}
-	want := slices.DeleteFunc(payloadTypeNames(t), func(n string) bool { return slices.Contains(appPayloads, n) })
+	want := slices.DeleteFunc(testkit.PayloadTypes(t, "../bus/wire"), func(n string) bool { return slices.Contains(appPayloads, n) })
 	if got := slices.Sorted(maps.Keys(seen)); !slices.Equal(got, want) {
 		t.Fatalf("golden cases cover %v, want every payload built here: %v", got, want)
 	}
-}
-
-// requireSameWire encodes both envelopes, the typed one as bus.Telemetry
-// does, and requires identical bytes.
-func requireSameWire(t *testing.T, c goldenCase) {
-	t.Helper()
-	at := time.Date(2026, 3, 4, 5, 6, 7, 890123456, time.UTC)
-	tags := map[string]string{"z": "1", "a": "<2>"}
-	old, err := json.Marshal(legacyEvent{ID: "id-1", Type: c.typ, Timestamp: at, Component: "orchestrator",
-		Replica: "r1", Data: c.legacy, Tags: tags})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := wire.EncodeTelemetry(wire.TelemetryEvent{ID: "id-1", Type: c.typed.TelemetryType(), Timestamp: at,
-		Component: "orchestrator", Replica: "r1", Data: c.typed, Tags: tags})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(old, got) {
-		t.Fatalf("wire changed\nold %s\nnew %s", old, got)
-	}
-}
-
-// payloadTypeNames lists the types of package wire that have a
-// TelemetryType method, read from its source.
-func payloadTypeNames(t *testing.T) []string {
-	t.Helper()
-	files, err := filepath.Glob("../bus/wire/*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range f.Decls {
-			if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv != nil && fn.Name.Name == "TelemetryType" {
-				if id, ok := fn.Recv.List[0].Type.(*ast.Ident); ok {
-					out = append(out, id.Name)
-				}
-			}
-		}
-	}
-	slices.Sort(out)
-	return out
 }
 
 // goldenBundle is an orchestrator whose published payloads are read back.
@@ -309,7 +243,7 @@ func BenchmarkDeploymentCompletedTelemetry(b *testing.B) {
 		Node: "urn:example:User42", Revision: 1234}
 	b.Run("map", func(b *testing.B) {
 		for b.Loop() {
-			ev := legacyEvent{Type: wire.DeploymentCompleted, Component: "orchestrator", Replica: "r1",
+			ev := testkit.LegacyTelemetry{Type: wire.DeploymentCompleted, Component: "orchestrator", Replica: "r1",
 				Data: legacyDeployed(ch, a, time.Millisecond)}
 			if _, err := json.Marshal(ev); err != nil {
 				b.Fatal(err)

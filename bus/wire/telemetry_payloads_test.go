@@ -3,12 +3,8 @@ package wire_test
 import (
 	"cmp"
 	"encoding/json"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"maps"
 	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -17,6 +13,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/testkit"
 )
 
 // payloads holds one value of every payload struct.
@@ -48,38 +45,9 @@ func TestPayloadsListEveryPayloadStruct(t *testing.T) {
 		listed = append(listed, reflect.TypeOf(p).Name())
 	}
 	slices.Sort(listed)
-	if declared := declaredPayloads(t); !slices.Equal(listed, declared) {
+	if declared := testkit.PayloadTypes(t, "."); !slices.Equal(listed, declared) {
 		t.Fatalf("payloads lists %v, the package declares %v", listed, declared)
 	}
-}
-
-// declaredPayloads lists the types of this package with a TelemetryType
-// method, read from its source.
-func declaredPayloads(t *testing.T) []string {
-	t.Helper()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range f.Decls {
-			if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv != nil && fn.Name.Name == "TelemetryType" {
-				if id, ok := fn.Recv.List[0].Type.(*ast.Ident); ok {
-					out = append(out, id.Name)
-				}
-			}
-		}
-	}
-	slices.Sort(out)
-	return out
 }
 
 // TestREADMETelemetryTable holds the README's telemetry table to the

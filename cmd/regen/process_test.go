@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -41,27 +40,8 @@ func buildBinary() (string, func(), error) {
 type proc struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *syncBuilder
+	stderr *testkit.Buffer
 	done   chan error
-}
-
-// syncBuilder is a strings.Builder that the child's stderr copier and the
-// test may use at once.
-type syncBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuilder) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuilder) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // logged reports whether the child has written a log line whose message
@@ -91,7 +71,7 @@ func startRegen(t *testing.T, addr, dataDir, outDir string, extra ...string) *pr
 // process is killed when the test ends, its log shown if the test failed.
 func spawn(t *testing.T, url string, args []string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(regenBin, args...), url: url, stderr: &syncBuilder{}, done: make(chan error, 1)}
+	p := &proc{cmd: exec.Command(regenBin, args...), url: url, stderr: &testkit.Buffer{}, done: make(chan error, 1)}
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,24 +16,6 @@ import (
 	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/internal/testkit"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while the command writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) lines() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Split(strings.TrimSuffix(s.b.String(), "\n"), "\n")
-}
 
 // telemetryServer is a provisioned server and a JetStream client.
 func telemetryServer(t *testing.T) (*testkit.Server, jetstream.JetStream) {
@@ -93,20 +74,20 @@ func TestWatchContinuesLiveAfterTheReplayWithoutGapsOrDuplicates(t *testing.T) {
 	t.Parallel()
 	srv, js := telemetryServer(t)
 	publishTelemetry(t, js, 0, wire.PerformanceMetric, wire.PerformanceMetric)
-	out := &syncBuffer{}
+	out := &testkit.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- watchCmd(testkit.Context(t, 30*time.Second),
 			[]string{"--nats-url", srv.ClientURL(), "--json", "--since", "1h", "--count", "5"}, out, out)
 	}()
-	testkit.WaitFor(t, 10*time.Second, "the replayed events", func() bool { return len(out.lines()) == 2 })
+	testkit.WaitFor(t, 10*time.Second, "the replayed events", func() bool { return len(out.Lines()) == 2 })
 	publishTelemetry(t, js, 2, wire.PerformanceMetric, wire.PerformanceMetric, wire.PerformanceMetric)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	for i, ev := range decodeLines(t, out.lines()) {
+	for i, ev := range decodeLines(t, out.Lines()) {
 		if n, _ := ev.Data["n"].(float64); int(n) != i {
-			t.Fatalf("event %d has n=%v: %s", i, ev.Data["n"], strings.Join(out.lines(), "\n"))
+			t.Fatalf("event %d has n=%v: %s", i, ev.Data["n"], strings.Join(out.Lines(), "\n"))
 		}
 	}
 }
@@ -140,7 +121,9 @@ func TestWatchStopsCleanlyWhenCancelled(t *testing.T) {
 	srv, _ := telemetryServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- watchCmd(ctx, []string{"--nats-url", srv.ClientURL()}, &syncBuffer{}, &syncBuffer{}) }()
+	go func() {
+		done <- watchCmd(ctx, []string{"--nats-url", srv.ClientURL()}, &testkit.Buffer{}, &testkit.Buffer{})
+	}()
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("watch after cancel: %v", err)
@@ -152,10 +135,10 @@ func TestWatchStopsCleanlyWhenCancelledWhileWatching(t *testing.T) {
 	srv, js := telemetryServer(t)
 	publishTelemetry(t, js, 0, wire.PerformanceMetric)
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &testkit.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- watchCmd(ctx, []string{"--nats-url", srv.ClientURL(), "--since", "1h"}, out, out) }()
-	testkit.WaitFor(t, 10*time.Second, "the replayed event", func() bool { return out.lines()[0] != "" })
+	testkit.WaitFor(t, 10*time.Second, "the replayed event", func() bool { return out.Lines()[0] != "" })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("watch after cancel: %v", err)

@@ -1,11 +1,9 @@
 package app
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,7 +16,7 @@ import (
 func TestStartLogsTheServerItConnectedTo(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
-	logs := &lockedBuffer{}
+	logs := &testkit.Buffer{}
 	svc, err := Start(testkit.Context(t, 30*time.Second), b.cfg, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -33,25 +31,6 @@ func TestStartLogsTheServerItConnectedTo(t *testing.T) {
 			t.Errorf("connection line %q lacks %s", line, want)
 		}
 	}
-}
-
-// lockedBuffer is a bytes.Buffer the replica's goroutines and the test may
-// use at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func firstLine(logs, substr string) string {
