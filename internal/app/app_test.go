@@ -55,6 +55,19 @@ func setup(t *testing.T, mod func(*config.Config)) *bundle {
 	return b
 }
 
+// loadFOAF starts a replica, publishes FOAF's change events and waits
+// until it processed every one; it returns the replica and how many
+// events FOAF has.
+func (b *bundle) loadFOAF(t *testing.T) (*Service, int) {
+	t.Helper()
+	svc := b.start(t)
+	events := readEvents(t, "testdata/foaf.jsonl")
+	publish(t, b.js, events)
+	o := svc.Orchestrator()
+	testkit.WaitFor(t, 60*time.Second, "all FOAF events", func() bool { return o.Stats().EventsProcessed >= int64(len(events)) })
+	return svc, len(events)
+}
+
 func (b *bundle) start(t *testing.T) *Service {
 	t.Helper()
 	svc, err := Start(testkit.Context(t, 30*time.Second), b.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -52,12 +52,8 @@ func TestThousandEventsDeployedToBothTargets(t *testing.T) {
 func TestFOAFRendersATypePerClass(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
-	svc := b.start(t)
-	events := readEvents(t, "testdata/foaf.jsonl")
-	publish(t, b.js, events)
-	o := svc.Orchestrator()
-	testkit.WaitFor(t, 60*time.Second, "all FOAF events", func() bool { return o.Stats().EventsProcessed >= int64(len(events)) })
-	if s := o.Stats(); s.Failures != 0 {
+	svc, _ := b.loadFOAF(t)
+	if s := svc.Orchestrator().Stats(); s.Failures != 0 {
 		t.Fatalf("stats = %+v", s)
 	}
 	matches, _ := filepath.Glob(filepath.Join(b.out, "types", "person_*.go"))

@@ -69,6 +69,23 @@ func (dl *deployLog) exactlyOnce(n int) (missing, twice int) {
 	return missing, twice
 }
 
+// waitDeployed waits until each of the n events id-0.. was deployed.
+func (dl *deployLog) waitDeployed(t *testing.T, n int) {
+	t.Helper()
+	testkit.WaitFor(t, 60*time.Second, "every event deployed", func() bool {
+		missing, _ := dl.exactlyOnce(n)
+		return missing == 0
+	})
+}
+
+// requireOnce fails t if any of the n events id-0.. deployed twice.
+func (dl *deployLog) requireOnce(t *testing.T, n int) {
+	t.Helper()
+	if _, twice := dl.exactlyOnce(n); twice != 0 {
+		t.Fatalf("%d events deployed more than once", twice)
+	}
+}
+
 func (dl *deployLog) saw(transition string) bool {
 	dl.mu.Lock()
 	defer dl.mu.Unlock()
@@ -101,13 +118,8 @@ func TestEngineDownOpensTheBreakerAndLosesNothing(t *testing.T) {
 	dl := watchDeploys(t, b.nc)
 	svc := b.start(t)
 	publish(t, b.js, syntheticNodes(n))
-	testkit.WaitFor(t, 60*time.Second, "every event deployed", func() bool {
-		missing, _ := dl.exactlyOnce(n)
-		return missing == 0
-	})
-	if _, twice := dl.exactlyOnce(n); twice != 0 {
-		t.Fatalf("%d events deployed more than once", twice)
-	}
+	dl.waitDeployed(t, n)
+	dl.requireOnce(t, n)
 	for _, tr := range []string{"closed>open", "open>half-open", "half-open>closed"} {
 		if !dl.saw(tr) {
 			t.Errorf("breaker never went %s (saw %v)", tr, dl.transitions)
@@ -133,14 +145,9 @@ func TestFlakyDeployerDeploysEveryEventExactlyOnce(t *testing.T) {
 	dl := watchDeploys(t, b.nc)
 	b.start(t)
 	publish(t, b.js, syntheticNodes(n))
-	testkit.WaitFor(t, 60*time.Second, "every event deployed", func() bool {
-		missing, _ := dl.exactlyOnce(n)
-		return missing == 0
-	})
+	dl.waitDeployed(t, n)
 	testkit.WaitFor(t, 10*time.Second, "stream drained", func() bool { return streamMsgs(t, b.js, wire.ChangesStream) == 0 })
-	if _, twice := dl.exactlyOnce(n); twice != 0 {
-		t.Fatalf("%d events deployed more than once", twice)
-	}
+	dl.requireOnce(t, n)
 	if got := countFiles(t, b.out); got != n {
 		t.Fatalf("%d artifacts, want %d", got, n)
 	}
@@ -160,13 +167,8 @@ func TestDeferralsSpendNoDeliveryBudget(t *testing.T) {
 	dl := watchDeploys(t, b.nc)
 	svc := b.start(t)
 	publish(t, b.js, syntheticNodes(n))
-	testkit.WaitFor(t, 60*time.Second, "every event deployed", func() bool {
-		missing, _ := dl.exactlyOnce(n)
-		return missing == 0
-	})
-	if _, twice := dl.exactlyOnce(n); twice != 0 {
-		t.Fatalf("%d events deployed more than once", twice)
-	}
+	dl.waitDeployed(t, n)
+	dl.requireOnce(t, n)
 	s := svc.Orchestrator().Stats()
 	if s.Deferred < 100 || s.DeadLettered != 0 {
 		t.Fatalf("stats = %+v: want 100 deferrals and no dead letters", s)
