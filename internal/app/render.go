@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -106,46 +107,64 @@ func renderModel(ctx context.Context, cfg RenderConfig) (*graph.Model, int, func
 		}
 		return graph.NewModel(kv), 0, func() {}, nil
 	}
-	dir, err := os.MkdirTemp("", "regen-render")
+	tmp := &scratchServer{}
+	js, err := tmp.start(ctx)
 	if err != nil {
+		tmp.stop()
 		return nil, 0, nil, fmt.Errorf("render: %w", err)
 	}
-	srv, err := embedded.Start(embedded.Config{Listen: "127.0.0.1:-1", StoreDir: dir, ServerName: "regen-render"})
+	model, events, err := loadInputs(ctx, js, cfg.Inputs)
 	if err != nil {
-		os.RemoveAll(dir)
-		return nil, 0, nil, fmt.Errorf("render: %w", err)
-	}
-	var nc *nats.Conn
-	stop := func() {
-		if nc != nil {
-			nc.Close()
-		}
-		srv.Shutdown()
-		srv.WaitForShutdown()
-		os.RemoveAll(dir)
-	}
-	model, events, err := loadInputs(ctx, srv.ClientURL(), cfg.Inputs, &nc)
-	if err != nil {
-		stop()
+		tmp.stop()
 		return nil, 0, nil, err
 	}
-	return model, events, stop, nil
+	return model, events, tmp.stop, nil
 }
 
-// loadInputs connects to url (the connection is left in *nc for the
-// caller to close), creates a model bucket and applies every input to it.
-func loadInputs(ctx context.Context, url string, inputs []io.Reader, nc **nats.Conn) (*graph.Model, int, error) {
-	conn, js, err := bus.Connect(ctx, bus.ConnConfig{URLs: url, Name: "regen render"})
-	if err != nil {
-		return nil, 0, fmt.Errorf("render: %w", err)
+// scratchServer is an in-process server in a temporary directory, for a
+// model that lives only as long as one render.
+type scratchServer struct {
+	dir string
+	srv *server.Server
+	nc  *nats.Conn
+}
+
+func (s *scratchServer) start(ctx context.Context) (jetstream.JetStream, error) {
+	var err error
+	if s.dir, err = os.MkdirTemp("", "regen-render"); err != nil {
+		return nil, err
 	}
-	*nc = conn
+	s.srv, err = embedded.Start(embedded.Config{Listen: "127.0.0.1:-1", StoreDir: s.dir, ServerName: "regen-render"})
+	if err != nil {
+		return nil, err
+	}
+	var js jetstream.JetStream
+	s.nc, js, err = bus.Connect(ctx, bus.ConnConfig{URLs: s.srv.ClientURL(), Name: "regen render"})
+	return js, err
+}
+
+// stop closes whatever start opened.
+func (s *scratchServer) stop() {
+	if s.nc != nil {
+		s.nc.Close()
+	}
+	if s.srv != nil {
+		s.srv.Shutdown()
+		s.srv.WaitForShutdown()
+	}
+	if s.dir != "" {
+		_ = os.RemoveAll(s.dir)
+	}
+}
+
+// loadInputs creates a model bucket in js and applies every input to it,
+// as one stream of lines published one input after the other: a line's
+// number across all of them is its stream sequence.
+func loadInputs(ctx context.Context, js jetstream.JetStream, inputs []io.Reader) (*graph.Model, int, error) {
 	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: wire.ModelBucket, Storage: jetstream.MemoryStorage})
 	if err != nil {
 		return nil, 0, fmt.Errorf("render: model bucket: %w", err)
 	}
-	// One stream of lines, as if the inputs were published one after the
-	// other: a line's number is its stream sequence across all of them.
 	var all []io.Reader
 	for _, in := range inputs {
 		all = append(all, in, strings.NewReader("\n"))

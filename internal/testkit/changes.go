@@ -1,8 +1,6 @@
 package testkit
 
 import (
-	"bufio"
-	"bytes"
 	"os"
 	"testing"
 
@@ -19,17 +17,12 @@ func LoadChanges(t testing.TB, file string) []wire.Change {
 	}
 	defer f.Close()
 	var out []wire.Change
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		ev, err := wire.DecodeChangeEvent(bytes.Clone(sc.Bytes()), 0) // the event shares its payload
+	for ch, err := range wire.ReadChanges(f) {
 		if err != nil {
-			t.Fatalf("%s line %d: %v", file, len(out)+1, err)
+			t.Fatalf("%s: %v", file, err)
 		}
-		out = append(out, wire.Change{Event: ev, Seq: uint64(len(out) + 1), ExecutionID: "exec-test"})
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+		ch.ExecutionID = "exec-test"
+		out = append(out, ch)
 	}
 	return out
 }

@@ -1,8 +1,6 @@
 package graph
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -19,34 +17,24 @@ func (e *Engine) RenderModel(ctx context.Context) ([]wire.Artifact, error) {
 }
 
 // LoadChanges applies the JSON-lines change events of r to m in order,
-// each at the stream sequence of its line number, the way a stream would
-// have delivered them; schema_changed and template_changed change no
-// node. It returns how many events it applied, and stops at the first
-// invalid line, naming it.
+// each at the stream sequence of its line number (wire.ReadChanges), the
+// way a stream would have delivered them; schema_changed and
+// template_changed change no node. It returns how many events it applied,
+// and stops at the first invalid line, naming it.
 func LoadChanges(ctx context.Context, m *Model, r io.Reader) (int, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), wire.MaxPayloadDefault+1)
-	n, line := 0, uint64(0)
-	for sc.Scan() {
-		line++
-		data := bytes.TrimSpace(sc.Bytes())
-		if len(data) == 0 {
-			continue
-		}
-		ev, err := wire.DecodeChangeEvent(bytes.Clone(data), 0)
+	n := 0
+	for ch, err := range wire.ReadChanges(r) {
 		if err != nil {
-			return n, fmt.Errorf("line %d: %w", line, err)
+			return n, err
 		}
-		if ev.ChangeType == wire.SchemaChanged || ev.ChangeType == wire.TemplateChanged {
+		if ch.Event.ChangeType == wire.SchemaChanged || ch.Event.ChangeType == wire.TemplateChanged {
 			continue
 		}
-		if _, _, err := m.Apply(ctx, wire.Change{Event: ev, Seq: line, ExecutionID: "render"}); err != nil {
-			return n, fmt.Errorf("line %d: %w", line, err)
+		ch.ExecutionID = "render"
+		if _, _, err := m.Apply(ctx, ch); err != nil {
+			return n, fmt.Errorf("line %d: %w", ch.Seq, err)
 		}
 		n++
-	}
-	if err := sc.Err(); err != nil {
-		return n, fmt.Errorf("line %d: %w", line+1, err)
 	}
 	return n, nil
 }
