@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,10 +17,29 @@ import (
 // reports whether do ran and succeeded. It claims the path with
 // compare-and-set before do and records the deploy after, so no two
 // deployers write one path at once; a path claimed by another deployer
-// is waited for, up to BusyWait, then yields ErrBusy. If do fails the claim is released and the old record
-// restored. Once the claim holds, and before do, it calls
+// is waited for, up to BusyWait (the local lock is not held while
+// waiting), then yields ErrBusy. If do fails the claim is released and
+// the old record restored. Once the claim holds, and before do, it calls
 // wire.DeployStarted(ctx): a skip starts nothing.
 func (l *Ledger) Deploy(ctx context.Context, a wire.Artifact, do func(context.Context) error) (bool, error) {
+	wait := newBusyWait(l.BusyWait)
+	for {
+		deployed, err := l.deployOnce(ctx, a, do)
+		if !errors.Is(err, errHeld) {
+			return deployed, err
+		}
+		if !wait.next(ctx) {
+			return false, fmt.Errorf("deploy %s: %w", a.Path, ErrBusy)
+		}
+	}
+}
+
+// errHeld says another deployer holds the claim on the path right now.
+var errHeld = errors.New("claim held by another deployer")
+
+// deployOnce is one try of Deploy, under the path's local lock: errHeld
+// when another deployer holds the claim.
+func (l *Ledger) deployOnce(ctx context.Context, a wire.Artifact, do func(context.Context) error) (bool, error) {
 	defer l.lock(a.Path)()
 	prev, prevRev, claimRev, err := l.claim(ctx, a)
 	if err != nil || claimRev == 0 {
@@ -38,9 +58,8 @@ func (l *Ledger) Deploy(ctx context.Context, a wire.Artifact, do func(context.Co
 }
 
 // claim writes a pending record for a. claimRev is 0 when a must be
-// skipped.
+// skipped; err is errHeld when another deployer holds the claim.
 func (l *Ledger) claim(ctx context.Context, a wire.Artifact) (prev LedgerRecord, prevRev, claimRev uint64, err error) {
-	wait := newBusyWait(l.BusyWait)
 	for {
 		prev, prevRev, err = l.Get(ctx, a.Path)
 		if err != nil {
@@ -51,10 +70,7 @@ func (l *Ledger) claim(ctx context.Context, a wire.Artifact) (prev LedgerRecord,
 		case skipUnchanged, skipStale:
 			return prev, prevRev, 0, nil
 		case busy:
-			if !wait.next(ctx) {
-				return prev, prevRev, 0, fmt.Errorf("deploy %s: %w", a.Path, ErrBusy)
-			}
-			continue
+			return prev, prevRev, 0, errHeld
 		}
 		c := recordOf(a, time.Time{})
 		c.Pending, c.ClaimedAt = true, now
