@@ -253,12 +253,13 @@ func TestLedgerWaitsBehindAnotherReplicasClaim(t *testing.T) {
 		t.Fatalf("deploy behind a claim held past BusyWait: %v, want ErrBusy (a deferral)", err)
 	}
 	waiter.BusyWait = BusyWaitDefault
+	var once sync.Once
+	waiter.onHeld = func() { once.Do(func() { close(release) }) } // it saw the claim: let the holder finish
 	done := make(chan error, 1)
 	go func() {
 		_, err := waiter.Deploy(b.Ctx, artifact("hot", "v2", 2), func(context.Context) error { return nil })
 		done <- err
 	}()
-	close(release)
 	if err := <-held; err != nil {
 		t.Fatalf("holder: %v", err)
 	}

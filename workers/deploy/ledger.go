@@ -56,6 +56,9 @@ type Ledger struct {
 	Lease time.Duration
 	// BusyWait is BusyWaitDefault unless set before first use.
 	BusyWait time.Duration
+	// onHeld, when set (by tests), is called each time a deploy finds the
+	// path held by another deployer, before it waits.
+	onHeld func()
 	locks    [64]sync.Mutex
 }
 

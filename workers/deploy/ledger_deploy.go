@@ -28,6 +28,9 @@ func (l *Ledger) Deploy(ctx context.Context, a wire.Artifact, do func(context.Co
 		if !errors.Is(err, errHeld) {
 			return deployed, err
 		}
+		if l.onHeld != nil {
+			l.onHeld()
+		}
 		if !wait.next(ctx) {
 			return false, fmt.Errorf("deploy %s: %w", a.Path, ErrBusy)
 		}
