@@ -59,7 +59,7 @@ type Ledger struct {
 	// onHeld, when set (by tests), is called each time a deploy finds the
 	// path held by another deployer, before it waits.
 	onHeld func()
-	locks    [64]sync.Mutex
+	locks  [64]sync.Mutex
 }
 
 // NewLedger returns a Ledger over kv (wire.ArtifactBucket), which the caller
