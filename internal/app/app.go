@@ -49,6 +49,9 @@ type Service struct {
 func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (svc *Service, err error) {
 	s := &Service{cfg: cfg, log: log}
 	defer func() {
+		if err != nil && s.nc != nil && s.nc.IsClosed() {
+			err = fmt.Errorf("%w (%w)", s.connectionLost(), err) // the cause, not its symptom
+		}
 		if err != nil {
 			s.teardown()
 		}
