@@ -25,8 +25,12 @@ type Artifact struct {
 	// EventID and ExecutionID trace the artifact to the change that made it.
 	EventID     string `json:"event_id"`
 	ExecutionID string `json:"execution_id"`
-	// Delete asks the deployer to remove the artifact (its node was removed).
+	// Delete asks the deployer to remove the artifact (its node was
+	// removed, or its output path moved).
 	Delete bool `json:"delete,omitempty"`
+	// Validators name the checks the content must pass before it is
+	// deployed (the template's validate list); the deployer runs them.
+	Validators []string `json:"validators,omitempty"`
 }
 
 // ContentHash is the Hash of content: its hex SHA-256.

@@ -16,7 +16,9 @@ import (
 // ChangeType names what happened to the source model.
 type ChangeType string
 
-// The eight change types of the wire schema.
+// The change types of the wire schema: eight that publishers send about
+// the model and its templates, and ArtifactStale, which regen publishes
+// to itself to fan a change's derived re-renders out across replicas.
 const (
 	NodeAdded       ChangeType = "node_added"
 	NodeRemoved     ChangeType = "node_removed"
@@ -26,13 +28,21 @@ const (
 	EdgeUpdated     ChangeType = "edge_updated"
 	SchemaChanged   ChangeType = "schema_changed"
 	TemplateChanged ChangeType = "template_changed"
+	// ArtifactStale asks for one artifact to be rendered again from the
+	// current model: Subject is the node (or, for a model-scoped template,
+	// the template's name) and Metadata[MetaTemplate] the template.
+	ArtifactStale ChangeType = "artifact_stale"
 )
+
+// MetaTemplate is the Metadata key of an artifact_stale event that names
+// the template to render.
+const MetaTemplate = "template"
 
 // ChangeTypes lists every valid change type in wire order.
 var ChangeTypes = []ChangeType{NodeAdded, NodeRemoved, NodeUpdated, EdgeAdded,
-	EdgeRemoved, EdgeUpdated, SchemaChanged, TemplateChanged}
+	EdgeRemoved, EdgeUpdated, SchemaChanged, TemplateChanged, ArtifactStale}
 
-// Valid reports whether t is one of the eight change types.
+// Valid reports whether t is one of ChangeTypes.
 func (t ChangeType) Valid() bool {
 	for _, c := range ChangeTypes {
 		if c == t {

@@ -24,16 +24,33 @@ import (
 //	  change_types: [node_added, node_updated]  # default: ChangeTypesDefault
 //	  subjects: ["http://xmlns.com/foaf/*"]     # globs, default ["*"]
 //	  predicates: ["rdfs:subClassOf"]           # edge events only, default all
+//	scope: node                # node (default): one artifact per node; model: one in all
 //	output: types/{{ goName .Node.LocalName }}.go  # required, a text/template
-//	depends_on: [other-template]                # re-rendered with them
+//	depends_on: [other-template]                # re-rendered with them on template_changed
+//	validate: [go]             # checks the output must pass before it is deployed
 //	---
 type FrontMatter struct {
 	Name        string
 	Description string
 	Match       Match
-	Output      string
-	DependsOn   []string
+	// Scope is ScopeNode (one artifact per node, the default) or
+	// ScopeModel (one artifact rendered from queries over the model).
+	Scope     string
+	Output    string
+	DependsOn []string
+	// Validate names the validators the rendered content must pass
+	// before it is deployed (built in: go, json, yaml; or one configured
+	// by name).
+	Validate []string
 }
+
+// The template scopes.
+const (
+	// ScopeNode renders one artifact per node the subject globs match.
+	ScopeNode = "node"
+	// ScopeModel renders one artifact for the whole model; .Node is empty.
+	ScopeModel = "model"
+)
 
 // Match selects the change events a template reacts to.
 type Match struct {
@@ -173,6 +190,10 @@ func decodeFrontMatter(doc *yaml.Node) (FrontMatter, error) {
 			return decodeScalar(v, key, &fm.Description)
 		case "output":
 			return decodeScalar(v, key, &fm.Output)
+		case "scope":
+			return decodeScalar(v, key, &fm.Scope)
+		case "validate":
+			return decodeList(v, key, &fm.Validate)
 		case "depends_on":
 			return decodeList(v, key, &fm.DependsOn)
 		case "match":
@@ -261,6 +282,12 @@ func (fm *FrontMatter) validate() error {
 	if fm.Output == "" {
 		errs = append(errs, fieldErr("output", "is required"))
 	}
+	if fm.Scope != "" && fm.Scope != ScopeNode && fm.Scope != ScopeModel {
+		errs = append(errs, fieldErr("scope", "%q is not %q or %q", wire.Abbrev(fm.Scope, 80), ScopeNode, ScopeModel))
+	}
+	if slices.Contains(fm.Validate, "") {
+		errs = append(errs, fieldErr("validate", "empty validator name"))
+	}
 	for _, t := range fm.Match.ChangeTypes {
 		if !t.Valid() {
 			errs = append(errs, fieldErr("match.change_types", "unknown change type %q", wire.Abbrev(string(t), 80)))
@@ -279,6 +306,9 @@ func (fm *FrontMatter) validate() error {
 }
 
 func (fm *FrontMatter) defaults() {
+	if fm.Scope == "" {
+		fm.Scope = ScopeNode
+	}
 	if len(fm.Match.ChangeTypes) == 0 {
 		fm.Match.ChangeTypes = slices.Clone(ChangeTypesDefault)
 	}

@@ -31,7 +31,7 @@ import (
 //	list a...     a list of its arguments
 //	isList v      whether v is a list (a multi-valued property)
 func TemplateFuncs() template.FuncMap {
-	return template.FuncMap{
+	fm := template.FuncMap{
 		"goName": GoName, "local": LocalName,
 		"lower": strings.ToLower, "upper": strings.ToUpper, "title": title,
 		"text":       func(v any) string { return toText(v, "; ") },
@@ -44,6 +44,8 @@ func TemplateFuncs() template.FuncMap {
 		"contains": strings.Contains, "list": func(a ...any) []any { return a },
 		"isList": func(v any) bool { _, ok := v.([]any); return ok },
 	}
+	maps.Copy(fm, vocabFuncs())
+	return fm
 }
 
 // GoName turns a label or local name into an exported Go identifier:
