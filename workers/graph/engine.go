@@ -65,7 +65,12 @@ type Engine struct {
 	templates atomic.Pointer[TemplateSet]
 	abandoned atomic.Int64 // renders abandoned at their deadline, still running
 	rendered  sync.Map     // ArtifactID.key → uint64 revision last rendered here
+	renders   atomic.Int64 // artifact renders done
 }
+
+// Renders is how many artifact renders the engine has done (an artifact
+// whose output path is empty counts: its template ran).
+func (e *Engine) Renders() int64 { return e.renders.Load() }
 
 // NewEngine loads the templates and the model index (following the model
 // bucket until Close).
@@ -180,33 +185,45 @@ func (e *Engine) RegenerateGroup(ctx context.Context, chs []wire.Change) ([]wire
 	if err != nil {
 		return nil, errs, err
 	}
-	arts, err := e.afterWrite(ctx, chs[0], res)
+	arts, err := e.afterWrite(ctx, chs, res)
 	return arts, errs, err
 }
 
 // afterWrite renders what a write to one node affects.
-func (e *Engine) afterWrite(ctx context.Context, ch wire.Change, res applied) ([]wire.Artifact, error) {
+func (e *Engine) afterWrite(ctx context.Context, chs []wire.Change, res applied) ([]wire.Artifact, error) {
 	if err := e.index.Wait(ctx, res.rev); err != nil {
 		return nil, err
 	}
-	own, derived := e.affected(res)
-	return e.renderIDs(ctx, ch, own, derived)
+	own, derived := e.affected(res, redelivered(chs))
+	return e.renderIDs(ctx, chs[0], own, derived)
+}
+
+// redelivered reports whether one of chs was delivered before: a change
+// that then writes nothing may be one whose earlier delivery wrote the
+// model and ended before rendering what it touched.
+func redelivered(chs []wire.Change) bool {
+	return slices.ContainsFunc(chs, func(ch wire.Change) bool { return ch.Deliveries > 1 })
 }
 
 // affected returns the artifacts a write to one node affects: the node's
 // own (even when it is now removed, to delete them) and the readers of
 // the keys it touched, and the model-scoped artifacts never rendered.
-func (e *Engine) affected(res applied) (own, derived []ArtifactID) {
+// A first delivery that wrote nothing touched nothing: newer changes hold
+// every register it addressed, and their own deliveries see to what they
+// touched.
+func (e *Engine) affected(res applied, redelivered bool) (own, derived []ArtifactID) {
 	x := e.index
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	keys, ok := x.touchedBy(res.rev)
-	if !res.wrote || !ok {
-		if n := x.nodes[res.subject]; n != nil {
-			keys = everyKey(n)
-		} else {
-			keys = map[string]struct{}{depNode(res.subject): {}}
-		}
+	switch {
+	case res.wrote && ok:
+	case !res.wrote && !redelivered:
+		keys = nil
+	case x.nodes[res.subject] != nil:
+		keys = everyKey(x.nodes[res.subject])
+	default:
+		keys = map[string]struct{}{depNode(res.subject): {}}
 	}
 	set := e.templates.Load()
 	seen := map[string]bool{}
