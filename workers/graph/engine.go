@@ -3,6 +3,7 @@ package graph
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -97,6 +98,9 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	if e.index, err = OpenIndex(ctx, cfg.Model.kv, e.log); err != nil {
 		return nil, fmt.Errorf("graph engine: %w", err)
 	}
+	e.index.mu.Lock()
+	e.index.onTemplates = e.reloadAnnounced
+	e.index.mu.Unlock()
 	return e, nil
 }
 
@@ -264,10 +268,38 @@ func (e *Engine) templateChanged(ctx context.Context, ch wire.Change) ([]wire.Ar
 	if _, ok := set.Get(name); !ok {
 		return nil, fmt.Errorf("template_changed %s: %w: no such template", name, wire.ErrPermanent)
 	}
+	if err := e.announceTemplates(ctx, ch); err != nil {
+		return nil, err
+	}
 	e.log.InfoContext(ctx, "templates reloaded", slog.String("template", name),
 		slog.String("event_id", ch.Event.ID), slog.String("execution_id", ch.ExecutionID),
 		slog.Int("templates", len(set.sorted)))
-	return e.renderTemplates(ctx, ch, set.WithDependents(name))
+	return e.renderTemplates(ctx, ch, e.templates.Load().WithDependents(name))
+}
+
+// announceTemplates writes TemplatesKey, so every replica reloads its
+// templates, and waits until this one's index is past the write: every
+// render from then on, on any replica, reads the new templates.
+func (e *Engine) announceTemplates(ctx context.Context, ch wire.Change) error {
+	data, err := json.Marshal(map[string]string{"event_id": ch.Event.ID, "template": ch.Event.Subject})
+	if err != nil {
+		return err
+	}
+	w, err := e.cfg.Model.kv.Put(ctx, TemplatesKey, data)
+	if err != nil {
+		return fmt.Errorf("template_changed %s: announce: %w", ch.Event.Subject, err)
+	}
+	return e.index.Wait(ctx, w)
+}
+
+// reloadAnnounced reloads the templates when some replica announced a
+// template change (called by the index, under its lock, so no render
+// reads the model past the announcement with the old templates).
+func (e *Engine) reloadAnnounced() {
+	if _, err := e.Reload(); err != nil {
+		e.log.Error("templates changed on another replica; reloading here failed, the old templates stay in use",
+			slog.Any("error", err))
+	}
 }
 
 // renderTemplates renders every artifact of ts: one per live node whose

@@ -283,7 +283,11 @@ func checkIncremental(t *testing.T, seed uint64) {
 			}
 		})
 	}
-	for _, ch := range more {
+	for i, ch := range more {
+		if i == len(more)/2 { // a template change, seen by the other engine through the model bucket
+			writeTemplateFiles(t, dir, propertyTemplates(100))
+			work <- testkit.NodeChange(0, wire.TemplateChanged, "class", nil)
+		}
 		work <- ch
 	}
 	close(work)

@@ -46,6 +46,7 @@ func (e *Engine) renderIDs(ctx context.Context, ch wire.Change, own, derived []A
 
 // rendering is one render of one artifact at one model revision.
 type rendering struct {
+	tmpl    *Template // the template as rendered
 	rev     uint64
 	path    string // "" = the artifact does not exist in this model
 	content []byte
@@ -84,7 +85,7 @@ func (e *Engine) renderOne(ctx context.Context, ch wire.Change, id ArtifactID) (
 			return nil, nil // a later render's record won: it deploys
 		}
 		if !again || attempt == maxRerenders {
-			return artifactsOf(ch, t, id, r, moved), nil
+			return artifactsOf(ch, r.tmpl, id, r, moved), nil
 		}
 	}
 }
@@ -138,7 +139,10 @@ func (e *Engine) renderAt(ctx context.Context, t *Template, id ArtifactID) (rend
 	x := e.index
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	r := rendering{rev: x.rev}
+	if now, ok := e.templates.Load().Get(t.Name); ok {
+		t = now // the set in use at this revision (reloads happen under the lock)
+	}
+	r := rendering{rev: x.rev, tmpl: t}
 	old, had := x.reads[id.key()]
 	r.old, r.had = old.ReadSet, had
 	q := newQuery(ctx, x)
