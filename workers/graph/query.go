@@ -16,8 +16,12 @@ const (
 )
 
 // query is one render's access to the index: every lookup goes through it
-// and adds what it read to the render's read set. The index's read lock is
-// held by the render for the whole of it.
+// and adds what it read to the render's read set. Each lookup holds the
+// index's read lock for itself only, so a render that runs long (or is
+// abandoned) never holds the index up; a lookup may so read a later
+// revision than the render started at, which only matters to a render
+// that a later one replaces (any change after the start to what it read
+// renders the artifact again).
 type query struct {
 	ctx  context.Context
 	x    *Index
@@ -44,7 +48,9 @@ func (q *query) node(subject string) (NodeView, error) {
 	if err := q.read(depNode(subject)); err != nil {
 		return NodeView{}, err
 	}
+	q.x.mu.RLock()
 	n := q.x.nodes[subject]
+	q.x.mu.RUnlock()
 	if !visible(n) {
 		return NodeView{Subject: subject, LocalName: LocalName(subject), Props: map[string]any{}, q: q}, nil
 	}
@@ -57,6 +63,8 @@ func (q *query) subjects(pred, obj string) ([]string, error) {
 	if err := q.read(depSubjects(pred, obj)); err != nil {
 		return nil, err
 	}
+	q.x.mu.RLock()
+	defer q.x.mu.RUnlock()
 	return slices.Sorted(maps.Keys(q.x.in[EdgeKey(pred, obj)])), nil
 }
 
@@ -74,10 +82,12 @@ func (q *query) pairs(pred string) ([][2]string, error) {
 		return nil, err
 	}
 	var out [][2]string
+	q.x.mu.RLock()
 	for k := range q.x.byPred[pred] {
 		s, o, _ := strings.Cut(k, "\x00")
 		out = append(out, [2]string{s, o})
 	}
+	q.x.mu.RUnlock()
 	slices.SortFunc(out, func(a, b [2]string) int { return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1])) })
 	return out, nil
 }
@@ -105,11 +115,13 @@ func (m ModelView) Nodes() ([]string, error) {
 		return nil, err
 	}
 	var out []string
+	m.q.x.mu.RLock()
 	for s, n := range m.q.x.nodes {
 		if visible(n) {
 			out = append(out, s)
 		}
 	}
+	m.q.x.mu.RUnlock()
 	slices.Sort(out)
 	return out, nil
 }

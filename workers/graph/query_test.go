@@ -48,10 +48,7 @@ func loadFOAF(t *testing.T, files map[string]string) *engineBundle {
 // render runs fn under a query over the engine's index.
 func (e *engineBundle) query(t *testing.T, fn func(m ModelView) (any, error)) any {
 	t.Helper()
-	x := e.eng.Index()
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	v, err := fn(ModelView{q: newQuery(e.Ctx, x)})
+	v, err := fn(ModelView{q: newQuery(e.Ctx, e.eng.Index())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,10 +140,7 @@ func TestMatchRefusesBadPatterns(t *testing.T) {
 	t.Parallel()
 	e := setupEngine(t, map[string]string{})
 	for _, p := range []string{"", "?a ?b ?c", "a b", "a b c d"} {
-		x := e.eng.Index()
-		x.mu.RLock()
-		_, err := ModelView{q: newQuery(e.Ctx, x)}.Match(p)
-		x.mu.RUnlock()
+		_, err := ModelView{q: newQuery(e.Ctx, e.eng.Index())}.Match(p)
 		if err == nil {
 			t.Errorf("Match(%q) succeeded", p)
 		}

@@ -133,23 +133,25 @@ func (e *Engine) gone(ctx context.Context, ch wire.Change, id ArtifactID) ([]wir
 	return []wire.Artifact{deleteArtifact(ch, id, old.Path, rev)}, nil
 }
 
-// renderAt renders t for id under the index's read lock: one model
-// revision for the output path and the body.
+// renderAt renders t for id from the model at the index's current
+// revision (what the render starts from is read under the index's lock:
+// the revision, the template set in use at it, the stored read set and
+// the node; the render's own lookups lock for themselves).
 func (e *Engine) renderAt(ctx context.Context, t *Template, id ArtifactID) (rendering, error) {
 	x := e.index
 	x.mu.RLock()
-	defer x.mu.RUnlock()
 	if now, ok := e.templates.Load().Get(t.Name); ok {
 		t = now // the set in use at this revision (reloads happen under the lock)
 	}
 	r := rendering{rev: x.rev, tmpl: t}
 	old, had := x.reads[id.key()]
+	n := x.nodes[id.Node]
+	x.mu.RUnlock()
 	r.old, r.had = old.ReadSet, had
 	q := newQuery(ctx, x)
 	d := RenderData{Template: t.Name, Model: ModelView{q: q}}
 	if id.Node != "" {
 		q.deps[depNode(id.Node)] = struct{}{}
-		n := x.nodes[id.Node]
 		if !visible(n) {
 			r.deps = sortedDeps(q.deps)
 			return r, nil
