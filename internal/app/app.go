@@ -164,6 +164,9 @@ func (s *Service) Stop(ctx context.Context) error {
 }
 
 func (s *Service) teardown() {
+	if s.graph != nil {
+		s.graph.Close()
+	}
 	if s.nc != nil {
 		if err := drain(s.nc, 5*time.Second); err != nil {
 			s.log.Warn("nats drain", slog.Any("error", err))

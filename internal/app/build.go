@@ -18,6 +18,8 @@ import (
 	"github.com/regen-dev/regen/internal/config"
 	"github.com/regen-dev/regen/internal/observe"
 	"github.com/regen-dev/regen/orchestrator"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // build wires engine, deployers, guards and the orchestrator.
@@ -87,9 +89,24 @@ func (s *Service) engine(ctx context.Context) (orchestrator.Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model bucket: %w", err)
 	}
-	s.graph, err = graph.NewEngine(graph.Config{Templates: s.cfg.Templates,
-		Model: graph.NewModel(kv), Logger: s.log})
-	return s.graph, err
+	s.graph, err = graph.NewEngine(ctx, graph.Config{Templates: s.cfg.Templates,
+		Model: graph.NewModel(kv), Logger: s.log, Stale: stalePublisher{js: s.js}})
+	if err != nil {
+		return nil, err
+	}
+	return s.graph, nil
+}
+
+// stalePublisher hands the graph engine's derived re-renders to the
+// changes stream as artifact_stale events, for any replica to take.
+type stalePublisher struct{ js jetstream.JetStream }
+
+func (p stalePublisher) PublishStale(ctx context.Context, cause wire.Change, tasks []graph.StaleTask) error {
+	evs := make([]wire.ChangeEvent, len(tasks))
+	for i, t := range tasks {
+		evs[i] = graph.StaleEvent(cause, t)
+	}
+	return bus.PublishChanges(ctx, p.js, wire.PriorityNormal, evs)
 }
 
 func (s *Service) deployers(ctx context.Context) (orchestrator.Deployer, error) {

@@ -61,10 +61,11 @@ func Render(ctx context.Context, cfg RenderConfig) (RenderResult, error) {
 	}
 	defer stop()
 	res.Events = events
-	eng, err := graph.NewEngine(graph.Config{Templates: cfg.Templates, Model: model, Logger: cfg.Logger})
+	eng, err := graph.NewEngine(ctx, graph.Config{Templates: cfg.Templates, Model: model, Logger: cfg.Logger})
 	if err != nil {
 		return res, fmt.Errorf("render: %w", err)
 	}
+	defer eng.Close()
 	arts, err := eng.RenderModel(ctx)
 	if err != nil {
 		return res, fmt.Errorf("render: %w", err)

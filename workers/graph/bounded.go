@@ -25,8 +25,8 @@ const (
 	renderAbandoned
 )
 
-type rendered struct {
-	out []byte
+type rendered[T any] struct {
+	out T
 	err error
 }
 
@@ -36,15 +36,16 @@ type rendered struct {
 // goroutine, counted in e.abandoned until it ends. A render that outlives
 // its deadline is the template's fault on this data: permanent, with
 // reason render_timeout. Without a deadline render runs inline.
-func (e *Engine) bounded(ctx context.Context, what string, render func() ([]byte, error)) ([]byte, error) {
+func bounded[T any](e *Engine, ctx context.Context, what string, render func() (T, error)) (T, error) {
 	if _, ok := ctx.Deadline(); !ok && ctx.Done() == nil {
 		return render()
 	}
 	var state atomic.Int32
-	done := make(chan rendered, 1)
+	var zero T
+	done := make(chan rendered[T], 1)
 	go func() {
 		out, err := render()
-		done <- rendered{out, err}
+		done <- rendered[T]{out, err}
 		if !state.CompareAndSwap(renderRunning, renderFinished) {
 			e.abandoned.Add(-1)
 		}
@@ -60,10 +61,10 @@ func (e *Engine) bounded(ctx context.Context, what string, render func() ([]byte
 	}
 	e.abandoned.Add(1)
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return nil, wire.PermanentReason(wire.ReasonRenderTimeout,
+		return zero, wire.PermanentReason(wire.ReasonRenderTimeout,
 			fmt.Errorf("%s: abandoned, still running at its deadline: %w", what, ctx.Err()))
 	}
-	return nil, fmt.Errorf("%s: abandoned: %w", what, ctx.Err())
+	return zero, fmt.Errorf("%s: abandoned: %w", what, ctx.Err())
 }
 
 // Abandoned is how many abandoned renders are still running.

@@ -18,16 +18,17 @@ const loopTmpl = "---\nname: loop\nmatch:\n  subjects: [\"urn:x:*\"]\n" +
 func TestARenderThatOutlivesItsDeadlineIsAbandoned(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	eng, err := NewEngine(Config{Templates: writeTemplates(t, map[string]string{"loop.tmpl": loopTmpl}),
+	eng, err := NewEngine(context.Background(), Config{Templates: writeTemplates(t, map[string]string{"loop.tmpl": loopTmpl}),
 		Model: newModel(t, b, "MODEL"), MaxAbandoned: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	loop, _ := eng.Templates().Get("loop")
+	t.Cleanup(eng.Close)
+	ch := addLoopNode(t, b, eng)
 	ctx, cancel := context.WithTimeout(b.Ctx, 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, _, err = eng.render(ctx, testkit.NodeChange(1, wire.NodeAdded, "urn:x:a", nil), loop, RenderData{}, 1)
+	_, err = eng.renderOne(ctx, ch, ArtifactID{Template: "loop", Node: "urn:x:a"})
 	if !wire.IsPermanent(err) || wire.ReasonOf(err) != wire.ReasonRenderTimeout {
 		t.Fatalf("err = %v (reason %s), want permanent %s", err, wire.ReasonOf(err), wire.ReasonRenderTimeout)
 	}
@@ -46,19 +47,35 @@ func TestARenderThatOutlivesItsDeadlineIsAbandoned(t *testing.T) {
 func TestACancelledRenderIsNotPermanent(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	eng, err := NewEngine(Config{Templates: writeTemplates(t, map[string]string{"loop.tmpl": loopTmpl}),
+	eng, err := NewEngine(context.Background(), Config{Templates: writeTemplates(t, map[string]string{"loop.tmpl": loopTmpl}),
 		Model: newModel(t, b, "MODEL")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	loop, _ := eng.Templates().Get("loop")
+	t.Cleanup(eng.Close)
+	ch := addLoopNode(t, b, eng)
 	ctx, cancel := context.WithCancel(b.Ctx)
 	cancel() // a shutdown: the render starts, and is abandoned at once
-	_, _, err = eng.render(ctx, testkit.NodeChange(1, wire.NodeAdded, "urn:x:a", nil), loop, RenderData{}, 1)
+	_, err = eng.renderOne(ctx, ch, ArtifactID{Template: "loop", Node: "urn:x:a"})
 	if err == nil || wire.IsPermanent(err) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want a transient cancellation", err)
 	}
 	testkit.WaitFor(t, 2*time.Minute, "the abandoned render to end", func() bool { return eng.Abandoned() == 0 })
+}
+
+// addLoopNode puts urn:x:a in the model (and the engine's index), for a
+// render of the loop template to start at once.
+func addLoopNode(t *testing.T, b *testkit.Bundle, eng *Engine) wire.Change {
+	t.Helper()
+	ch := testkit.NodeChange(1, wire.NodeAdded, "urn:x:a", nil)
+	rev, _, err := eng.cfg.Model.Apply(b.Ctx, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Index().Wait(b.Ctx, rev); err != nil {
+		t.Fatal(err)
+	}
+	return ch
 }
 
 func TestRangesOverTheDataHaveAWorkBudget(t *testing.T) {

@@ -8,10 +8,17 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/regen-dev/regen/bus/wire"
 )
+
+// InlineMaxDefault is how many derived re-renders (artifacts of other
+// nodes that read what a change touched) one change renders itself; past
+// it, they are published as artifact_stale events for every replica to
+// share (Config.Stale).
+const InlineMaxDefault = 32
 
 // Config configures an Engine.
 type Config struct {
@@ -24,20 +31,45 @@ type Config struct {
 	// MaxAbandoned is how many abandoned renders may still run before
 	// Stuck reports the engine stuck (MaxAbandonedDefault).
 	MaxAbandoned int
+	// Stale publishes the derived re-renders a change does not render
+	// itself; nil renders them all in place.
+	Stale StalePublisher
+	// InlineMax is how many derived re-renders a change renders itself
+	// when Stale is set (InlineMaxDefault).
+	InlineMax int
 }
 
-// Engine applies changes to the model and renders the templates they
-// affect. Regenerate is safe for any number of goroutines at once: the
-// template set is swapped atomically on template_changed.
+// StalePublisher hands re-renders to the whole deployment: each task
+// becomes one artifact_stale event on the changes stream, which any
+// replica may take (and which a replica's death does not lose).
+type StalePublisher interface {
+	PublishStale(ctx context.Context, cause wire.Change, tasks []StaleTask) error
+}
+
+// StaleTask asks for one artifact to be rendered from a model at least
+// as new as Revision.
+type StaleTask struct {
+	ID       ArtifactID
+	Revision uint64
+}
+
+// Engine applies changes to the model and renders the artifacts they
+// affect: the changed node's own artifacts, and every artifact whose
+// recorded read set holds a key the change touched. It is safe for any
+// number of goroutines at once: the template set is swapped atomically
+// on template_changed. Close stops its model index.
 type Engine struct {
 	cfg       Config
 	log       *slog.Logger
+	index     *Index
 	templates atomic.Pointer[TemplateSet]
 	abandoned atomic.Int64 // renders abandoned at their deadline, still running
+	rendered  sync.Map     // ArtifactID.key → uint64 revision last rendered here
 }
 
-// NewEngine loads the templates and returns the engine.
-func NewEngine(cfg Config) (*Engine, error) {
+// NewEngine loads the templates and the model index (following the model
+// bucket until Close).
+func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	var errs []error
 	if cfg.Templates == "" {
 		errs = append(errs, errors.New("graph engine: field Templates is empty"))
@@ -52,13 +84,22 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("graph engine: %w", err)
 	}
-	e := &Engine{cfg: cfg, log: cfg.Logger}
-	if e.log == nil {
-		e.log = slog.Default()
+	e := &Engine{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default())}
+	if e.cfg.InlineMax <= 0 {
+		e.cfg.InlineMax = InlineMaxDefault
 	}
 	e.templates.Store(set)
+	if e.index, err = OpenIndex(ctx, cfg.Model.kv, e.log); err != nil {
+		return nil, fmt.Errorf("graph engine: %w", err)
+	}
 	return e, nil
 }
+
+// Close stops following the model.
+func (e *Engine) Close() { e.index.Close() }
+
+// Index is the engine's in-memory copy of the model.
+func (e *Engine) Index() *Index { return e.index }
 
 // Templates returns the template set in use.
 func (e *Engine) Templates() *TemplateSet { return e.templates.Load() }
@@ -74,42 +115,127 @@ func (e *Engine) Reload() (*TemplateSet, error) {
 	return set, nil
 }
 
-// Regenerate applies ch to the model and returns the artifacts it affects,
-// in a deterministic order (by node, then template name):
+// GroupKey groups the events of one batch that the engine handles
+// together: the changes to one node, and the requests to re-render one
+// artifact.
+func (e *Engine) GroupKey(ev wire.ChangeEvent) string {
+	switch {
+	case ev.ChangeType == wire.ArtifactStale:
+		return "stale\x00" + staleID(ev).key()
+	case ev.ChangeType == wire.SchemaChanged || ev.ChangeType == wire.TemplateChanged:
+		return ""
+	}
+	return "node\x00" + ev.Subject
+}
+
+// Regenerate applies ch to the model and returns the artifacts to deploy,
+// sorted by node, then template:
 //
-//   - node and edge changes render, for the change's subject, every template
-//     whose match covers the change, plus their transitive dependents whose
-//     subject globs match the node;
+//   - a node or edge change renders the node's own artifacts (every
+//     node-scoped template whose subject globs match it) and every
+//     artifact whose read set holds a key the change touched;
 //   - template_changed (Subject = template name) reloads the directory and
-//     renders that template and its dependents for every matching node;
-//   - schema_changed renders every template for every node;
-//   - a removed node yields Delete artifacts for the templates whose subject
-//     globs match it, at the paths computed from its last state.
+//     renders every artifact of that template and its dependents;
+//   - schema_changed renders every artifact;
+//   - artifact_stale renders the one artifact it names.
 //
-// Nodes only seen through edges are rendered; nodes removed are not.
+// An artifact whose path moved or that no longer applies (its node was
+// removed, its output path is now empty) comes back as a Delete at the
+// old path.
 func (e *Engine) Regenerate(ctx context.Context, ch wire.Change) ([]wire.Artifact, error) {
 	switch ch.Event.ChangeType {
 	case wire.TemplateChanged:
 		return e.templateChanged(ctx, ch)
 	case wire.SchemaChanged:
-		set := e.templates.Load()
-		return e.renderAll(ctx, ch, set.Templates())
+		return e.renderTemplates(ctx, ch, e.templates.Load().Templates())
 	}
-	n, rev, _, err := e.cfg.Model.apply(ctx, ch)
+	arts, errs, err := e.RegenerateGroup(ctx, []wire.Change{ch})
+	if err == nil {
+		err = errs[0]
+	}
 	if err != nil {
 		return nil, err
 	}
-	set := e.templates.Load()
-	if n.Removed() {
-		return e.deletes(ctx, ch, set, n, rev)
+	return arts, nil
+}
+
+// RegenerateGroup handles changes that share a GroupKey at once: the
+// changes to one node are applied in one write and the node rendered
+// once; requests to re-render one artifact render it once. errs[i] is
+// chs[i]'s own failure; err fails them all.
+func (e *Engine) RegenerateGroup(ctx context.Context, chs []wire.Change) ([]wire.Artifact, []error, error) {
+	if len(chs) == 0 {
+		return nil, nil, nil
 	}
-	var names []string
-	for _, t := range set.Templates() {
-		if t.Matches(ch.Event) {
-			names = append(names, t.Name)
+	if chs[0].Event.ChangeType == wire.ArtifactStale {
+		arts, err := e.stale(ctx, chs)
+		return arts, make([]error, len(chs)), err
+	}
+	errs := make([]error, len(chs))
+	if len(chs) == 1 && (chs[0].Event.ChangeType == wire.SchemaChanged || chs[0].Event.ChangeType == wire.TemplateChanged) {
+		arts, err := e.Regenerate(ctx, chs[0])
+		return arts, errs, err
+	}
+	res, err := e.cfg.Model.applyGroup(ctx, chs, errs)
+	if err != nil {
+		return nil, errs, err
+	}
+	arts, err := e.afterWrite(ctx, chs[0], res)
+	return arts, errs, err
+}
+
+// afterWrite renders what a write to one node affects.
+func (e *Engine) afterWrite(ctx context.Context, ch wire.Change, res applied) ([]wire.Artifact, error) {
+	if err := e.index.Wait(ctx, res.rev); err != nil {
+		return nil, err
+	}
+	own, derived := e.affected(res)
+	return e.renderIDs(ctx, ch, own, derived)
+}
+
+// affected returns the artifacts a write to one node affects: the node's
+// own (even when it is now removed, to delete them) and the readers of
+// the keys it touched, and the model-scoped artifacts never rendered.
+func (e *Engine) affected(res applied) (own, derived []ArtifactID) {
+	x := e.index
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	keys, ok := x.touchedBy(res.rev)
+	if !res.wrote || !ok {
+		if n := x.nodes[res.subject]; n != nil {
+			keys = everyKey(n)
+		} else {
+			keys = map[string]struct{}{depNode(res.subject): {}}
 		}
 	}
-	return e.renderNode(ctx, ch, set.WithDependents(names...), n, rev)
+	set := e.templates.Load()
+	seen := map[string]bool{}
+	for _, t := range set.Templates() {
+		if t.Scope == ScopeNode && t.MatchesSubject(res.subject) {
+			id := ArtifactID{Template: t.Name, Node: res.subject}
+			own = append(own, id)
+			seen[id.key()] = true
+		}
+		if t.Scope == ScopeModel {
+			if _, ok := x.reads[ArtifactID{Template: t.Name}.key()]; !ok {
+				derived = append(derived, ArtifactID{Template: t.Name}) // never rendered yet
+				seen[ArtifactID{Template: t.Name}.key()] = true
+			}
+		}
+	}
+	for k := range x.readersOf(keys) {
+		if !seen[k] {
+			derived = append(derived, parseArtifactKey(k))
+		}
+	}
+	sortIDs(derived)
+	return own, derived
+}
+
+func sortIDs(ids []ArtifactID) {
+	slices.SortFunc(ids, func(a, b ArtifactID) int {
+		return cmp.Or(strings.Compare(a.Node, b.Node), strings.Compare(a.Template, b.Template))
+	})
 }
 
 func (e *Engine) templateChanged(ctx context.Context, ch wire.Change) ([]wire.Artifact, error) {
@@ -124,131 +250,56 @@ func (e *Engine) templateChanged(ctx context.Context, ch wire.Change) ([]wire.Ar
 	e.log.InfoContext(ctx, "templates reloaded", slog.String("template", name),
 		slog.String("event_id", ch.Event.ID), slog.String("execution_id", ch.ExecutionID),
 		slog.Int("templates", len(set.sorted)))
-	return e.renderAll(ctx, ch, set.WithDependents(name))
+	return e.renderTemplates(ctx, ch, set.WithDependents(name))
 }
 
-// renderAll renders ts for every node of the model that is not removed.
-func (e *Engine) renderAll(ctx context.Context, ch wire.Change, ts []*Template) ([]wire.Artifact, error) {
-	var out []wire.Artifact
-	for nr, err := range e.cfg.Model.All(ctx) {
-		if err != nil {
-			return nil, err
+// renderTemplates renders every artifact of ts: one per live node whose
+// subject the globs match for a node-scoped template (and a delete for
+// each it rendered before that no longer applies), one for a
+// model-scoped one.
+func (e *Engine) renderTemplates(ctx context.Context, ch wire.Change, ts []*Template) ([]wire.Artifact, error) {
+	return e.renderIDs(ctx, ch, nil, e.artifactsOf(ts))
+}
+
+// artifactsOf lists the artifacts of ts in the current model, and those
+// a read set says were rendered before.
+func (e *Engine) artifactsOf(ts []*Template) []ArtifactID {
+	x := e.index
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	seen := map[string]bool{}
+	var ids []ArtifactID
+	add := func(id ArtifactID) {
+		if !seen[id.key()] {
+			seen[id.key()] = true
+			ids = append(ids, id)
 		}
-		if nr.Node.Removed() {
-			continue
-		}
-		arts, err := e.renderNode(ctx, ch, ts, nr.Node, nr.Revision)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, arts...)
 	}
-	sortArtifacts(out)
-	return out, nil
-}
-
-// renderNode renders each of ts whose subject globs match n.
-func (e *Engine) renderNode(ctx context.Context, ch wire.Change, ts []*Template, n Node, rev uint64) ([]wire.Artifact, error) {
-	data := RenderData{Node: n.View()}
-	var out []wire.Artifact
+	names := map[string]bool{}
 	for _, t := range ts {
-		if !t.MatchesSubject(n.Subject) {
+		names[t.Name] = true
+		if t.Scope == ScopeModel {
+			add(ArtifactID{Template: t.Name})
 			continue
 		}
-		data.Template = t.Name
-		a, ok, err := e.render(ctx, ch, t, data, rev)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, a)
+		for s, n := range x.nodes {
+			if visible(n) && t.MatchesSubject(s) {
+				add(ArtifactID{Template: t.Name, Node: s})
+			}
 		}
 	}
-	return out, nil
-}
-
-// render produces one artifact; ok is false when the output path is empty.
-func (e *Engine) render(ctx context.Context, ch wire.Change, t *Template, d RenderData, rev uint64) (wire.Artifact, bool, error) {
-	p, err := e.artifactPath(ctx, t, d)
-	if err != nil || p == "" {
-		return wire.Artifact{}, false, err
-	}
-	content, err := e.bounded(ctx, "render "+t.Name+" for "+d.Node.Subject,
-		func() ([]byte, error) { return t.Render(ctx, d) })
-	if wire.IsPermanent(err) {
-		return wire.Artifact{}, false, err
-	}
-	if err != nil {
-		return wire.Artifact{}, false, renderErr(ctx, t, d.Node.Subject, err)
-	}
-	a := newArtifact(ch, t, d.Node.Subject, p, rev)
-	a.Content, a.Hash = content, wire.ContentHash(content)
-	return a, true, nil
-}
-
-// artifactPath renders and cleans t's output path for d ("" = not applicable).
-func (e *Engine) artifactPath(ctx context.Context, t *Template, d RenderData) (string, error) {
-	out, err := e.bounded(ctx, "output path of "+t.Name+" for "+d.Node.Subject, func() ([]byte, error) {
-		p, err := t.OutputPath(ctx, d)
-		return []byte(p), err
-	})
-	if wire.IsPermanent(err) {
-		return "", err
-	}
-	if err != nil {
-		return "", renderErr(ctx, t, d.Node.Subject, err)
-	}
-	raw := string(out)
-	if raw == "" {
-		return "", nil
-	}
-	p, err := wire.CleanPath(raw)
-	if err != nil {
-		return "", fmt.Errorf("render %s for %s: %w: %w", t.Name, d.Node.Subject, wire.ErrPermanent, err)
-	}
-	return p, nil
-}
-
-// renderErr marks template failures permanent, but not ctx's end.
-func renderErr(ctx context.Context, t *Template, subject string, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("render %s for %s: %w", t.Name, subject, err)
-	}
-	if errors.Is(err, ErrTooMuchWork) {
-		return wire.PermanentReason(wire.ReasonRenderTooCostly, fmt.Errorf("render %s for %s: %w", t.Name, subject, err))
-	}
-	return wire.PermanentReason(wire.ReasonTemplateError, fmt.Errorf("render %s for %s: %w", t.Name, subject, err))
-}
-
-// deletes returns Delete artifacts for a removed node.
-func (e *Engine) deletes(ctx context.Context, ch wire.Change, set *TemplateSet, n Node, rev uint64) ([]wire.Artifact, error) {
-	data := RenderData{Node: n.View()}
-	var out []wire.Artifact
-	for _, t := range set.Templates() {
-		if !t.MatchesSubject(n.Subject) {
-			continue
-		}
-		data.Template = t.Name
-		p, err := e.artifactPath(ctx, t, data)
-		if err != nil {
-			return nil, err
-		}
-		if p != "" {
-			a := newArtifact(ch, t, n.Subject, p, rev)
-			a.Delete, a.Hash = true, wire.ContentHash(nil)
-			out = append(out, a)
+	for _, rs := range x.reads {
+		if names[rs.Template] {
+			add(rs.ArtifactID)
 		}
 	}
-	return out, nil
-}
-
-func newArtifact(ch wire.Change, t *Template, subject, p string, rev uint64) wire.Artifact {
-	return wire.Artifact{Path: p, Template: t.Name, Node: subject, Revision: rev,
-		EventID: ch.Event.ID, ExecutionID: ch.ExecutionID}
+	sortIDs(ids)
+	return ids
 }
 
 func sortArtifacts(as []wire.Artifact) {
 	slices.SortStableFunc(as, func(a, b wire.Artifact) int {
-		return cmp.Or(strings.Compare(a.Node, b.Node), strings.Compare(a.Template, b.Template))
+		return cmp.Or(strings.Compare(a.Node, b.Node), strings.Compare(a.Template, b.Template),
+			strings.Compare(a.Path, b.Path))
 	})
 }

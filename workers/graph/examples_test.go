@@ -21,10 +21,11 @@ const examplesDir = "../../examples/templates"
 func renderFOAF(t *testing.T) map[string]wire.Artifact {
 	t.Helper()
 	b := setup(t)
-	eng, err := NewEngine(Config{Templates: examplesDir, Model: newModel(t, b, "MODEL")})
+	eng, err := NewEngine(b.Ctx, Config{Templates: examplesDir, Model: newModel(t, b, "MODEL")})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(eng.Close)
 	out := map[string]wire.Artifact{}
 	for _, ch := range testkit.LoadChanges(t, "testdata/foaf.jsonl") {
 		arts, err := eng.Regenerate(b.Ctx, ch)

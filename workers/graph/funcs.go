@@ -30,6 +30,7 @@ import (
 //	trim, replace, hasPrefix, hasSuffix, contains  as in package strings
 //	list a...     a list of its arguments
 //	isList v      whether v is a list (a multi-valued property)
+//	uniqueNames l a map from each subject of l to a Go identifier unique in l (UniqueNames)
 func TemplateFuncs() template.FuncMap {
 	fm := template.FuncMap{
 		"goName": GoName, "local": LocalName,
@@ -42,7 +43,8 @@ func TemplateFuncs() template.FuncMap {
 		"trim": strings.TrimSpace, "replace": strings.ReplaceAll,
 		"hasPrefix": strings.HasPrefix, "hasSuffix": strings.HasSuffix,
 		"contains": strings.Contains, "list": func(a ...any) []any { return a },
-		"isList": func(v any) bool { _, ok := v.([]any); return ok },
+		"isList":      func(v any) bool { _, ok := v.([]any); return ok },
+		"uniqueNames": UniqueNames,
 	}
 	maps.Copy(fm, vocabFuncs())
 	return fm

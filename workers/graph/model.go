@@ -107,6 +107,91 @@ func (m *Model) apply(ctx context.Context, ch wire.Change) (Node, uint64, bool, 
 	}
 }
 
+// applied is the outcome of writing a group of changes to one node.
+type applied struct {
+	subject string
+	rev     uint64 // the node's revision after the group (current one if nothing was written)
+	wrote   bool   // whether this call wrote it
+}
+
+// applyGroup applies chs, all changes to one node, in one compare-and-set
+// write. A change that cannot apply (no stream sequence, properties that
+// do not decode) gets its error in errs and is left out. When the merged
+// node is too large to store, each change is applied on its own so that
+// only the ones that make it too large fail.
+func (m *Model) applyGroup(ctx context.Context, chs []wire.Change, errs []error) (applied, error) {
+	res := applied{subject: chs[0].Event.Subject}
+	props := make([]map[string]any, len(chs))
+	for i, ch := range chs {
+		props[i], errs[i] = changeProps(ch)
+	}
+	for {
+		n, rev, err := m.read(ctx, res.subject)
+		if err != nil {
+			return res, err
+		}
+		changed := false
+		for i, ch := range chs {
+			if errs[i] == nil && mergeChange(&n, ch, props[i]) {
+				changed = true
+			}
+		}
+		if !changed {
+			res.rev = rev
+			return res, nil
+		}
+		newRev, err := m.write(ctx, n, rev)
+		if kvjson.IsConflict(err) {
+			continue
+		}
+		if err != nil && len(chs) > 1 && wire.IsPermanent(tooLarge(err)) {
+			return m.applyEach(ctx, chs, errs)
+		}
+		if err != nil {
+			return res, fmt.Errorf("apply %s to %s: %w", chs[0].Event.ID, res.subject, tooLarge(err))
+		}
+		res.rev, res.wrote = newRev, true
+		return res, nil
+	}
+}
+
+// applyEach applies chs one by one, recording each one's failure.
+func (m *Model) applyEach(ctx context.Context, chs []wire.Change, errs []error) (applied, error) {
+	res := applied{subject: chs[0].Event.Subject}
+	writes := 0
+	for i, ch := range chs {
+		if errs[i] != nil {
+			continue
+		}
+		_, rev, wrote, err := m.apply(ctx, ch)
+		if wire.IsPermanent(err) {
+			errs[i] = err
+			continue
+		}
+		if err != nil {
+			return res, err
+		}
+		if wrote {
+			writes++
+		}
+		res.rev = max(res.rev, rev)
+	}
+	// One write's touched keys are known; several writes' are assumed.
+	res.wrote = writes == 1
+	return res, nil
+}
+
+func changeProps(ch wire.Change) (map[string]any, error) {
+	if ch.Seq == 0 {
+		return nil, fmt.Errorf("apply %s to %s: change has no stream sequence", ch.Event.ID, ch.Event.Subject)
+	}
+	props, err := ch.Event.Properties.Map()
+	if err != nil {
+		return nil, fmt.Errorf("apply %s to %s: %w", ch.Event.ID, ch.Event.Subject, err)
+	}
+	return props, nil
+}
+
 // Get returns the node of subject and its KV revision; an unknown subject is
 // jetstream.ErrKeyNotFound.
 func (m *Model) Get(ctx context.Context, subject string) (Node, uint64, error) {
@@ -138,7 +223,7 @@ func (m *Model) write(ctx context.Context, n Node, rev uint64) (uint64, error) {
 // at the first error, which is yielded with a zero Node.
 func (m *Model) All(ctx context.Context) iter.Seq2[NodeRev, error] {
 	return func(yield func(NodeRev, error) bool) {
-		keys, err := m.kv.ListKeys(ctx)
+		keys, err := m.kv.ListKeysFiltered(ctx, "n.>")
 		if errors.Is(err, jetstream.ErrNoKeysFound) {
 			return
 		}

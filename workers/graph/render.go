@@ -8,12 +8,28 @@ import (
 	"github.com/regen-dev/regen/bus/wire"
 )
 
-// RenderModel renders every template for every node of the model that is
-// not removed: the full build that incremental regeneration must equal.
-// Artifacts are sorted by node, then template.
+// RenderModel renders every artifact of the current model: each
+// node-scoped template for every live node its subject globs match, each
+// model-scoped template once. It is the full build that incremental
+// regeneration must equal; it records no read set. Artifacts are sorted
+// by node, then template.
 func (e *Engine) RenderModel(ctx context.Context) ([]wire.Artifact, error) {
 	ch := wire.Change{ExecutionID: "render", Event: wire.ChangeEvent{ID: "render", ChangeType: wire.SchemaChanged}}
-	return e.renderAll(ctx, ch, e.templates.Load().Templates())
+	set := e.templates.Load()
+	var out []wire.Artifact
+	for _, id := range e.artifactsOf(set.Templates()) {
+		t, _ := set.Get(id.Template)
+		r, err := bounded(e, ctx, "render "+id.String(), func() (rendering, error) { return e.renderAt(ctx, t, id) })
+		if err != nil {
+			return nil, err
+		}
+		if r.path != "" {
+			r.had = false
+			out = append(out, artifactsOf(ch, t, id, r)...)
+		}
+	}
+	sortArtifacts(out)
+	return out, nil
 }
 
 // LoadChanges applies the JSON-lines change events of r to m in order,

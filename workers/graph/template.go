@@ -18,11 +18,14 @@ import (
 // MaxRenderSize bounds one rendered artifact (and output path).
 const MaxRenderSize = 16 << 20
 
-// RenderData is what a template body and its output path see: .Node and
-// .Template (the template's name). It holds nothing but model state, so the
-// same state always renders the same bytes.
+// RenderData is what a template body and its output path see: .Node (the
+// node of a node-scoped template; empty for a model-scoped one), .Model
+// (queries over the whole model) and .Template (the template's name). It
+// holds nothing but model state, so the same state always renders the
+// same bytes.
 type RenderData struct {
 	Node     NodeView
+	Model    ModelView
 	Template string
 	// Budget is what is left of this execution's range iterations (set by
 	// the engine; nil is unlimited).

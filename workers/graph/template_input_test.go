@@ -82,10 +82,11 @@ func renderEvents(t *testing.T, file string) []wire.Artifact {
 		t.Fatal(err)
 	}
 	b := setup(t)
-	eng, err := NewEngine(Config{Templates: examplesDir, Model: newModel(t, b, "MODEL")})
+	eng, err := NewEngine(b.Ctx, Config{Templates: examplesDir, Model: newModel(t, b, "MODEL")})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(eng.Close)
 	var out []wire.Artifact
 	for _, ch := range testkit.LoadChanges(t, file) {
 		arts, err := eng.Regenerate(b.Ctx, ch)

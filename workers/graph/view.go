@@ -20,6 +20,8 @@ type NodeView struct {
 	Edges []EdgeView
 	// Alive is false once the node was removed.
 	Alive bool
+	// q answers In during a render (nil outside one).
+	q *query
 }
 
 // EdgeView is one present outgoing edge.

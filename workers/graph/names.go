@@ -1,0 +1,73 @@
+package graph
+
+import (
+	"fmt"
+	"slices"
+)
+
+// UniqueNames gives each subject of subjects an exported Go identifier
+// unique among them, from the subjects alone, so the same list always
+// gets the same names whatever order the model was built in: the GoName
+// of the local name ("Node" when it has none); subjects that would share
+// a name are sorted and the second and later get "2", "3", ... (skipping
+// names already taken).
+func UniqueNames(subjects any) (map[string]string, error) {
+	list, err := stringList(subjects)
+	if err != nil {
+		return nil, fmt.Errorf("uniqueNames: %w", err)
+	}
+	list = slices.Clone(list)
+	slices.Sort(list)
+	list = slices.Compact(list)
+	base := map[string]string{}
+	count := map[string]int{}
+	for _, s := range list {
+		b := GoName(LocalName(s))
+		if b == "" {
+			b = "Node"
+		}
+		base[s] = b
+		count[b]++
+	}
+	out := make(map[string]string, len(list))
+	taken := map[string]bool{}
+	for _, s := range list {
+		if count[base[s]] == 1 {
+			out[s] = base[s]
+			taken[base[s]] = true
+		}
+	}
+	for _, s := range list {
+		if count[base[s]] == 1 {
+			continue
+		}
+		name := base[s]
+		for i := 2; taken[name]; i++ {
+			name = fmt.Sprintf("%s%d", base[s], i)
+		}
+		out[s] = name
+		taken[name] = true
+	}
+	return out, nil
+}
+
+// stringList accepts the list shapes templates hold.
+func stringList(v any) ([]string, error) {
+	switch l := v.(type) {
+	case nil:
+		return nil, nil
+	case []string:
+		return l, nil
+	case []any:
+		out := make([]string, len(l))
+		for i, x := range l {
+			s, ok := x.(string)
+			if !ok {
+				return nil, fmt.Errorf("item %d is %T, not a string", i, x)
+			}
+			out[i] = s
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%T is not a list of strings", v)
+}

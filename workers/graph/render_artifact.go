@@ -1,0 +1,247 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/regen-dev/regen/bus/wire"
+)
+
+// maxRerenders is how many times one artifact is rendered again in a row
+// because the model changed under a render whose read set was new.
+const maxRerenders = 4
+
+// MetaRevision is the Metadata key of an artifact_stale event holding the
+// model revision its render must read at least.
+const MetaRevision = "revision"
+
+// renderIDs renders own and derived; when Stale is set, the derived past
+// InlineMax are published as artifact_stale events instead.
+func (e *Engine) renderIDs(ctx context.Context, ch wire.Change, own, derived []ArtifactID) ([]wire.Artifact, error) {
+	if e.cfg.Stale != nil && len(derived) > e.cfg.InlineMax {
+		rev := e.index.Rev()
+		tasks := make([]StaleTask, 0, len(derived)-e.cfg.InlineMax)
+		for _, id := range derived[e.cfg.InlineMax:] {
+			tasks = append(tasks, StaleTask{ID: id, Revision: rev})
+		}
+		if err := e.cfg.Stale.PublishStale(ctx, ch, tasks); err != nil {
+			return nil, fmt.Errorf("publish %d re-renders: %w", len(tasks), err)
+		}
+		derived = derived[:e.cfg.InlineMax]
+	}
+	var out []wire.Artifact
+	for _, id := range append(own, derived...) {
+		arts, err := e.renderOne(ctx, ch, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, arts...)
+	}
+	sortArtifacts(out)
+	return out, nil
+}
+
+// rendering is one render of one artifact at one model revision.
+type rendering struct {
+	rev     uint64
+	path    string // "" = the artifact does not exist in this model
+	content []byte
+	deps    []string
+	old     ReadSet // the stored read set, if had
+	had     bool
+}
+
+// renderOne renders id from the current model and records its read set;
+// it returns the artifact and, when the path moved or went away, the
+// delete of the old one.
+func (e *Engine) renderOne(ctx context.Context, ch wire.Change, id ArtifactID) ([]wire.Artifact, error) {
+	t, ok := e.templates.Load().Get(id.Template)
+	if !ok || (t.Scope == ScopeModel) != (id.Node == "") {
+		return e.gone(ctx, ch, id)
+	}
+	for attempt := 1; ; attempt++ {
+		r, err := bounded(e, ctx, "render "+id.String(), func() (rendering, error) { return e.renderAt(ctx, t, id) })
+		if err != nil {
+			return nil, err
+		}
+		e.rendered.Store(id.key(), r.rev)
+		again, err := e.record(ctx, id, r, t.Scope == ScopeModel)
+		if err != nil {
+			return nil, err
+		}
+		if !again || attempt == maxRerenders {
+			return artifactsOf(ch, t, id, r), nil
+		}
+	}
+}
+
+// artifactsOf is what deploying rendering r of id takes.
+func artifactsOf(ch wire.Change, t *Template, id ArtifactID, r rendering) []wire.Artifact {
+	var out []wire.Artifact
+	if r.had && r.old.Path != "" && r.old.Path != r.path {
+		out = append(out, deleteArtifact(ch, id, r.old.Path, r.rev))
+	}
+	if r.path != "" {
+		a := newArtifact(ch, id, r.path, r.rev)
+		a.Content, a.Hash, a.Validators = r.content, wire.ContentHash(r.content), t.Validate
+		out = append(out, a)
+	}
+	return out
+}
+
+// gone deletes what a read set says id deployed, for an artifact whose
+// template is gone, and forgets its read set.
+func (e *Engine) gone(ctx context.Context, ch wire.Change, id ArtifactID) ([]wire.Artifact, error) {
+	x := e.index
+	x.mu.RLock()
+	old, had := x.reads[id.key()]
+	rev := x.rev
+	x.mu.RUnlock()
+	if !had {
+		return nil, nil
+	}
+	if _, err := storeReadSet(ctx, e.cfg.Model.kv, id, nil, rev); err != nil {
+		return nil, err
+	}
+	if old.Path == "" {
+		return nil, nil
+	}
+	return []wire.Artifact{deleteArtifact(ch, id, old.Path, rev)}, nil
+}
+
+// renderAt renders t for id under the index's read lock: one model
+// revision for the output path and the body.
+func (e *Engine) renderAt(ctx context.Context, t *Template, id ArtifactID) (rendering, error) {
+	x := e.index
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	r := rendering{rev: x.rev}
+	old, had := x.reads[id.key()]
+	r.old, r.had = old.ReadSet, had
+	q := newQuery(ctx, x)
+	d := RenderData{Template: t.Name, Model: ModelView{q: q}}
+	if id.Node != "" {
+		q.deps[depNode(id.Node)] = struct{}{}
+		n := x.nodes[id.Node]
+		if !visible(n) {
+			r.deps = sortedDeps(q.deps)
+			return r, nil
+		}
+		d.Node = n.View()
+		d.Node.q = q
+	}
+	p, err := e.outputPath(ctx, t, id, d)
+	if err != nil || p == "" {
+		r.deps = sortedDeps(q.deps)
+		return r, err
+	}
+	content, err := t.Render(ctx, d)
+	if err != nil {
+		return r, renderErr(ctx, t, id, err)
+	}
+	r.path, r.content, r.deps = p, content, sortedDeps(q.deps)
+	return r, nil
+}
+
+// outputPath renders and cleans t's output path for d ("" = no artifact).
+func (e *Engine) outputPath(ctx context.Context, t *Template, id ArtifactID, d RenderData) (string, error) {
+	raw, err := t.OutputPath(ctx, d)
+	if err != nil {
+		return "", renderErr(ctx, t, id, err)
+	}
+	if raw == "" {
+		return "", nil
+	}
+	p, err := wire.CleanPath(raw)
+	if err != nil {
+		return "", fmt.Errorf("render %s: %w: %w", id, wire.ErrPermanent, err)
+	}
+	return p, nil
+}
+
+// record stores r's read set when it differs from the stored one (or
+// deletes a record no longer needed), and reports whether the model
+// changed, under a new record, in what r read: the render must then be
+// done again, as the change's replica may have looked for readers before
+// the record existed.
+func (e *Engine) record(ctx context.Context, id ArtifactID, r rendering, modelScoped bool) (bool, error) {
+	rs := ReadSet{ArtifactID: id, Path: r.path, Deps: r.deps, Revision: r.rev}
+	need := modelScoped || r.path != "" || len(r.deps) > 1
+	var w uint64
+	var err error
+	switch {
+	case need && r.had && r.old.same(rs):
+		return false, nil
+	case need:
+		w, err = storeReadSet(ctx, e.cfg.Model.kv, id, &rs, r.rev)
+	case r.had:
+		_, err = storeReadSet(ctx, e.cfg.Model.kv, id, nil, r.rev)
+	}
+	if err != nil || w == 0 {
+		return false, err
+	}
+	if err := e.index.Wait(ctx, w); err != nil {
+		return false, err
+	}
+	e.index.mu.RLock()
+	defer e.index.mu.RUnlock()
+	return e.index.touchedSince(r.rev, r.deps), nil
+}
+
+// stale renders the one artifact a group of artifact_stale events names,
+// unless this replica rendered it from a model at least as new already.
+func (e *Engine) stale(ctx context.Context, chs []wire.Change) ([]wire.Artifact, error) {
+	id := staleID(chs[0].Event)
+	var rev uint64
+	for _, ch := range chs {
+		r, err := strconv.ParseUint(ch.Event.Metadata[MetaRevision], 10, 64)
+		if err != nil && ch.Event.Metadata[MetaRevision] != "" {
+			return nil, wire.PermanentReason(wire.ReasonPermanent, fmt.Errorf("artifact_stale %s: metadata %s: %w", id, MetaRevision, err))
+		}
+		rev = max(rev, r)
+	}
+	if id.Template == "" {
+		return nil, wire.PermanentReason(wire.ReasonPermanent, errors.New("artifact_stale: metadata template is empty"))
+	}
+	if err := e.index.Wait(ctx, rev); err != nil {
+		return nil, err
+	}
+	if last, ok := e.rendered.Load(id.key()); ok && last.(uint64) >= rev && rev > 0 {
+		return nil, nil
+	}
+	return e.renderOne(ctx, chs[0], id)
+}
+
+// staleID is the artifact an artifact_stale event names: Subject is the
+// node, or the template itself for a model-scoped one.
+func staleID(ev wire.ChangeEvent) ArtifactID {
+	t := ev.Metadata[wire.MetaTemplate]
+	if ev.Metadata[metaScope] == ScopeModel {
+		return ArtifactID{Template: t}
+	}
+	return ArtifactID{Template: t, Node: ev.Subject}
+}
+
+// renderErr marks template failures permanent, but not ctx's end.
+func renderErr(ctx context.Context, t *Template, id ArtifactID, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("render %s: %w", id, err)
+	}
+	if errors.Is(err, ErrTooMuchWork) {
+		return wire.PermanentReason(wire.ReasonRenderTooCostly, fmt.Errorf("render %s (%s): %w", id, t.File, err))
+	}
+	return wire.PermanentReason(wire.ReasonTemplateError, fmt.Errorf("render %s (%s): %w", id, t.File, err))
+}
+
+func newArtifact(ch wire.Change, id ArtifactID, p string, rev uint64) wire.Artifact {
+	return wire.Artifact{Path: p, Template: id.Template, Node: id.Node, Revision: rev,
+		EventID: ch.Event.ID, ExecutionID: ch.ExecutionID}
+}
+
+func deleteArtifact(ch wire.Change, id ArtifactID, p string, rev uint64) wire.Artifact {
+	a := newArtifact(ch, id, p, rev)
+	a.Delete, a.Hash = true, wire.ContentHash(nil)
+	return a
+}
