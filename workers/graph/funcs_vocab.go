@@ -252,28 +252,35 @@ func hasItem(list any, x string) (bool, error) {
 }
 
 // objectLister is the part of the model rdfList reads: the sorted objects
-// of a subject's edges with a predicate.
+// of a subject's edges with a predicate (ModelView.Objects).
 type objectLister interface {
-	Objects(subject, predicate string) []string
+	Objects(subject, predicate string) ([]string, error)
 }
 
 // rdfList returns the items of the RDF collection whose first cell is
 // head: every rdf:first of each cell, in the order of the cells, following
 // the first rdf:rest until rdf:nil, a cell without rdf:rest, a cell seen
-// before (a cycle) or maxListCells cells.
-func rdfList(m objectLister, head string) []string {
+// before (a cycle) or maxListCells cells. Its error is the model's.
+func rdfList(m objectLister, head string) ([]string, error) {
 	out := []string{}
 	seen := map[string]bool{}
 	for cell := head; cell != "" && cell != rdfNil && !seen[cell] && len(seen) < maxListCells; {
 		seen[cell] = true
-		out = append(out, m.Objects(cell, "rdf:first")...)
-		next := m.Objects(cell, "rdf:rest")
+		first, err := m.Objects(cell, "rdf:first")
+		if err != nil {
+			return nil, fmt.Errorf("rdfList: %w", err)
+		}
+		out = append(out, first...)
+		next, err := m.Objects(cell, "rdf:rest")
+		if err != nil {
+			return nil, fmt.Errorf("rdfList: %w", err)
+		}
 		cell = ""
 		if len(next) > 0 {
 			cell = next[0]
 		}
 	}
-	return out
+	return out, nil
 }
 
 // listOf reads a template list argument: a []string, a []any (each item

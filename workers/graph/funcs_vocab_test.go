@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -182,7 +183,12 @@ func TestListHelpers(t *testing.T) {
 // triples is an objectLister over a fixed set of edges.
 type triples map[[2]string][]string
 
-func (tr triples) Objects(s, p string) []string { return tr[[2]string{s, p}] }
+func (tr triples) Objects(s, p string) ([]string, error) {
+	if s == "_:broken" {
+		return nil, errors.New("model gone")
+	}
+	return tr[[2]string{s, p}], nil
+}
 
 func TestRDFList(t *testing.T) {
 	t.Parallel()
@@ -204,9 +210,13 @@ func TestRDFList(t *testing.T) {
 		"_:nop": {},
 		"":      {},
 	} {
-		if got := rdfList(m, head); !slices.Equal(got, want) || got == nil {
-			t.Errorf("rdfList(%s) = %#v, want %v", head, got, want)
+		if got, err := rdfList(m, head); err != nil || !slices.Equal(got, want) || got == nil {
+			t.Errorf("rdfList(%s) = %#v, %v; want %v", head, got, err, want)
 		}
+	}
+	m[[2]string{"_:l3", "rdf:rest"}] = []string{"_:broken"}
+	if _, err := rdfList(m, "_:l1"); err == nil || !strings.Contains(err.Error(), "rdfList: model gone") {
+		t.Errorf("rdfList over a failing model: %v", err)
 	}
 }
 
