@@ -26,6 +26,7 @@ import (
 
 	"github.com/regen-dev/regen/internal/app"
 	"github.com/regen-dev/regen/internal/testkit"
+	"github.com/regen-dev/regen/workers/graph"
 )
 
 // Render starts (and stops) an in-process server: nothing may be left.
@@ -459,5 +460,51 @@ func goTool(t *testing.T, goBin, dir string, args ...string) {
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "GOTOOLCHAIN=local", "GOPROXY=off")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// Rendering the events one at a time, as a replica does (each change
+// re-renders what read what it touched), ends in the tree of the full
+// render.
+func TestIncrementalEqualsTheFullRender(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"foaf", "skos", "dcat", "edge"} {
+		t.Run(v, func(t *testing.T) {
+			t.Parallel()
+			b := testkit.Setup(t)
+			eng, err := graph.NewEngine(b.Ctx, graph.Config{Templates: "templates", Model: graph.NewModel(b.KV(t, "MODEL"))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer eng.Close()
+			tree := map[string]string{}
+			for _, ch := range testkit.LoadChanges(t, filepath.Join("testdata", v+".jsonl")) {
+				arts, err := eng.Regenerate(b.Ctx, ch)
+				if err != nil {
+					t.Fatalf("event %d (%s %s): %v", ch.Seq, ch.Event.ChangeType, ch.Event.Subject, err)
+				}
+				for _, a := range arts {
+					if a.Delete {
+						delete(tree, a.Path)
+					} else {
+						tree[a.Path] = string(a.Content)
+					}
+				}
+			}
+			want := map[string]string{}
+			for name, src := range render(t, v).files {
+				want["gopkg/"+name] = src
+			}
+			for p := range want {
+				if tree[p] != want[p] {
+					t.Errorf("%s differs from the full render or is missing", p)
+				}
+			}
+			for p := range tree {
+				if _, ok := want[p]; !ok {
+					t.Errorf("%s is not in the full render", p)
+				}
+			}
+		})
 	}
 }
