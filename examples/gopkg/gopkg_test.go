@@ -3,6 +3,7 @@ package gopkg_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -507,4 +508,81 @@ func TestIncrementalEqualsTheFullRender(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readmeExample is a template block of README.md followed by a text
+// block: what it prints against a vocabulary (FOAF unless the text block
+// names another).
+var readmeExample = regexp.MustCompile("(?s)```gotemplate\n(.*?)```\n\n```text ?([a-z]*)\n(.*?)```")
+
+// nodeScoped tells the examples about .Node (rendered on foaf:Person)
+// from those about the model.
+var nodeScoped = regexp.MustCompile(`(?:^|[^l])\.Node\.`)
+
+// Every example of README.md prints what it says, and together they use
+// every query function.
+func TestREADMEExamples(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	examples := readmeExample.FindAllStringSubmatch(string(readme), -1)
+	byVocab := map[string][][]string{}
+	var all strings.Builder
+	for _, ex := range examples {
+		v := cmp.Or(ex[2], "foaf")
+		byVocab[v] = append(byVocab[v], ex)
+		all.WriteString(ex[1])
+	}
+	for _, fn := range []string{".Node.In", ".Model.Node", ".Model.Subjects", ".Model.Objects",
+		".Model.OfType", ".Model.Nodes", ".Model.Match", "uniqueNames", "goType", "fieldType",
+		"uniqueFields", "concat", "sortUniq", "dropBlank", "hasItem", "rdfList"} {
+		if !strings.Contains(all.String(), fn) {
+			t.Errorf("no README example uses %s", fn)
+		}
+	}
+	for v, exs := range byVocab {
+		t.Run(v, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			for i, ex := range exs {
+				head := fmt.Sprintf("---\nname: readme-%d\nscope: model\noutput: readme/%d.txt\n---\n", i, i)
+				if nodeScoped.MatchString(ex[1]) {
+					head = fmt.Sprintf("---\nname: readme-%d\nmatch:\n  subjects: [%q]\noutput: readme/%d.txt\n---\n", i, foaf+"Person", i)
+				}
+				if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("readme-%d.tmpl", i)), []byte(head+ex[1]), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			data, err := os.ReadFile(filepath.Join("testdata", v+".jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "out")
+			if _, err := app.Render(testkit.Context(t, 2*time.Minute), app.RenderConfig{
+				Templates: dir, Out: out, Inputs: []io.Reader{bytes.NewReader(data)}}); err != nil {
+				t.Fatal(err)
+			}
+			for i, ex := range exs {
+				got, err := os.ReadFile(filepath.Join(out, "readme", fmt.Sprintf("%d.txt", i)))
+				if err != nil {
+					t.Errorf("example %q: %v", ex[1], err)
+					continue
+				}
+				if g, w := trimLines(string(got)), trimLines(ex[3]); g != w {
+					t.Errorf("example\n%s\nprints\n%s\nREADME says\n%s", ex[1], g, w)
+				}
+			}
+		})
+	}
+}
+
+// trimLines drops trailing spaces on each line and blank lines at the end.
+func trimLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " \t")
+	}
+	return strings.TrimRight(strings.Join(lines, "\n"), "\n")
 }
