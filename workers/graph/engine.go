@@ -3,6 +3,7 @@ package graph
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -65,7 +66,12 @@ type Engine struct {
 	templates atomic.Pointer[TemplateSet]
 	abandoned atomic.Int64 // renders abandoned at their deadline, still running
 	rendered  sync.Map     // ArtifactID.key → uint64 revision last rendered here
+	renders   atomic.Int64 // artifact renders done
 }
+
+// Renders is how many artifact renders the engine has done (an artifact
+// whose output path is empty counts: its template ran).
+func (e *Engine) Renders() int64 { return e.renders.Load() }
 
 // NewEngine loads the templates and the model index (following the model
 // bucket until Close).
@@ -92,6 +98,9 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	if e.index, err = OpenIndex(ctx, cfg.Model.kv, e.log); err != nil {
 		return nil, fmt.Errorf("graph engine: %w", err)
 	}
+	e.index.mu.Lock()
+	e.index.onTemplates = e.reloadAnnounced
+	e.index.mu.Unlock()
 	return e, nil
 }
 
@@ -180,33 +189,45 @@ func (e *Engine) RegenerateGroup(ctx context.Context, chs []wire.Change) ([]wire
 	if err != nil {
 		return nil, errs, err
 	}
-	arts, err := e.afterWrite(ctx, chs[0], res)
+	arts, err := e.afterWrite(ctx, chs, res)
 	return arts, errs, err
 }
 
 // afterWrite renders what a write to one node affects.
-func (e *Engine) afterWrite(ctx context.Context, ch wire.Change, res applied) ([]wire.Artifact, error) {
+func (e *Engine) afterWrite(ctx context.Context, chs []wire.Change, res applied) ([]wire.Artifact, error) {
 	if err := e.index.Wait(ctx, res.rev); err != nil {
 		return nil, err
 	}
-	own, derived := e.affected(res)
-	return e.renderIDs(ctx, ch, own, derived)
+	own, derived := e.affected(res, redelivered(chs))
+	return e.renderIDs(ctx, chs[0], own, derived)
+}
+
+// redelivered reports whether one of chs was delivered before: a change
+// that then writes nothing may be one whose earlier delivery wrote the
+// model and ended before rendering what it touched.
+func redelivered(chs []wire.Change) bool {
+	return slices.ContainsFunc(chs, func(ch wire.Change) bool { return ch.Deliveries > 1 })
 }
 
 // affected returns the artifacts a write to one node affects: the node's
 // own (even when it is now removed, to delete them) and the readers of
 // the keys it touched, and the model-scoped artifacts never rendered.
-func (e *Engine) affected(res applied) (own, derived []ArtifactID) {
+// A first delivery that wrote nothing touched nothing: newer changes hold
+// every register it addressed, and their own deliveries see to what they
+// touched.
+func (e *Engine) affected(res applied, redelivered bool) (own, derived []ArtifactID) {
 	x := e.index
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	keys, ok := x.touchedBy(res.rev)
-	if !res.wrote || !ok {
-		if n := x.nodes[res.subject]; n != nil {
-			keys = everyKey(n)
-		} else {
-			keys = map[string]struct{}{depNode(res.subject): {}}
-		}
+	switch {
+	case res.wrote && ok:
+	case !res.wrote && !redelivered:
+		keys = nil
+	case x.nodes[res.subject] != nil:
+		keys = everyKey(x.nodes[res.subject])
+	default:
+		keys = map[string]struct{}{depNode(res.subject): {}}
 	}
 	set := e.templates.Load()
 	seen := map[string]bool{}
@@ -247,10 +268,38 @@ func (e *Engine) templateChanged(ctx context.Context, ch wire.Change) ([]wire.Ar
 	if _, ok := set.Get(name); !ok {
 		return nil, fmt.Errorf("template_changed %s: %w: no such template", name, wire.ErrPermanent)
 	}
+	if err := e.announceTemplates(ctx, ch); err != nil {
+		return nil, err
+	}
 	e.log.InfoContext(ctx, "templates reloaded", slog.String("template", name),
 		slog.String("event_id", ch.Event.ID), slog.String("execution_id", ch.ExecutionID),
 		slog.Int("templates", len(set.sorted)))
-	return e.renderTemplates(ctx, ch, set.WithDependents(name))
+	return e.renderTemplates(ctx, ch, e.templates.Load().WithDependents(name))
+}
+
+// announceTemplates writes TemplatesKey, so every replica reloads its
+// templates, and waits until this one's index is past the write: every
+// render from then on, on any replica, reads the new templates.
+func (e *Engine) announceTemplates(ctx context.Context, ch wire.Change) error {
+	data, err := json.Marshal(map[string]string{"event_id": ch.Event.ID, "template": ch.Event.Subject})
+	if err != nil {
+		return err
+	}
+	w, err := e.cfg.Model.kv.Put(ctx, TemplatesKey, data)
+	if err != nil {
+		return fmt.Errorf("template_changed %s: announce: %w", ch.Event.Subject, err)
+	}
+	return e.index.Wait(ctx, w)
+}
+
+// reloadAnnounced reloads the templates when some replica announced a
+// template change (called by the index, under its lock, so no render
+// reads the model past the announcement with the old templates).
+func (e *Engine) reloadAnnounced() {
+	if _, err := e.Reload(); err != nil {
+		e.log.Error("templates changed on another replica; reloading here failed, the old templates stay in use",
+			slog.Any("error", err))
+	}
 }
 
 // renderTemplates renders every artifact of ts: one per live node whose

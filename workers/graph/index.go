@@ -12,6 +12,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// TemplatesKey is the model-bucket key a replica writes when it processes
+// template_changed; every replica's index sees the write and reloads its
+// templates before any render at or after that revision.
+const TemplatesKey = "t.templates"
+
 // touchedLogSize is how many model writes the index remembers the touched
 // keys of; a render older than that is assumed touched (re-rendered).
 const touchedLogSize = 1 << 16
@@ -42,6 +47,11 @@ type Index struct {
 
 	waitMu  sync.Mutex
 	advance chan struct{} // closed and replaced whenever rev moves
+
+	// onTemplates is called, under mu, for every write of the templates
+	// key after the initial load: a replica processed template_changed.
+	onTemplates func()
+	loaded      bool // the initial values are in
 
 	stop      context.CancelFunc
 	watcher   jetstream.KeyWatcher
@@ -95,6 +105,9 @@ func (x *Index) load(ctx context.Context) error {
 				return errors.New("model index: load: watcher closed")
 			}
 			if e == nil {
+				x.mu.Lock()
+				x.loaded = true
+				x.mu.Unlock()
 				return nil
 			}
 			x.apply(e)
@@ -152,6 +165,8 @@ func (x *Index) apply(e jetstream.KeyValueEntry) {
 		x.applyNode(e)
 	case strings.HasPrefix(e.Key(), ReadSetPrefix):
 		x.applyReadSet(e)
+	case e.Key() == TemplatesKey && x.loaded && x.onTemplates != nil:
+		x.onTemplates()
 	}
 	if e.Revision() > x.rev {
 		x.rev = e.Revision()

@@ -69,30 +69,47 @@ func ReadSetKey(id ArtifactID) string {
 	return ReadSetPrefix + hex.EncodeToString(sum[:])[:40]
 }
 
-// storeReadSet writes rs unless the stored record is of a later render;
-// rs nil deletes the record of id (again unless a later render wrote
-// it). It returns the revision of the write, 0 when nothing was written.
-func storeReadSet(ctx context.Context, kv jetstream.KeyValue, id ArtifactID, rs *ReadSet, rev uint64) (uint64, error) {
+// stored is what storeReadSet did.
+type stored struct {
+	// w is the revision of the write (0: nothing written, or a delete).
+	w uint64
+	// replaced is the record the write replaced or deleted (its path is
+	// to be deleted when it differs).
+	replaced *ReadSet
+	// newer is the record of a later render that kept its place: the
+	// render storing is stale and deploys nothing.
+	newer *ReadSet
+}
+
+// storeReadSet writes rs (rs nil deletes the record of id) unless the
+// stored record is of a later render.
+func storeReadSet(ctx context.Context, kv jetstream.KeyValue, id ArtifactID, rs *ReadSet, rev uint64) (stored, error) {
 	key := ReadSetKey(id)
 	for {
 		cur, kvRev, err := kvjson.Get[ReadSet](ctx, kv, key)
 		if err != nil {
-			return 0, fmt.Errorf("read set of %s: %w", id, err)
+			return stored{}, fmt.Errorf("read set of %s: %w", id, err)
 		}
-		if kvRev != 0 && cur.Revision > rev || kvRev == 0 && rs == nil {
-			return 0, nil
-		}
-		if kvRev != 0 && rs != nil && cur.same(*rs) && cur.Revision == rev {
-			return 0, nil
+		switch {
+		case kvRev != 0 && cur.Revision > rev:
+			return stored{newer: &cur}, nil
+		case kvRev == 0 && rs == nil:
+			return stored{}, nil
+		case kvRev != 0 && rs != nil && cur.same(*rs):
+			return stored{}, nil
 		}
 		w, err := writeReadSet(ctx, kv, key, rs, kvRev)
 		if kvjson.IsConflict(err) {
 			continue
 		}
 		if err != nil {
-			return 0, fmt.Errorf("read set of %s: %w", id, err)
+			return stored{}, fmt.Errorf("read set of %s: %w", id, err)
 		}
-		return w, nil
+		res := stored{w: w}
+		if kvRev != 0 {
+			res.replaced = &cur
+		}
+		return res, nil
 	}
 }
 

@@ -25,7 +25,7 @@ func (e *Engine) RenderModel(ctx context.Context) ([]wire.Artifact, error) {
 		}
 		if r.path != "" {
 			r.had = false
-			out = append(out, artifactsOf(ch, t, id, r)...)
+			out = append(out, artifactsOf(ch, t, id, r, nil)...)
 		}
 	}
 	sortArtifacts(out)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/regen-dev/regen/bus/wire"
@@ -45,6 +46,7 @@ func (e *Engine) renderIDs(ctx context.Context, ch wire.Change, own, derived []A
 
 // rendering is one render of one artifact at one model revision.
 type rendering struct {
+	tmpl    *Template // the template as rendered
 	rev     uint64
 	path    string // "" = the artifact does not exist in this model
 	content []byte
@@ -61,27 +63,43 @@ func (e *Engine) renderOne(ctx context.Context, ch wire.Change, id ArtifactID) (
 	if !ok || (t.Scope == ScopeModel) != (id.Node == "") {
 		return e.gone(ctx, ch, id)
 	}
+	var moved []string // paths of records replaced by the attempts
 	for attempt := 1; ; attempt++ {
 		r, err := bounded(e, ctx, "render "+id.String(), func() (rendering, error) { return e.renderAt(ctx, t, id) })
 		if err != nil {
 			return nil, err
 		}
+		e.renders.Add(1)
 		e.rendered.Store(id.key(), r.rev)
-		again, err := e.record(ctx, id, r, t.Scope == ScopeModel)
+		st, again, err := e.record(ctx, id, r, t.Scope == ScopeModel)
 		if err != nil {
 			return nil, err
 		}
+		switch {
+		case st.replaced != nil:
+			moved = append(moved, st.replaced.Path)
+		case r.had:
+			moved = append(moved, r.old.Path)
+		}
+		if st.newer != nil {
+			return nil, nil // a later render's record won: it deploys
+		}
 		if !again || attempt == maxRerenders {
-			return artifactsOf(ch, t, id, r), nil
+			return artifactsOf(ch, r.tmpl, id, r, moved), nil
 		}
 	}
 }
 
-// artifactsOf is what deploying rendering r of id takes.
-func artifactsOf(ch wire.Change, t *Template, id ArtifactID, r rendering) []wire.Artifact {
+// artifactsOf is what deploying rendering r of id takes: the content
+// (when the path is not empty) and the delete of every earlier path in
+// moved that is not r's.
+func artifactsOf(ch wire.Change, t *Template, id ArtifactID, r rendering, moved []string) []wire.Artifact {
 	var out []wire.Artifact
-	if r.had && r.old.Path != "" && r.old.Path != r.path {
-		out = append(out, deleteArtifact(ch, id, r.old.Path, r.rev))
+	slices.Sort(moved)
+	for _, p := range slices.Compact(moved) {
+		if p != "" && p != r.path {
+			out = append(out, deleteArtifact(ch, id, p, r.rev))
+		}
 	}
 	if r.path != "" {
 		a := newArtifact(ch, id, r.path, r.rev)
@@ -102,8 +120,12 @@ func (e *Engine) gone(ctx context.Context, ch wire.Change, id ArtifactID) ([]wir
 	if !had {
 		return nil, nil
 	}
-	if _, err := storeReadSet(ctx, e.cfg.Model.kv, id, nil, rev); err != nil {
+	st, err := storeReadSet(ctx, e.cfg.Model.kv, id, nil, rev)
+	if err != nil || st.newer != nil {
 		return nil, err
+	}
+	if st.replaced != nil {
+		old.ReadSet = *st.replaced
 	}
 	if old.Path == "" {
 		return nil, nil
@@ -117,7 +139,10 @@ func (e *Engine) renderAt(ctx context.Context, t *Template, id ArtifactID) (rend
 	x := e.index
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	r := rendering{rev: x.rev}
+	if now, ok := e.templates.Load().Get(t.Name); ok {
+		t = now // the set in use at this revision (reloads happen under the lock)
+	}
+	r := rendering{rev: x.rev, tmpl: t}
 	old, had := x.reads[id.key()]
 	r.old, r.had = old.ReadSet, had
 	q := newQuery(ctx, x)
@@ -166,28 +191,28 @@ func (e *Engine) outputPath(ctx context.Context, t *Template, id ArtifactID, d R
 // changed, under a new record, in what r read: the render must then be
 // done again, as the change's replica may have looked for readers before
 // the record existed.
-func (e *Engine) record(ctx context.Context, id ArtifactID, r rendering, modelScoped bool) (bool, error) {
+func (e *Engine) record(ctx context.Context, id ArtifactID, r rendering, modelScoped bool) (stored, bool, error) {
 	rs := ReadSet{ArtifactID: id, Path: r.path, Deps: r.deps, Revision: r.rev}
 	need := modelScoped || r.path != "" || len(r.deps) > 1
-	var w uint64
+	var st stored
 	var err error
 	switch {
 	case need && r.had && r.old.same(rs):
-		return false, nil
+		return st, false, nil
 	case need:
-		w, err = storeReadSet(ctx, e.cfg.Model.kv, id, &rs, r.rev)
+		st, err = storeReadSet(ctx, e.cfg.Model.kv, id, &rs, r.rev)
 	case r.had:
-		_, err = storeReadSet(ctx, e.cfg.Model.kv, id, nil, r.rev)
+		st, err = storeReadSet(ctx, e.cfg.Model.kv, id, nil, r.rev)
 	}
-	if err != nil || w == 0 {
-		return false, err
+	if err != nil || st.w == 0 {
+		return st, false, err
 	}
-	if err := e.index.Wait(ctx, w); err != nil {
-		return false, err
+	if err := e.index.Wait(ctx, st.w); err != nil {
+		return st, false, err
 	}
 	e.index.mu.RLock()
 	defer e.index.mu.RUnlock()
-	return e.index.touchedSince(r.rev, r.deps), nil
+	return st, e.index.touchedSince(r.rev, r.deps), nil
 }
 
 // stale renders the one artifact a group of artifact_stale events names,
