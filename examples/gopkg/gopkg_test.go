@@ -52,7 +52,8 @@ func (w withRenders) Run() int {
 // vocabularies are the testdata files: the four of ../shared/data, and
 // edge.jsonl, made to break the templates (names that clash with the
 // package's own, with each other and with file names; super-class cycles;
-// every kind of range; union domains and ranges; removed nodes).
+// every kind of range; union domains and ranges; removed nodes and edges,
+// an updated comment).
 var vocabularies = []string{"foaf", "prov", "dcat", "skos", "edge"}
 
 // header starts every generated file.
@@ -166,7 +167,9 @@ func TestEdgeCases(t *testing.T) {
 		person.field(t, ex+prop, typ, "")
 	}
 	person.field(t, "http://example.org/p/", "[]string", "local name is empty")
-	person.noField(t, ex+"gone") // removed
+	person.noField(t, ex+"gone")    // removed
+	person.noField(t, ex+"dropped") // its domain edge removed
+	person.field(t, ex+"height", "[]float64", "Updated: the height in metres.")
 	// Fields never take the name of the ID field or of an embedded type.
 	if slices.Contains(person.fieldNames, "Agent") || slices.Index(person.fieldNames, "ID") != 0 ||
 		slices.Contains(person.fieldNames[1:], "ID") {
