@@ -21,6 +21,7 @@ type benchFlags struct {
 	asJSON, quick, check   bool
 	doc, watermill         string
 	templates              string
+	graphTemplates         string
 	cpuProfile, memProfile string
 	scale                  float64
 }
@@ -35,6 +36,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
 	fs.StringVar(&f.doc, "doc", "", "Markdown file to write the figures into (default docs/benchmarks.md; none with --quick); - for none")
 	fs.StringVar(&f.watermill, "watermill", "bench/watermill", "the Watermill comparison module (empty: skip, ratios null)")
 	fs.StringVar(&f.templates, "templates", "examples/templates", "templates of the end-to-end run")
+	fs.StringVar(&f.graphTemplates, "graph-templates", "examples/gopkg/templates", "templates of the whole-model run (empty: skip it)")
 	fs.Float64Var(&f.scale, "scale", 1, "multiply every workload size (0.2: faster, noisier)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a pprof allocation profile of the whole run to this file")
@@ -76,7 +78,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	rep, err := benchkit.Run(ctx, benchkit.Config{Sizes: sizes.Scaled(f.scale), Quick: f.quick || f.scale < 1,
-		ChildCommand: []string{exe, "bench"}, WatermillDir: f.watermill, Templates: f.templates, Progress: stderr})
+		ChildCommand: []string{exe, "bench"}, WatermillDir: f.watermill, Templates: f.templates,
+		GraphTemplates: f.graphTemplates, Progress: stderr})
 	if perr := endProfiles(); perr != nil && err == nil {
 		err = perr
 	}

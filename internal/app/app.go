@@ -137,6 +137,9 @@ func (s *Service) Orchestrator() *orchestrator.Orchestrator { return s.orch }
 // ClientURL is the URL of the NATS server the replica uses.
 func (s *Service) ClientURL() string { return s.nc.ConnectedUrl() }
 
+// Graph is the replica's graph engine (nil with the exec engine).
+func (s *Service) Graph() *graph.Engine { return s.graph }
+
 // HTTPAddr is the metrics/probe server's address ("" without --http).
 func (s *Service) HTTPAddr() string { return s.obs.HTTPAddr() }
 

@@ -82,6 +82,11 @@ type Config struct {
 	WatermillDir string
 	// Templates is the example templates directory for the end-to-end run.
 	Templates string
+	// GraphTemplates and GraphVocabulary are the whole-model scenario's
+	// templates (examples/gopkg/templates) and the vocabulary it loads
+	// (examples/gopkg/testdata/prov.jsonl, the largest); empty
+	// GraphTemplates skips it.
+	GraphTemplates, GraphVocabulary string
 	// Progress receives one line per scenario (nil: none).
 	Progress io.Writer
 	// Logger is the orchestrators' logger (default: discard).
@@ -94,6 +99,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
+	}
+	if c.GraphVocabulary == "" {
+		c.GraphVocabulary = "examples/gopkg/testdata/prov.jsonl"
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

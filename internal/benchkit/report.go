@@ -19,6 +19,12 @@ type Report struct {
 	RSSMB100k *float64 `json:"rss_mb_100k"`
 	// EventsPerSReal is end to end: graph engine, example templates, dir deployer.
 	EventsPerSReal float64 `json:"events_per_s_real"`
+	// LoadVsRenderRatio is the drain of the largest vocabulary through a
+	// replica ÷ `regen render` of the same events.
+	LoadVsRenderRatio *float64 `json:"load_vs_render_ratio"`
+	// ChangeP99MS is the p99 of publish → done of one property change on
+	// the loaded model (the artifacts it touched rendered and deployed).
+	ChangeP99MS *float64 `json:"change_p99_ms"`
 	// Targets says, per figure, what it must reach and whether it did.
 	Targets []Target `json:"targets"`
 	// Detail holds the absolute figures and run parameters.
@@ -59,6 +65,7 @@ type Detail struct {
 	WatermillVersions           string             `json:"watermill_versions,omitempty"`
 	RSS                         RSSDetail          `json:"rss"`
 	RealEvents                  int                `json:"real_events"`
+	Graph                       GraphDetail        `json:"graph"`
 	Seconds                     float64            `json:"seconds"`
 }
 

@@ -43,7 +43,11 @@ func (r *Report) rows() [][4]string {
 		r.row("watermill_ratio_io64", fp(r.WatermillRatioIO64), "watermill "+f0(d.WatermillIOEventsPerS)+"/s"),
 		r.row("rss_mb_100k", fp(r.RSSMB100k), fmt.Sprintf("%d events in %.1fs", d.RSS.Events, d.RSS.Seconds)),
 		r.row("rss_flat_and_goroutines_back", "", ""),
-		r.row("events_per_s_real", f0(r.EventsPerSReal), fmt.Sprintf("%d events, graph engine + dir deployer", d.RealEvents)))
+		r.row("events_per_s_real", f0(r.EventsPerSReal), fmt.Sprintf("%d events, graph engine + dir deployer", d.RealEvents)),
+		r.row("load_vs_render_ratio", fp(r.LoadVsRenderRatio), fmt.Sprintf("%d events of %s: drain %.2fs, regen render %.2fs (from the server %.2fs), %d artifacts",
+			d.Graph.Events, d.Graph.Vocabulary, d.Graph.DrainSeconds, d.Graph.RenderSeconds, d.Graph.RenderFromServerSeconds, d.Graph.Artifacts)),
+		r.row("change_p99_ms", fp(r.ChangeP99MS), fmt.Sprintf("%d domain changes: p50 %.1f ms, class file p99 %.1f ms, renders per change (min, median, max) %v",
+			d.Graph.Changes, d.Graph.ChangeP50MS, d.Graph.ClassDeployP99MS, d.Graph.RendersPerChange)))
 	return rows
 }
 

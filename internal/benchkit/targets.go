@@ -27,6 +27,8 @@ func judge(rep *Report, quick bool) {
 		{"watermill_ratio_noop", ">= 2", rep.WatermillRatioNoop, func(v float64) bool { return v >= 2 }},
 		{"watermill_ratio_io64", ">= 20", rep.WatermillRatioIO64, func(v float64) bool { return v >= 20 }},
 		{"rss_mb_100k", "<= 150", rep.RSSMB100k, func(v float64) bool { return v <= 150 }},
+		{"load_vs_render_ratio", "<= 2", rep.LoadVsRenderRatio, func(v float64) bool { return v <= 2 }},
+		{"change_p99_ms", "< 50", rep.ChangeP99MS, func(v float64) bool { return v < 50 }},
 	}
 	rep.Targets = rep.Targets[:0]
 	for _, x := range ts {

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +33,9 @@ import (
 //	rdfList MODEL HEAD     the items of the RDF collection starting at HEAD
 //	                       (rdf:first of each cell, along rdf:rest to rdf:nil),
 //	                       read with MODEL.Objects; a cycle ends it
+//	listsHolding MODEL X   the heads of the RDF collections X is an item of,
+//	                       found from X backwards (rdf:first, rdf:rest), so
+//	                       that a template reads only those lists' cells
 //
 // A LIST is a []string, a []any (its items as text, as "text" prints
 // them) or nil.
@@ -39,7 +43,7 @@ func vocabFuncs() template.FuncMap {
 	return template.FuncMap{
 		"goType": GoType, "fieldType": fieldType, "uniqueFields": uniqueFields,
 		"concat": concat, "sortUniq": sortUniq, "dropBlank": dropBlank,
-		"hasItem": hasItem, "rdfList": rdfList,
+		"hasItem": hasItem, "rdfList": rdfList, "listsHolding": listsHolding,
 	}
 }
 
@@ -281,6 +285,38 @@ func rdfList(m objectLister, head string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// subjectLister is the part of the model listsHolding reads.
+type subjectLister interface {
+	Subjects(pred, obj string) ([]string, error)
+}
+
+// listsHolding returns the heads of the RDF collections that hold x as an
+// item, sorted: from each cell whose rdf:first is x back along rdf:rest
+// to a cell no other cell's rest points to. A cycle ends a walk.
+func listsHolding(m subjectLister, x string) ([]string, error) {
+	cells, err := m.Subjects("rdf:first", x)
+	if err != nil {
+		return nil, fmt.Errorf("listsHolding: %w", err)
+	}
+	heads := map[string]bool{}
+	for _, cell := range cells {
+		seen := map[string]bool{}
+		for !seen[cell] && len(seen) < maxListCells {
+			seen[cell] = true
+			prev, err := m.Subjects("rdf:rest", cell)
+			if err != nil {
+				return nil, fmt.Errorf("listsHolding: %w", err)
+			}
+			if len(prev) == 0 {
+				heads[cell] = true
+				break
+			}
+			cell = prev[0]
+		}
+	}
+	return slices.Sorted(maps.Keys(heads)), nil
 }
 
 // listOf reads a template list argument: a []string, a []any (each item

@@ -150,8 +150,10 @@ func (m ModelView) OfType(class string, closure ...bool) ([]string, error) {
 	return slices.Sorted(maps.Keys(seen)), nil
 }
 
-// subClasses returns class and every class below it through
-// rdfs:subClassOf, cycles included once.
+// SubClasses returns class and every class below it through
+// rdfs:subClassOf (transitively, a cycle's members once each), sorted.
+func (m ModelView) SubClasses(class string) ([]string, error) { return m.subClasses(class) }
+
 func (m ModelView) subClasses(class string) ([]string, error) {
 	seen := map[string]struct{}{class: {}}
 	todo := []string{class}
