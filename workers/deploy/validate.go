@@ -51,7 +51,7 @@ type ValidatorsConfig struct {
 	// built-in's.
 	Commands map[string][]string
 	// Timeout bounds one run of a command validator
-	// (ValidatorTimeoutDefault when 0).
+	// (ValidatorTimeoutDefault unless positive).
 	Timeout time.Duration
 }
 
@@ -71,9 +71,6 @@ func (c ValidatorsConfig) Validate() error {
 		case len(argv) == 0 || argv[0] == "":
 			errs = append(errs, fmt.Errorf("validators.%s: the argv is empty (a command and its arguments)", name))
 		}
-	}
-	if c.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("validator_timeout: must be positive, got %s", c.Timeout))
 	}
 	return errors.Join(errs...)
 }
@@ -113,7 +110,9 @@ func NewValidators(cfg ValidatorsConfig) (*Validators, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg.Timeout = cmp.Or(cfg.Timeout, ValidatorTimeoutDefault)
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = ValidatorTimeoutDefault
+	}
 	v := &Validators{cfg: cfg, checks: maps.Clone(builtins)}
 	for name, argv := range cfg.Commands {
 		exe, err := resolve(argv[0])
