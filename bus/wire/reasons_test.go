@@ -22,6 +22,7 @@ func TestReasonTokens(t *testing.T) {
 		wire.ReasonOversize:          "oversize",
 		wire.ReasonUnknownChangeType: "unknown_change_type",
 		wire.ReasonMaxDeliveries:     "max_deliveries",
+		wire.ReasonValidation:        "validation_failed",
 		wire.ReasonPermanent:         "permanent_error",
 	} {
 		mustEqual(t, "reason", got, want)

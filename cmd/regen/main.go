@@ -3,6 +3,7 @@
 //	regen run      [flags]   pull change events, regenerate, deploy (embedded NATS unless --nats-url)
 //	regen publish  [flags]   publish change events from JSON lines, stdin or --synthetic N
 //	regen dlq      list|replay|purge
+//	regen rollback PATH [--deploy-dir DIR]   put a deployed file's previous version back (and in the ledger)
 //	regen watch    [flags]   print telemetry events (--since 10m replays, --type filters, --json raw)
 //	regen stats    [flags]   every live replica's stats and the totals (--json: one document)
 //	regen healthcheck --url URL   exit 0 when the URL answers 2xx (container healthchecks)
@@ -35,6 +36,7 @@ func commands() []command {
 		{"publish", "publish change events (JSON lines, stdin or --synthetic N)", publishCmd},
 		{"render", "render every artifact of a model (JSON-lines files, or --from-server) into a directory", renderCmd},
 		{"dlq", "list, replay or purge dead letters", dlqCmd},
+		{"rollback", "put a deployed file's previous version back from .regen/prev/ and record it", rollbackCmd},
 		{"watch", "print telemetry events as they happen (--since replays, --type filters)", watchCmd},
 		{"stats", "show every live replica's stats and the totals", statsCmd},
 		{"healthcheck", "GET a probe URL; exit 0 on 2xx, 1 otherwise (container healthchecks)", healthcheckCmd},

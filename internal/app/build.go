@@ -118,6 +118,10 @@ func (s *Service) deployers(ctx context.Context) (orchestrator.Deployer, error) 
 	if err != nil {
 		return nil, err
 	}
+	validate, err := s.validation()
+	if err != nil {
+		return nil, err
+	}
 	var all deploy.Fanout
 	for _, t := range targets {
 		l := deploy.NewLedger(kv, t.Kind+":"+t.Arg)
@@ -126,6 +130,9 @@ func (s *Service) deployers(ctx context.Context) (orchestrator.Deployer, error) 
 		l.Lease = s.cfg.Breaker.CallTimeout
 		d, err := s.deployer(ctx, t, l)
 		if err != nil {
+			return nil, err
+		}
+		if err := validate(d, t); err != nil {
 			return nil, err
 		}
 		all = append(all, d)

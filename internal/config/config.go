@@ -15,6 +15,7 @@ import (
 	"github.com/regen-dev/regen/internal/faults"
 	"github.com/regen-dev/regen/internal/observe"
 	"github.com/regen-dev/regen/orchestrator"
+	"github.com/regen-dev/regen/workers/deploy"
 	"github.com/regen-dev/regen/workers/exec"
 )
 
@@ -53,6 +54,7 @@ type Config struct {
 	Faults       string              `yaml:"faults,omitempty"`
 	Orchestrator orchestrator.Config `yaml:",inline"`
 	Breaker      breaker.Config      `yaml:"breaker"`
+	Validation   Validation          `yaml:",inline"`
 }
 
 // NATS says where the NATS server is; URL empty means embedded.
@@ -185,6 +187,7 @@ func Default() Config {
 		SignalDebounce: SignalDebounceDefault,
 		Orchestrator:   defaultOrchestrator(),
 		Breaker:        breaker.Config{}.WithDefaults(),
+		Validation:     Validation{ValidatorTimeout: deploy.ValidatorTimeoutDefault},
 	}
 }
 
@@ -229,6 +232,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("deploy: at least one target is required"))
 	}
 	errs = append(errs, c.validateEngine()...)
+	errs = append(errs, c.validateValidation()...)
 	if _, err := faults.Parse(c.Faults); err != nil {
 		errs = append(errs, err)
 	}

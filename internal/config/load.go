@@ -44,12 +44,16 @@ type flagValue struct {
 func (f *flagValue) String() string   { return "" }
 func (f *flagValue) IsBoolFlag() bool { return f.isBool }
 func (f *flagValue) Set(v string) error {
-	if prev, ok := f.vals[f.name]; ok && f.name == "deploy" {
-		v = prev + "," + v // --deploy may be repeated
+	if prev, ok := f.vals[f.name]; ok && repeatable[f.name] != "" {
+		v = prev + repeatable[f.name] + v
 	}
 	f.vals[f.name] = v
 	return nil
 }
+
+// repeatable are the flags that may be given more than once, with the
+// separator that joins their values.
+var repeatable = map[string]string{"deploy": ",", "validator": mapSep, "deploy-validate": mapSep}
 
 // Load returns defaults overlaid with the YAML file, REGEN_* env and flags,
 // validated. getenv is usually os.Getenv.

@@ -87,12 +87,7 @@ func boolS(key, flag, usage string, p *bool) setting {
 
 func listS(key, flag, usage string, p *[]string) setting {
 	return setting{key: key, flag: flag, usage: usage, set: func(v string) error {
-		*p = nil
-		for _, part := range strings.Split(v, ",") {
-			if part = strings.TrimSpace(part); part != "" {
-				*p = append(*p, part)
-			}
-		}
+		*p = splitList(v)
 		return nil
 	}}
 }
@@ -102,6 +97,59 @@ func fieldsS(key, flag, usage string, p *[]string) setting {
 		*p = strings.Fields(v)
 		return nil
 	}}
+}
+
+// argvMapS sets a map of argv from NAME=ARGV entries (the argv split on
+// spaces, no quoting), separated by ";" (a repeated flag adds one): the
+// whole map, as a list setting replaces the whole list.
+func argvMapS(key, flag, usage string, p *map[string][]string) setting {
+	return mapS(key, flag, usage, p, strings.Cut, strings.Fields)
+}
+
+// listMapS sets a map of lists from KEY=A,B entries separated by ";";
+// KEY may hold "=" (it ends at the last one).
+func listMapS(key, flag, usage string, p *map[string][]string) setting {
+	cutLast := func(s, sep string) (string, string, bool) {
+		i := strings.LastIndex(s, sep)
+		if i < 0 {
+			return s, "", false
+		}
+		return s[:i], s[i+len(sep):], true
+	}
+	return mapS(key, flag, usage, p, cutLast, splitList)
+}
+
+func mapS(key, flag, usage string, p *map[string][]string, cut func(s, sep string) (string, string, bool),
+	split func(string) []string) setting {
+	return setting{key: key, flag: flag, usage: usage, set: func(v string) error {
+		m := map[string][]string{}
+		for _, entry := range strings.Split(v, mapSep) {
+			if entry = strings.TrimSpace(entry); entry == "" {
+				continue
+			}
+			k, val, ok := cut(entry, "=")
+			if k = strings.TrimSpace(k); !ok || k == "" {
+				return fmt.Errorf("%q is not NAME=VALUE", entry)
+			}
+			m[k] = split(val)
+		}
+		*p = m
+		return nil
+	}}
+}
+
+// mapSep separates the entries of a map setting.
+const mapSep = ";"
+
+// splitList is a comma-separated list, blanks dropped.
+func splitList(v string) []string {
+	var out []string
+	for _, part := range strings.Split(v, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
 
 // EnvVars lists every environment variable Load reads: REGEN_CONFIG and
@@ -117,8 +165,8 @@ func EnvVars() []string {
 
 // settings lists every flag/env setting bound to the fields of c.
 func settings(c *Config) []setting {
-	return slices.Concat(natsSettings(c), storageSettings(c), serviceSettings(c), orchestratorSettings(&c.Orchestrator),
-		breakerSettings(&c.Breaker))
+	return slices.Concat(natsSettings(c), storageSettings(c), serviceSettings(c), validationSettings(&c.Validation),
+		orchestratorSettings(&c.Orchestrator), breakerSettings(&c.Breaker))
 }
 
 // natsSettings: the connection, the embedded server and the consumer.
@@ -169,6 +217,16 @@ func serviceSettings(c *Config) []setting {
 		boolS("pprof", "pprof", "serve /debug/pprof/ on the --http server", &c.Pprof),
 		durS("stats_interval", "stats-interval", "how often the replica publishes its stats to REGEN_REPLICAS", &c.StatsInterval),
 		durS("signal_debounce", "signal-debounce", "a second SIGINT/SIGTERM within this of the first is ignored; a later one forces exit", &c.SignalDebounce),
+	}
+}
+
+// validationSettings: the command validators and the validators of each
+// deploy target.
+func validationSettings(c *Validation) []setting {
+	return []setting{
+		argvMapS("validators", "validator", "a command validator NAME=ARGV, the argv split on spaces (repeated, or ; between them; replaces the file's)", &c.Validators),
+		listMapS("deploy_validate", "deploy-validate", "validators of a deploy target TARGET=NAME,NAME (repeated, or ; between them; replaces the file's)", &c.DeployValidate),
+		durS("validator_timeout", "validator-timeout", "time limit per run of a command validator", &c.ValidatorTimeout),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
 )
@@ -30,15 +31,18 @@ type Dir struct {
 	Root string
 	// Ledger skips unchanged and stale artifacts; nil deploys everything.
 	Ledger *Ledger
-	// Validate, when set, is called before each deploy; its error is
-	// permanent.
-	Validate func(wire.Artifact) error
+	// Validate, when set, checks each artifact but a delete before it is
+	// deployed (Validators.Hook builds it); a refusal leaves what is
+	// deployed as it is. Its error is permanent (reason
+	// wire.ReasonValidation) unless it matches ErrValidatorUnavailable or
+	// ctx has ended.
+	Validate func(context.Context, wire.Artifact) error
 }
 
 // Deploy writes (or, for a.Delete, removes) a.Path under Root. deployed is
 // false when the ledger skipped it as unchanged or stale.
 func (d *Dir) Deploy(ctx context.Context, a wire.Artifact) (bool, error) {
-	if a.Path == ".regen" || strings.HasPrefix(a.Path, ".regen/") {
+	if reserved(a.Path) {
 		return false, wire.PermanentReason(wire.ReasonUnsafePath,
 			fmt.Errorf("deploy %s: %w: .regen/ is reserved for previous versions", a.Path, wire.ErrUnsafePath))
 	}
@@ -52,12 +56,20 @@ func (d *Dir) Deploy(ctx context.Context, a wire.Artifact) (bool, error) {
 	})
 }
 
-func (d *Dir) withRoot(fn func(*os.Root) error) error {
+// reserved reports whether p is in the folder of previous versions.
+func reserved(p string) bool { return p == ".regen" || strings.HasPrefix(p, ".regen/") }
+
+func (d *Dir) withRoot(fn func(*os.Root) error) error { return d.inRoot(true, fn) }
+
+// inRoot runs fn on Root, created first if create is set.
+func (d *Dir) inRoot(create bool, fn func(*os.Root) error) error {
 	if d.Root == "" {
 		return errors.New("dir deployer: field Root is empty")
 	}
-	if err := os.MkdirAll(d.Root, 0o755); err != nil {
-		return fmt.Errorf("dir deployer: %w", err)
+	if create {
+		if err := os.MkdirAll(d.Root, 0o755); err != nil {
+			return fmt.Errorf("dir deployer: %w", err)
+		}
 	}
 	r, err := os.OpenRoot(d.Root)
 	if err != nil {
@@ -168,30 +180,63 @@ func syncDir(r *os.Root, dir string) error {
 	return nil
 }
 
-// Rollback puts the previous version of p (in PrevDir) back in place and
-// records its hash in the ledger (keeping the revision, so a redeploy of
-// the same revision's newer content is not refused as stale).
-func (d *Dir) Rollback(ctx context.Context, p string) error {
-	p, err := wire.CleanPath(p)
+// ErrNoPrevious says Rollback found no previous version of a path in
+// PrevDir: it was never overwritten nor deleted, or was already rolled
+// back.
+var ErrNoPrevious = errors.New("no previous version")
+
+// Rollback puts the previous version of p (in PrevDir) back in place
+// (what was there is replaced, and is not kept) and returns the hash of
+// the content it restored. With a Ledger it records that hash (keeping
+// the revision, so a redeploy of the same revision's newer content is not
+// refused as stale); an error then may follow a restore that succeeded,
+// and says so. Root must exist.
+func (d *Dir) Rollback(ctx context.Context, name string) (string, error) {
+	p, err := wire.CleanPath(name)
+	if err == nil && reserved(p) {
+		err = fmt.Errorf("%w: %s is where previous versions are kept", wire.ErrUnsafePath, PrevDir)
+	}
 	if err != nil {
-		return fmt.Errorf("rollback: %w", err)
+		return "", fmt.Errorf("rollback %s: %w", name, err)
 	}
 	var content []byte
-	err = d.withRoot(func(r *os.Root) error {
-		if content, err = r.ReadFile(prevPath(p)); err != nil {
-			return err
-		}
-		if err := r.Rename(prevPath(p), p); err != nil {
-			return err
-		}
-		return syncDir(r, path.Dir(p))
+	err = d.inRoot(false, func(r *os.Root) (err error) {
+		content, err = restore(r, p)
+		return err
 	})
-	if err != nil || d.Ledger == nil {
-		return wrapIf(err, "rollback "+p)
+	if err != nil {
+		return "", fmt.Errorf("rollback %s: %w", p, err)
 	}
-	return d.Ledger.Amend(ctx, p, func(rec *LedgerRecord) {
-		rec.Hash, rec.Deleted, rec.Pending = wire.ContentHash(content), false, false
+	hash := wire.ContentHash(content)
+	if d.Ledger == nil {
+		return hash, nil
+	}
+	err = d.Ledger.Amend(ctx, p, func(rec *LedgerRecord) {
+		rec.Hash, rec.Deleted, rec.Pending, rec.DeployedAt = hash, false, false, time.Now()
 	})
+	if err != nil {
+		return hash, fmt.Errorf("rollback %s: restored, but the ledger was not updated: %w", p, err)
+	}
+	return hash, nil
+}
+
+// restore moves the previous version of p back to p and returns its
+// content.
+func restore(r *os.Root, p string) ([]byte, error) {
+	content, err := r.ReadFile(prevPath(p))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w in %s", ErrNoPrevious, PrevDir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := r.MkdirAll(path.Dir(p), 0o755); err != nil {
+		return nil, fmt.Errorf("mkdir: %w", err)
+	}
+	if err := r.Rename(prevPath(p), p); err != nil {
+		return nil, err
+	}
+	return content, syncDir(r, path.Dir(p))
 }
 
 func wrapIf(err error, what string) error {

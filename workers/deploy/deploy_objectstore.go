@@ -28,9 +28,12 @@ type ObjectStore struct {
 	Store jetstream.ObjectStore
 	// Ledger skips unchanged and stale artifacts; nil deploys everything.
 	Ledger *Ledger
-	// Validate, when set, is called before each deploy; its error is
-	// permanent.
-	Validate func(wire.Artifact) error
+	// Validate, when set, checks each artifact but a delete before it is
+	// deployed (Validators.Hook builds it); a refusal leaves what is
+	// deployed as it is. Its error is permanent (reason
+	// wire.ReasonValidation) unless it matches ErrValidatorUnavailable or
+	// ctx has ended.
+	Validate func(context.Context, wire.Artifact) error
 }
 
 // Deploy puts (or, for a.Delete, deletes) the object a.Path. deployed is

@@ -57,7 +57,7 @@ func TestDirDeployer(t *testing.T) {
 	if readFile(t, f) != "v2" || readFile(t, filepath.Join(root, PrevDir, "a", "b.txt")) != "v1" {
 		t.Fatal("v2 not written or v1 not kept")
 	}
-	if err := d.Rollback(b.Ctx, "a/b.txt"); err != nil || readFile(t, f) != "v1" {
+	if _, err := d.Rollback(b.Ctx, "a/b.txt"); err != nil || readFile(t, f) != "v1" {
 		t.Fatalf("rollback: %v", err)
 	}
 	mustDeploy(t, b.Ctx, d, artifact("a/b.txt", "v2", 12), true) // redeploy after rollback
@@ -101,7 +101,7 @@ func TestDirDeployerRefusesEscapes(t *testing.T) {
 		t.Fatalf("wrote outside root: %v", entries)
 	}
 	refuse := errors.New("nope")
-	d.Validate = func(wire.Artifact) error { return refuse }
+	d.Validate = func(context.Context, wire.Artifact) error { return refuse }
 	if _, err := d.Deploy(context.Background(), artifact("ok", "x", 1)); !errors.Is(err, wire.ErrPermanent) || !errors.Is(err, refuse) {
 		t.Fatalf("validate: %v", err)
 	}
@@ -268,5 +268,56 @@ func TestLedgerWaitsBehindAnotherReplicasClaim(t *testing.T) {
 	}
 	if rec, _, _ := waiter.Get(b.Ctx, "hot"); rec.Revision != 2 || rec.Pending {
 		t.Fatalf("record = %+v, want revision 2 deployed", rec)
+	}
+}
+
+// TestRollbackRestoresThePreviousVersionAndRecordsIt checks Rollback after
+// an overwrite and after a delete, its ledger record, and its refusals.
+func TestRollbackRestoresThePreviousVersionAndRecordsIt(t *testing.T) {
+	t.Parallel()
+	b := testkit.Setup(t)
+	root := t.TempDir()
+	l := NewLedger(b.KV(t, "LEDGER"), "test")
+	d := &Dir{Root: root, Ledger: l}
+	f := filepath.Join(root, "a", "b.txt")
+	mustDeploy(t, b.Ctx, d, artifact("a/b.txt", "v1", 1), true)
+	if _, err := d.Rollback(b.Ctx, "a/b.txt"); !errors.Is(err, ErrNoPrevious) {
+		t.Fatalf("rollback without a previous version: %v", err)
+	}
+	mustDeploy(t, b.Ctx, d, artifact("a/b.txt", "v2", 2), true)
+	hash, err := d.Rollback(b.Ctx, "a/b.txt")
+	if err != nil || hash != wire.ContentHash([]byte("v1")) || readFile(t, f) != "v1" {
+		t.Fatalf("rollback = %s, %v; file %q", hash, err, readFile(t, f))
+	}
+	rec, _, err := l.Get(b.Ctx, "a/b.txt")
+	if err != nil || rec.Hash != hash || rec.Revision != 2 || rec.Pending || rec.Deleted {
+		t.Fatalf("ledger after rollback: %+v (%v)", rec, err)
+	}
+	if _, err := d.Rollback(b.Ctx, "a/b.txt"); !errors.Is(err, ErrNoPrevious) {
+		t.Fatalf("a second rollback: %v", err)
+	}
+	del := artifact("a/b.txt", "", 3)
+	del.Delete = true
+	mustDeploy(t, b.Ctx, d, del, true)
+	if err := os.Remove(filepath.Join(root, "a")); err != nil { // the emptied folder gone too
+		t.Fatal(err)
+	}
+	if _, err := d.Rollback(b.Ctx, "a/b.txt"); err != nil || readFile(t, f) != "v1" {
+		t.Fatalf("rollback of a delete: %v", err)
+	}
+	if rec, _, _ := l.Get(b.Ctx, "a/b.txt"); rec.Deleted || rec.Revision != 3 {
+		t.Fatalf("ledger after rolling back a delete: %+v", rec)
+	}
+	for _, p := range []string{"../x", "/etc/passwd", ".regen/prev/a/b.txt"} {
+		if _, err := d.Rollback(b.Ctx, p); !errors.Is(err, wire.ErrUnsafePath) {
+			t.Errorf("Rollback(%q): %v", p, err)
+		}
+	}
+	missing := &Dir{Root: filepath.Join(root, "none")}
+	if _, err := missing.Rollback(b.Ctx, "x"); err == nil {
+		t.Fatal("rollback in a missing root succeeded")
+	}
+	if _, err := os.Stat(missing.Root); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("rollback created the root: %v", err)
 	}
 }
