@@ -58,13 +58,11 @@ func (o *Orchestrator) loop(r *run) {
 	}()
 	failures := 0
 	for {
-		var b batch
-		select {
-		case b = <-ahead[0].ch:
-		case <-r.fetchCtx.Done():
+		b, i, ok := nextBatch(r.fetchCtx, ahead)
+		if !ok {
 			return
 		}
-		ahead = append(ahead[:0], ahead[1:]...)
+		ahead = append(ahead[:i], ahead[i+1:]...)
 		if r.fetchCtx.Err() != nil && len(b.msgs) == 0 {
 			return
 		}
@@ -81,6 +79,25 @@ func (o *Orchestrator) loop(r *run) {
 		}
 		ahead = append(ahead, o.startFetch(ctx))
 		o.startCycle(r, b, slots, &cycles)
+	}
+}
+
+// nextBatch takes the batch of whichever fetch ahead delivers first (the
+// server may hand a lone message to either's pull request: waiting on the
+// older one would leave it sitting for up to FetchWait); ok is false once
+// ctx ends. fetchesAhead is 2.
+func nextBatch(ctx context.Context, ahead []*fetch) (b batch, i int, ok bool) {
+	var second <-chan batch // nil (never ready) when only one fetch runs
+	if len(ahead) > 1 {
+		second = ahead[1].ch
+	}
+	select {
+	case b = <-ahead[0].ch:
+		return b, 0, true
+	case b = <-second:
+		return b, 1, true
+	case <-ctx.Done():
+		return batch{}, 0, false
 	}
 }
 

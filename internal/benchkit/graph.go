@@ -265,7 +265,7 @@ func (s *suite) changes(ctx context.Context, svc *app.Service, out string) error
 		if _, err := s.env.js.PublishMsg(ctx, msg); err != nil {
 			return fmt.Errorf("graph bench: publish: %w", err)
 		}
-		exec, classAt, err := awaitDeploy(ctx, deployed, ev.ID, "gopkg/entity.go")
+		exec, classAt, err := awaitDeploy(ctx, deployed, "gopkg/entity.go")
 		if err != nil {
 			return err
 		}
@@ -308,21 +308,22 @@ func (s *suite) watchTelemetry() (deployed, done chan *nats.Msg, stop func(), er
 	return deployed, done, func() { _ = sd.Unsubscribe(); _ = sc.Unsubscribe() }, nil
 }
 
-// awaitDeploy waits for the deployment of path by event id.
-func awaitDeploy(ctx context.Context, ch chan *nats.Msg, id, path string) (string, time.Time, error) {
+// awaitDeploy waits for the next deployment of path (by the change, or by
+// the artifact_stale event it caused).
+func awaitDeploy(ctx context.Context, ch chan *nats.Msg, path string) (string, time.Time, error) {
 	for {
 		select {
 		case m := <-ch:
 			var rec struct {
 				Data wire.DeploymentCompletedData `json:"data"`
 			}
-			if json.Unmarshal(m.Data, &rec) == nil && rec.Data.EventID == id && rec.Data.Path == path {
+			if json.Unmarshal(m.Data, &rec) == nil && rec.Data.Path == path {
 				return rec.Data.ExecutionID, time.Now(), nil
 			}
 		case <-ctx.Done():
-			return "", time.Time{}, fmt.Errorf("graph bench: waiting for %s of %s: %w", path, id, ctx.Err())
+			return "", time.Time{}, fmt.Errorf("graph bench: waiting for %s: %w", path, ctx.Err())
 		case <-time.After(30 * time.Second):
-			return "", time.Time{}, fmt.Errorf("graph bench: %s of %s not deployed within 30s", path, id)
+			return "", time.Time{}, fmt.Errorf("graph bench: %s not deployed within 30s", path)
 		}
 	}
 }

@@ -16,10 +16,12 @@ import (
 )
 
 // InlineMaxDefault is how many derived re-renders (artifacts of other
-// nodes that read what a change touched) one change renders itself; past
-// it, they are published as artifact_stale events for every replica to
-// share (Config.Stale).
-const InlineMaxDefault = 32
+// nodes that read what a change touched) one change renders itself when
+// Config.Stale is set; the rest are published as artifact_stale events for
+// every replica to share. None by default: published, the re-renders of
+// every change of a batch that touch one artifact meet in the next batch
+// and render it once.
+const InlineMaxDefault = 0
 
 // Config configures an Engine.
 type Config struct {
@@ -36,7 +38,7 @@ type Config struct {
 	// itself; nil renders them all in place.
 	Stale StalePublisher
 	// InlineMax is how many derived re-renders a change renders itself
-	// when Stale is set (InlineMaxDefault).
+	// when Stale is set (InlineMaxDefault; negative is taken as 0).
 	InlineMax int
 }
 
@@ -91,9 +93,7 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("graph engine: %w", err)
 	}
 	e := &Engine{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default())}
-	if e.cfg.InlineMax <= 0 {
-		e.cfg.InlineMax = InlineMaxDefault
-	}
+	e.cfg.InlineMax = max(e.cfg.InlineMax, InlineMaxDefault)
 	e.templates.Store(set)
 	if e.index, err = OpenIndex(ctx, cfg.Model.kv, e.log); err != nil {
 		return nil, fmt.Errorf("graph engine: %w", err)
