@@ -4,7 +4,6 @@ import (
 	"maps"
 	"reflect"
 	"slices"
-	"strings"
 )
 
 // A dependency key names one thing a render can read from the model, and
@@ -28,7 +27,6 @@ const (
 func depNode(s string) string                   { return depNodePrefix + s }
 func depSubjects(p, o string) string            { return depSubjectsPrefix + p + "\x00" + o }
 func depPredicate(p string) string              { return depPredPrefix + p }
-func depParts(dep string) []string              { return strings.Split(dep, "\x00") }
 func sortedDeps(m map[string]struct{}) []string { return slices.Sorted(maps.Keys(m)) }
 
 // visible reports whether a node takes part in queries: it exists and was

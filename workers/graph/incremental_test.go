@@ -129,6 +129,8 @@ func snapOf(x *Index) *modelSnap {
 	return &modelSnap{nodes: maps.Clone(x.nodes)}
 }
 
+func depParts(dep string) []string { return strings.Split(dep, "\x00") }
+
 // value is what a dependency key reads in s, computed by brute force.
 func (s *modelSnap) value(dep string) string {
 	parts := depParts(dep)
