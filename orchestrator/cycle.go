@@ -38,12 +38,18 @@ func (o *Orchestrator) initCycle(n int) ParallelExecution {
 // hold a slot, and processAll returns only once every ack is confirmed (or
 // failed); it calls processed (when not nil) once the workers are done,
 // before awaiting the confirmations. Once Stop begins, messages not yet
-// started are released for immediate redelivery. It returns the finished
-// pool: its results and the cycle's peak in flight.
+// started are released for immediate redelivery. With a GroupEngine the
+// cycle first plans its units of work (see plan): a worker then takes a
+// unit, one gate slot, at a time. It returns the finished pool: its
+// results and the cycle's peak in flight.
 func (o *Orchestrator) processAll(r *run, execID string, msgs []wire.Message, limit int, processed func()) *cyclePool {
-	p := &cyclePool{o: o, r: r, execID: execID, msgs: msgs, max: int64(min(limit, len(msgs))),
+	p := &cyclePool{o: o, r: r, execID: execID, msgs: msgs, items: int64(len(msgs)),
 		results: make([]result, len(msgs)), done: make([]atomic.Bool, len(msgs))}
 	defer o.heartbeat(msgs, p.done)()
+	if o.group != nil {
+		p.plan(o.group)
+	}
+	p.max = min(int64(limit), p.items)
 	if p.max > 0 {
 		p.spawned.Store(1)
 		p.workers.Go(p.work)
@@ -63,8 +69,14 @@ type cyclePool struct {
 	execID  string
 	msgs    []wire.Message
 	max     int64 // at most this many workers
+	items   int64 // units of work: len(msgs), or len(units) in a grouped cycle
 	results []result
 	done    []atomic.Bool
+	// prep and units are a grouped cycle's (nil otherwise): every message
+	// decoded, and the units of work, each a list of indices into msgs
+	// (see plan).
+	prep  []prepared
+	units [][]int
 
 	workers, acks                 sync.WaitGroup
 	next, inFlight, peak, spawned atomic.Int64
@@ -74,6 +86,10 @@ type cyclePool struct {
 func (p *cyclePool) work() {
 	w := p.o.getWorker()
 	defer p.o.workers.Put(w)
+	if p.units != nil {
+		p.workUnits(w)
+		return
+	}
 	for i := int(p.next.Add(1) - 1); i < len(p.msgs); i = int(p.next.Add(1) - 1) {
 		if !p.o.gate.acquire(p.r.fetchCtx) {
 			p.results[i] = p.o.release(p.msgs[i], p.execID)
@@ -97,7 +113,7 @@ func (p *cyclePool) take() {
 	n := p.inFlight.Add(1)
 	raisePeak(&p.peak, n)
 	s := p.spawned.Load()
-	if n < s || s >= p.max || p.next.Load() >= int64(len(p.msgs)) {
+	if n < s || s >= p.max || p.next.Load() >= p.items {
 		return
 	}
 	if p.spawned.CompareAndSwap(s, s+1) {
@@ -105,16 +121,22 @@ func (p *cyclePool) take() {
 	}
 }
 
-// processOne processes message i and records its result; a success is
-// acked, counted in acks until its confirmation (or failure) arrives.
-// done[i] is set and the observer told once the message is settled. The
-// result is recorded before the ack is sent: the ack's callback reads it.
+// processOne processes message i and records its result.
 func (p *cyclePool) processOne(w *worker, i int) {
 	o := p.o
 	o.inFlight.Add(1)
 	start := time.Now()
 	res := w.process(p.r.workCtx, p.execID, p.msgs[i], start)
 	o.inFlight.Add(-1)
+	p.record(i, res, start)
+}
+
+// record records res, the result of message i started at start; a
+// success is acked, counted in acks until its confirmation (or failure)
+// arrives. done[i] is set and the observer told once the message is
+// settled. The result is recorded before the ack is sent: the ack's
+// callback reads it.
+func (p *cyclePool) record(i int, res result, start time.Time) {
 	res.start = start
 	p.results[i] = res
 	if !res.ack {
