@@ -39,27 +39,31 @@ func (o *Orchestrator) initCycle(n int) ParallelExecution {
 // failed); it calls processed (when not nil) once the workers are done,
 // before awaiting the confirmations. Once Stop begins, messages not yet
 // started are released for immediate redelivery. With a GroupEngine the
-// cycle first plans its units of work (see plan): a worker then takes a
-// unit, one gate slot, at a time. It returns the finished pool: its
-// results and the cycle's peak in flight.
+// cycle is grouped instead (processGrouped). It returns the finished pool:
+// its results and the cycle's peak in flight.
 func (o *Orchestrator) processAll(r *run, execID string, msgs []wire.Message, limit int, processed func()) *cyclePool {
-	p := &cyclePool{o: o, r: r, execID: execID, msgs: msgs, items: int64(len(msgs)),
+	if o.group != nil {
+		return o.processGrouped(r, execID, msgs, limit, processed)
+	}
+	p := &cyclePool{o: o, r: r, execID: execID, msgs: msgs, max: int64(min(limit, len(msgs))),
 		results: make([]result, len(msgs)), done: make([]atomic.Bool, len(msgs))}
 	defer o.heartbeat(msgs, p.done)()
-	if o.group != nil {
-		p.plan(o.group)
-	}
-	p.max = min(int64(limit), p.items)
+	p.runWorkers(p.work, processed)
+	return p
+}
+
+// runWorkers starts the first worker (work), waits for every worker, calls
+// processed (when not nil), then waits for every ack confirmation.
+func (p *cyclePool) runWorkers(work, processed func()) {
 	if p.max > 0 {
 		p.spawned.Store(1)
-		p.workers.Go(p.work)
+		p.workers.Go(work)
 	}
 	p.workers.Wait()
 	if processed != nil {
 		processed()
 	}
 	p.acks.Wait()
-	return p
 }
 
 // cyclePool is the worker pool of one cycle.
@@ -69,14 +73,8 @@ type cyclePool struct {
 	execID  string
 	msgs    []wire.Message
 	max     int64 // at most this many workers
-	items   int64 // units of work: len(msgs), or len(units) in a grouped cycle
 	results []result
 	done    []atomic.Bool
-	// prep and units are a grouped cycle's (nil otherwise): every message
-	// decoded, and the units of work, each a list of indices into msgs
-	// (see plan).
-	prep  []prepared
-	units [][]int
 
 	workers, acks                 sync.WaitGroup
 	next, inFlight, peak, spawned atomic.Int64
@@ -86,10 +84,6 @@ type cyclePool struct {
 func (p *cyclePool) work() {
 	w := p.o.getWorker()
 	defer p.o.workers.Put(w)
-	if p.units != nil {
-		p.workUnits(w)
-		return
-	}
 	for i := int(p.next.Add(1) - 1); i < len(p.msgs); i = int(p.next.Add(1) - 1) {
 		if !p.o.gate.acquire(p.r.fetchCtx) {
 			p.results[i] = p.o.release(p.msgs[i], p.execID)
@@ -110,15 +104,22 @@ func (p *cyclePool) work() {
 // one worker per processor busy instead of a goroutine per slot competing
 // with the NATS client and server for the CPU.
 func (p *cyclePool) take() {
+	if p.grow(len(p.msgs)) {
+		p.workers.Go(p.work)
+	}
+}
+
+// grow counts a unit of work in flight and reports whether one more
+// worker is to start (counted in spawned): every worker is busy, and some
+// of the items units of work remain.
+func (p *cyclePool) grow(items int) bool {
 	n := p.inFlight.Add(1)
 	raisePeak(&p.peak, n)
 	s := p.spawned.Load()
-	if n < s || s >= p.max || p.next.Load() >= p.items {
-		return
+	if n < s || s >= p.max || p.next.Load() >= int64(items) {
+		return false
 	}
-	if p.spawned.CompareAndSwap(s, s+1) {
-		p.workers.Go(p.work)
-	}
+	return p.spawned.CompareAndSwap(s, s+1)
 }
 
 // processOne processes message i and records its result.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
@@ -17,7 +18,25 @@ import (
 // each group is one unit of work (one gate slot, one RegenerateGroup, one
 // deploy), and every message still gets its own result, ack and telemetry.
 // Every other message is a unit of its own, processed as in a cycle
-// without a GroupEngine.
+// without a GroupEngine. The grouped state lives in groupPool and
+// groupCall, so that a cycle without a GroupEngine carries none of it.
+
+// groupPool is the worker pool of a grouped cycle: a cyclePool whose
+// workers take units of work instead of messages.
+type groupPool struct {
+	cyclePool
+	prep  []prepared // every message, decoded
+	units [][]int    // the units of work, each a list of indices into msgs
+}
+
+// groupCall is a worker's call of a GroupEngine, built once per worker:
+// fn calls RegenerateGroup on chs, leaving the artifacts in the worker's
+// arts and each change's error in errs.
+type groupCall struct {
+	chs  []wire.Change
+	errs []error
+	fn   func(ctx context.Context) error
+}
 
 // prepared is one message of a grouped cycle as plan decoded it.
 type prepared struct {
@@ -37,14 +56,26 @@ type groupRun struct {
 	err      error
 }
 
+// processGrouped is processAll for a grouped cycle: the heartbeat covers
+// every message from the start, plan makes the units of work, and the
+// pool grows up to min(limit, units) workers.
+func (o *Orchestrator) processGrouped(r *run, execID string, msgs []wire.Message, limit int, processed func()) *cyclePool {
+	p := &groupPool{cyclePool: cyclePool{o: o, r: r, execID: execID, msgs: msgs,
+		results: make([]result, len(msgs)), done: make([]atomic.Bool, len(msgs))}}
+	defer o.heartbeat(msgs, p.done)()
+	p.plan(o.group)
+	p.max = int64(min(limit, len(p.units)))
+	p.runWorkers(p.work, processed)
+	return &p.cyclePool
+}
+
 // plan prepares every message of the cycle and makes its units of work.
-func (p *cyclePool) plan(ge GroupEngine) {
+func (p *groupPool) plan(ge GroupEngine) {
 	p.prep = make([]prepared, len(p.msgs))
 	for i, m := range p.msgs {
 		p.prep[i] = p.o.prepare(p.r.workCtx, p.execID, m)
 	}
 	p.units = p.group(ge)
-	p.items = int64(len(p.units))
 }
 
 // prepare decodes m and checks its delivery budget, as process does.
@@ -64,7 +95,7 @@ func (o *Orchestrator) prepare(ctx context.Context, execID string, m wire.Messag
 // group returns the units of work of the prepared messages, in the order
 // of the batch: the valid messages with the same non-empty key together,
 // in stream-sequence order, and every other message alone.
-func (p *cyclePool) group(ge GroupEngine) [][]int {
+func (p *groupPool) group(ge GroupEngine) [][]int {
 	units, byKey := make([][]int, 0, len(p.msgs)), map[string]int{}
 	for i := range p.prep {
 		key := ""
@@ -87,9 +118,11 @@ func (p *cyclePool) group(ge GroupEngine) [][]int {
 	return units
 }
 
-// workUnits is work in a grouped cycle: it takes units until none is left,
-// each under one gate slot.
-func (p *cyclePool) workUnits(w *worker) {
+// work is one worker of a grouped cycle: it takes units until none is
+// left, each under one gate slot.
+func (p *groupPool) work() {
+	w := p.o.getWorker()
+	defer p.o.workers.Put(w)
 	for u := int(p.next.Add(1) - 1); u < len(p.units); u = int(p.next.Add(1) - 1) {
 		if !p.o.gate.acquire(p.r.fetchCtx) {
 			p.releaseUnit(p.units[u])
@@ -102,8 +135,15 @@ func (p *cyclePool) workUnits(w *worker) {
 	}
 }
 
+// take is cyclePool.take for units of work.
+func (p *groupPool) take() {
+	if p.grow(len(p.units)) {
+		p.workers.Go(p.work)
+	}
+}
+
 // releaseUnit puts back every message of a unit never started (Stop began).
-func (p *cyclePool) releaseUnit(unit []int) {
+func (p *groupPool) releaseUnit(unit []int) {
 	for _, i := range unit {
 		p.results[i] = p.o.release(p.msgs[i], p.execID)
 		p.done[i].Store(true)
@@ -111,7 +151,7 @@ func (p *cyclePool) releaseUnit(unit []int) {
 }
 
 // processUnit processes a unit of work: a group, or one message alone.
-func (p *cyclePool) processUnit(w *worker, unit []int) {
+func (p *groupPool) processUnit(w *worker, unit []int) {
 	if len(unit) > 1 {
 		p.processGroup(w, unit)
 		return
@@ -140,7 +180,7 @@ func (w *worker) processPrepared(ctx context.Context, m wire.Message, pr *prepar
 // processGroup processes the messages of unit, a group: one
 // RegenerateGroup and one deploy, then each message's own outcome,
 // recorded (and acked) in turn.
-func (p *cyclePool) processGroup(w *worker, unit []int) {
+func (p *groupPool) processGroup(w *worker, unit []int) {
 	o, ctx := p.o, p.r.workCtx
 	o.inFlight.Add(int64(len(unit)))
 	start := time.Now()
@@ -156,13 +196,15 @@ func (p *cyclePool) processGroup(w *worker, unit []int) {
 	}
 }
 
-// bindGroup builds the worker's call of ge.RegenerateGroup on chs.
-func (w *worker) bindGroup(ge GroupEngine) {
-	w.regenerateGroupFn = func(ctx context.Context) error {
+// newGroupCall builds w's call of ge.RegenerateGroup.
+func newGroupCall(w *worker, ge GroupEngine) *groupCall {
+	g := &groupCall{}
+	g.fn = func(ctx context.Context) error {
 		var err error
-		w.arts, w.chErrs, err = ge.RegenerateGroup(ctx, w.chs)
+		w.arts, g.errs, err = ge.RegenerateGroup(ctx, g.chs)
 		return err
 	}
+	return g
 }
 
 // runGroup applies chs, a group started at start, through the engine
@@ -172,12 +214,12 @@ func (w *worker) runGroup(ctx context.Context, chs []wire.Change, start time.Tim
 	o := w.o
 	evCtx, cancel := deadline.WithDeadlineValue(ctx, start.Add(o.cfg.EventTimeout), w.startedHook)
 	defer cancel()
-	w.chs = chs
+	w.group.chs = chs
 	defer w.resetGroup()
-	if err := o.deps.EngineGuard.Do(evCtx, w.regenerateGroupFn); err != nil {
+	if err := o.deps.EngineGuard.Do(evCtx, w.group.fn); err != nil {
 		return groupRun{stage: "regenerate", err: err}
 	}
-	errs, err := changeErrs(w.chErrs, len(chs))
+	errs, err := changeErrs(w.group.errs, len(chs))
 	if err != nil {
 		return groupRun{stage: "regenerate", err: err}
 	}
@@ -192,7 +234,7 @@ func (w *worker) runGroup(ctx context.Context, chs []wire.Change, start time.Tim
 // resetGroup drops the finished group's references.
 func (w *worker) resetGroup() {
 	w.reset()
-	w.chs, w.chErrs = nil, nil
+	w.group.chs, w.group.errs = nil, nil
 }
 
 // changeErrs checks the per-change errors RegenerateGroup returned for n

@@ -67,11 +67,8 @@ type worker struct {
 	// startedHook is the event context's wire.DeployStarted hook (deployStarted):
 	// the deployer calls it when it begins to write art.
 	startedHook *deadline.KeyValue
-	// chs, chErrs and regenerateGroupFn are ch, arts' errors and
-	// regenerateFn for a group (grouped cycles only: see bindGroup).
-	chs               []wire.Change
-	chErrs            []error
-	regenerateGroupFn func(ctx context.Context) error
+	// group is the call of a GroupEngine on a group (nil without one).
+	group *groupCall
 }
 
 // getWorker takes a worker from the pool, or builds one.
@@ -96,7 +93,7 @@ func (o *Orchestrator) newWorker() *worker {
 	}
 	w.startedHook = &deadline.KeyValue{Key: wire.DeployStartedKey{}, Val: w.deployStarted}
 	if o.group != nil {
-		w.bindGroup(o.group)
+		w.group = newGroupCall(w, o.group)
 	}
 	return w
 }
