@@ -93,6 +93,7 @@ func nodeMsg(seq uint64, node string) *fakeMsg {
 }
 
 type groupBundle struct {
+	src *fakeSource
 	eng *fakeGroupEngine
 	dep *fakeDeployer
 	dlq *fakeDLQ
@@ -102,13 +103,15 @@ type groupBundle struct {
 
 func setupGroup(t *testing.T, mod func(*Config)) *groupBundle {
 	t.Helper()
-	b := &groupBundle{eng: &fakeGroupEngine{}, dep: &fakeDeployer{}, dlq: &fakeDLQ{}, tel: &fakeTelemetry{}}
-	o, err := New(cfgWith(mod), Deps{Source: &fakeSource{}, Engine: b.eng, Deployer: b.dep,
+	b := &groupBundle{src: &fakeSource{}, eng: &fakeGroupEngine{}, dep: &fakeDeployer{}, dlq: &fakeDLQ{},
+		tel: &fakeTelemetry{}}
+	o, err := New(cfgWith(mod), Deps{Source: b.src, Engine: b.eng, Deployer: b.dep,
 		DeadLetters: b.dlq, Telemetry: b.tel, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.o = o
+	t.Cleanup(func() { _ = o.Stop(context.Background()) })
 	return b
 }
 
@@ -378,5 +381,39 @@ func TestGroupTakesOneSlot(t *testing.T) {
 	checkCounts(t, pe, counts{succeeded: 4, deployments: 2})
 	if pe.AchievedParallelism != 1 {
 		t.Fatalf("achieved parallelism %d, want 1", pe.AchievedParallelism)
+	}
+}
+
+// The loop runs grouped cycles: the totals count every event once and
+// every deployment once.
+func TestLoopRunsGroupedCycles(t *testing.T) {
+	t.Parallel()
+	b := setupGroup(t, func(c *Config) { c.BatchSize = 8 })
+	b.src.push(nodeMsg(1, "A"), nodeMsg(2, "A"), nodeMsg(3, "B"), nodeMsg(4, "A"), nodeMsg(5, "C"))
+	if err := b.o.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, waitLimit, "every event", func() bool { return b.o.Stats().EventsProcessed == 5 })
+	if err := b.o.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := b.o.Stats(); s.DeploymentsCompleted != 3 || s.Failures+s.Rejected+s.Deferred != 0 {
+		t.Fatalf("stats = %+v, want 5 events and 3 deployments, nothing failed", s)
+	}
+}
+
+func TestChangeErrsWantsOneErrorPerChange(t *testing.T) {
+	t.Parallel()
+	if errs, err := changeErrs(nil, 3); err != nil || len(errs) != 3 {
+		t.Fatalf("no errors for 3 changes = %v, %v; want 3 nil errors", errs, err)
+	}
+	if _, err := changeErrs([]error{nil, errTransient}, 3); err == nil {
+		t.Fatal("2 errors for 3 changes accepted")
+	}
+	if got := lead([]error{nil, nil, errTransient}); got != 1 {
+		t.Fatalf("lead = %d, want the last applied change, 1", got)
+	}
+	if got := lead([]error{errTransient, errTransient}); got != 1 {
+		t.Fatalf("lead = %d, want the last change when none was applied", got)
 	}
 }
