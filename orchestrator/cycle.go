@@ -38,22 +38,32 @@ func (o *Orchestrator) initCycle(n int) ParallelExecution {
 // hold a slot, and processAll returns only once every ack is confirmed (or
 // failed); it calls processed (when not nil) once the workers are done,
 // before awaiting the confirmations. Once Stop begins, messages not yet
-// started are released for immediate redelivery. It returns the finished
-// pool: its results and the cycle's peak in flight.
+// started are released for immediate redelivery. With a GroupEngine the
+// cycle is grouped instead (processGrouped). It returns the finished pool:
+// its results and the cycle's peak in flight.
 func (o *Orchestrator) processAll(r *run, execID string, msgs []wire.Message, limit int, processed func()) *cyclePool {
+	if o.group != nil {
+		return o.processGrouped(r, execID, msgs, limit, processed)
+	}
 	p := &cyclePool{o: o, r: r, execID: execID, msgs: msgs, max: int64(min(limit, len(msgs))),
 		results: make([]result, len(msgs)), done: make([]atomic.Bool, len(msgs))}
 	defer o.heartbeat(msgs, p.done)()
+	p.runWorkers(p.work, processed)
+	return p
+}
+
+// runWorkers starts the first worker (work), waits for every worker, calls
+// processed (when not nil), then waits for every ack confirmation.
+func (p *cyclePool) runWorkers(work, processed func()) {
 	if p.max > 0 {
 		p.spawned.Store(1)
-		p.workers.Go(p.work)
+		p.workers.Go(work)
 	}
 	p.workers.Wait()
 	if processed != nil {
 		processed()
 	}
 	p.acks.Wait()
-	return p
 }
 
 // cyclePool is the worker pool of one cycle.
@@ -94,27 +104,40 @@ func (p *cyclePool) work() {
 // one worker per processor busy instead of a goroutine per slot competing
 // with the NATS client and server for the CPU.
 func (p *cyclePool) take() {
-	n := p.inFlight.Add(1)
-	raisePeak(&p.peak, n)
-	s := p.spawned.Load()
-	if n < s || s >= p.max || p.next.Load() >= int64(len(p.msgs)) {
-		return
-	}
-	if p.spawned.CompareAndSwap(s, s+1) {
+	if p.grow(len(p.msgs)) {
 		p.workers.Go(p.work)
 	}
 }
 
-// processOne processes message i and records its result; a success is
-// acked, counted in acks until its confirmation (or failure) arrives.
-// done[i] is set and the observer told once the message is settled. The
-// result is recorded before the ack is sent: the ack's callback reads it.
+// grow counts a unit of work in flight and reports whether one more
+// worker is to start (counted in spawned): every worker is busy, and some
+// of the items units of work remain.
+func (p *cyclePool) grow(items int) bool {
+	n := p.inFlight.Add(1)
+	raisePeak(&p.peak, n)
+	s := p.spawned.Load()
+	if n < s || s >= p.max || p.next.Load() >= int64(items) {
+		return false
+	}
+	return p.spawned.CompareAndSwap(s, s+1)
+}
+
+// processOne processes message i and records its result.
 func (p *cyclePool) processOne(w *worker, i int) {
 	o := p.o
 	o.inFlight.Add(1)
 	start := time.Now()
 	res := w.process(p.r.workCtx, p.execID, p.msgs[i], start)
 	o.inFlight.Add(-1)
+	p.record(i, res, start)
+}
+
+// record records res, the result of message i started at start; a
+// success is acked, counted in acks until its confirmation (or failure)
+// arrives. done[i] is set and the observer told once the message is
+// settled. The result is recorded before the ack is sent: the ack's
+// callback reads it.
+func (p *cyclePool) record(i int, res result, start time.Time) {
 	res.start = start
 	p.results[i] = res
 	if !res.ack {

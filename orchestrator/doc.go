@@ -8,6 +8,14 @@
 // DeadLetterer, Guard) are defined here, so unit tests run with fakes and
 // production wires the bus and workers packages in.
 //
+// Coalescing: when the Engine is also a GroupEngine, a cycle decodes its
+// whole batch first and groups the valid events by GroupEngine.GroupKey.
+// The events of one group (one node, say) are applied by one
+// RegenerateGroup call and rendered and deployed once, under one slot of
+// the concurrency bound; each event still gets its own outcome, ack and
+// telemetry. Invalid events and events without a key are processed one by
+// one, as in every cycle without a GroupEngine.
+//
 //	o, err := orchestrator.New(orchestrator.DefaultConfig(), orchestrator.Deps{
 //		Source: src, Engine: eng, Deployer: dep, Telemetry: tel, DeadLetters: dlq,
 //	})

@@ -26,6 +26,23 @@ type Engine interface {
 	Regenerate(ctx context.Context, ch wire.Change) ([]wire.Artifact, error)
 }
 
+// GroupEngine is an Engine that can apply several changes at once and
+// render what they affect once (coalescing). The orchestrator uses it when
+// the Engine implements it.
+type GroupEngine interface {
+	Engine
+	// GroupKey is the key the events of one batch are grouped by: events
+	// with the same non-empty key go to one RegenerateGroup call, in
+	// stream-sequence order. "" means the event is never grouped.
+	GroupKey(ev wire.ChangeEvent) string
+	// RegenerateGroup applies chs together and returns the artifacts of
+	// the whole group and, for each change, its own error (errs[i] for
+	// chs[i]; nil: the change was applied, and its outcome follows the
+	// group's deploy). A non-nil err fails every change of the group, as
+	// Regenerate's error would fail its one change.
+	RegenerateGroup(ctx context.Context, chs []wire.Change) (arts []wire.Artifact, errs []error, err error)
+}
+
 // Deployer deploys one artifact. deployed=false means it was skipped
 // because the same content (or a newer revision) is already deployed. It
 // must be safe for concurrent calls and idempotent. A deployer that is

@@ -43,6 +43,7 @@ type Deps struct {
 type Orchestrator struct {
 	cfg         Config
 	deps        Deps
+	group       GroupEngine // deps.Engine when it coalesces (grouped cycles), else nil
 	log         *slog.Logger
 	stats       stats
 	concurrency atomic.Int64
@@ -78,6 +79,7 @@ func New(cfg Config, deps Deps) (*Orchestrator, error) {
 	}
 	deps = withDepDefaults(deps)
 	o := &Orchestrator{cfg: cfg, deps: deps, log: deps.Logger.With(slog.String("component", "orchestrator"))}
+	o.group, _ = deps.Engine.(GroupEngine)
 	o.concurrency.Store(int64(cfg.MaxConcurrent))
 	o.gate = newGate(func() int { return int(o.concurrency.Load()) })
 	o.batchSize.Store(int64(cfg.BatchSize))

@@ -67,6 +67,8 @@ type worker struct {
 	// startedHook is the event context's wire.DeployStarted hook (deployStarted):
 	// the deployer calls it when it begins to write art.
 	startedHook *deadline.KeyValue
+	// group is the call of a GroupEngine on a group (nil without one).
+	group *groupCall
 }
 
 // getWorker takes a worker from the pool, or builds one.
@@ -90,6 +92,9 @@ func (o *Orchestrator) newWorker() *worker {
 		return err
 	}
 	w.startedHook = &deadline.KeyValue{Key: wire.DeployStartedKey{}, Val: w.deployStarted}
+	if o.group != nil {
+		w.group = newGroupCall(w, o.group)
+	}
 	return w
 }
 
@@ -116,9 +121,16 @@ func (w *worker) process(ctx context.Context, execID string, m wire.Message, sta
 	if cause, spent := o.exhausted(ctx, m); spent {
 		return o.deadLetter(ctx, m, execID, ev.ID, wire.ReasonMaxDeliveries, cause)
 	}
+	return w.processChange(ctx, m, wire.Change{Event: ev, Seq: m.Seq(), Deliveries: m.Deliveries(), ExecutionID: execID}, start)
+}
+
+// processChange drives the decoded change ch of message m, whose budget is
+// not spent, through the engine and the deployer, as process does.
+func (w *worker) processChange(ctx context.Context, m wire.Message, ch wire.Change, start time.Time) result {
+	o := w.o
 	evCtx, cancel := deadline.WithDeadlineValue(ctx, start.Add(o.cfg.EventTimeout), w.startedHook)
 	defer cancel()
-	w.ch = wire.Change{Event: ev, Seq: m.Seq(), Deliveries: m.Deliveries(), ExecutionID: execID}
+	w.ch = ch
 	defer w.reset()
 	if err := o.deps.EngineGuard.Do(evCtx, w.regenerateFn); err != nil {
 		return o.fail(ctx, m, w.ch, "regenerate", err)
@@ -129,7 +141,14 @@ func (w *worker) process(ctx context.Context, execID string, m wire.Message, sta
 		res.regenerated, res.deployments = true, deployed
 		return res
 	}
-	res := result{outcome: outcomeSucceeded, deployments: deployed, regenerated: true, ack: true, eventID: ev.ID}
+	return succeeded(ch.Event.ID, deployed)
+}
+
+// succeeded is the result of an event whose change was applied and whose
+// artifacts deployed (deployed of them written): acked, skipped when
+// nothing was written.
+func succeeded(eventID string, deployed int) result {
+	res := result{outcome: outcomeSucceeded, deployments: deployed, regenerated: true, ack: true, eventID: eventID}
 	if deployed == 0 {
 		res.outcome = outcomeSkipped
 	}

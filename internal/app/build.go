@@ -172,3 +172,6 @@ func breakerData(sc breaker.StateChange) wire.BreakerStateChangedData {
 	return wire.BreakerStateChangedData{Component: sc.Component, From: sc.From, To: sc.To,
 		Counts: wire.BreakerCounts(sc.Counts)}
 }
+
+// The graph engine coalesces the events of one node in a batch.
+var _ orchestrator.GroupEngine = (*graph.Engine)(nil)
