@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,5 +74,14 @@ func TestTwoReplicasKeepAGoPackageEqualToAFullRender(t *testing.T) {
 	if len(want) < 10 {
 		t.Fatalf("the full render has %d files", len(want))
 	}
-	sameTree(t, "the replicas' tree", tree(t, b.out), want)
+	got := tree(t, b.out)
+	sameTree(t, "the replicas' tree", got, want)
+	for p := range got {
+		if strings.HasSuffix(p, ".prev") {
+			t.Errorf("%s: a previous version in the output tree", p)
+		}
+	}
+	if prev, err := os.ReadDir(filepath.Join(b.out, ".regen", "prev", "gopkg")); err != nil || len(prev) == 0 {
+		t.Errorf("no previous versions kept under .regen/prev/gopkg (%v)", err)
+	}
 }
