@@ -81,10 +81,15 @@ func contents(arts []wire.Artifact) map[string]string {
 	return out
 }
 
-// history is FOAF's events followed by random changes over its nodes.
-func history(t *testing.T, rng *rand.Rand, extra int) []wire.Change {
+// vocabularies are the real vocabularies the property test runs over.
+var vocabularies = []string{"testdata/foaf.jsonl", "../../examples/gopkg/testdata/skos.jsonl",
+	"../../examples/gopkg/testdata/dcat.jsonl", "../../examples/gopkg/testdata/prov.jsonl"}
+
+// history is a vocabulary's events followed by random changes over its
+// nodes.
+func history(t *testing.T, rng *rand.Rand, vocab string, extra int) []wire.Change {
 	t.Helper()
-	base := testkit.LoadChanges(t, "testdata/foaf.jsonl")
+	base := testkit.LoadChanges(t, vocab)
 	var subjects []string
 	for _, ch := range base {
 		subjects = append(subjects, ch.Event.Subject)
@@ -190,14 +195,15 @@ func expectedRenders(e *Engine, subject string, reads map[string]indexedReadSet,
 }
 
 // TestIncrementalRegenerationEqualsAFullRender is the property test of
-// exact incremental regeneration: random histories over FOAF, applied in
+// exact incremental regeneration: random histories over the real
+// vocabularies (FOAF, SKOS, DCAT, PROV), applied in
 // shuffled orders with a restart and template changes, by one engine and
 // then by two at once; after each, the deployed tree equals a full render
 // of the final model, and in the one-engine run every change renders
 // exactly the artifacts whose read sets it touched.
 func TestIncrementalRegenerationEqualsAFullRender(t *testing.T) {
 	t.Parallel()
-	seeds := []uint64{1, 2, 3}
+	seeds := []uint64{1, 2, 3, 4}
 	if n, err := strconv.Atoi(os.Getenv("REGEN_PROPERTY_SEEDS")); err == nil { // more, by hand
 		seeds = nil
 		for i := range n {
@@ -205,14 +211,15 @@ func TestIncrementalRegenerationEqualsAFullRender(t *testing.T) {
 		}
 	}
 	for _, seed := range seeds {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+		vocab := vocabularies[int(seed-1)%len(vocabularies)]
+		t.Run(fmt.Sprintf("seed%d-%s", seed, filepath.Base(vocab)), func(t *testing.T) {
 			t.Parallel()
-			checkIncremental(t, seed)
+			checkIncremental(t, seed, vocab)
 		})
 	}
 }
 
-func checkIncremental(t *testing.T, seed uint64) {
+func checkIncremental(t *testing.T, seed uint64, vocab string) {
 	rng := rand.New(rand.NewPCG(seed, 99))
 	b := setup(t)
 	dir := writeTemplates(t, propertyTemplates(0))
@@ -227,7 +234,7 @@ func checkIncremental(t *testing.T, seed uint64) {
 	}
 	eng := open()
 	out := &tree{files: map[string]wire.Artifact{}}
-	hist := history(t, rng, 150)
+	hist := history(t, rng, vocab, 150)
 	order := slices.Clone(hist)
 	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 	restartAt, version := rng.IntN(len(order)), 0
@@ -264,7 +271,7 @@ func checkIncremental(t *testing.T, seed uint64) {
 
 	// Two engines at once, three workers each, over more random changes.
 	other := open()
-	more := history(t, rng, 200)[len(hist)-150:]
+	more := history(t, rng, vocab, 200)[len(hist)-150:]
 	for i := range more {
 		more[i].Seq += 150
 		more[i].Event.ID = fmt.Sprintf("m%d", more[i].Seq)
