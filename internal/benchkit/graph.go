@@ -65,13 +65,20 @@ func (s *suite) graph(ctx context.Context) error {
 	if err := s.resetModel(ctx); err != nil {
 		return err
 	}
+	if err := s.env.fill(ctx, len(evs), func(i int) (wire.ChangeEvent, []byte) {
+		data, _ := json.Marshal(evs[i])
+		return evs[i], data
+	}); err != nil {
+		return err
+	}
 	out := filepath.Join(s.env.dir, "graph-out")
+	start := time.Now()
 	svc, err := s.startGraphReplica(ctx, out)
 	if err != nil {
 		return err
 	}
 	defer stopReplica(ctx, svc)
-	if err := s.load(ctx, svc, evs); err != nil {
+	if err := s.load(ctx, svc, start, len(evs)); err != nil {
 		return err
 	}
 	if err := s.renderBaseline(ctx, out); err != nil {
@@ -124,22 +131,15 @@ func stopReplica(ctx context.Context, svc *app.Service) {
 	_ = svc.Stop(stopCtx)
 }
 
-// load publishes the vocabulary and times the replica's drain of it.
-func (s *suite) load(ctx context.Context, svc *app.Service, evs []wire.ChangeEvent) error {
-	base := svc.Orchestrator().Stats().EventsProcessed
-	start := time.Now()
-	if err := s.env.fill(ctx, len(evs), func(i int) (wire.ChangeEvent, []byte) {
-		data, _ := json.Marshal(evs[i])
-		return evs[i], data
-	}); err != nil {
-		return err
-	}
-	if err := s.waitDrained(ctx, svc, base+int64(len(evs))); err != nil {
+// load times the replica's drain of the n vocabulary events published
+// before it started at start.
+func (s *suite) load(ctx context.Context, svc *app.Service, start time.Time, n int) error {
+	if err := s.waitDrained(ctx, svc, int64(n)); err != nil {
 		return err
 	}
 	s.rep.Detail.Graph.DrainSeconds = time.Since(start).Seconds()
 	s.rep.Detail.Graph.Renders = svc.Graph().Renders()
-	s.progress("graph: drained %d events of %s in %.2fs (%d renders)", len(evs),
+	s.progress("graph: drained %d events of %s in %.2fs (%d renders)", n,
 		filepath.Base(s.cfg.GraphVocabulary), s.rep.Detail.Graph.DrainSeconds, s.rep.Detail.Graph.Renders)
 	return nil
 }

@@ -22,7 +22,8 @@ func TestQuickRunReportsEveryFigure(t *testing.T) {
 	var progress bytes.Buffer
 	rep, err := benchkit.Run(ctx, benchkit.Config{Sizes: benchkit.QuickSizes(), Quick: true,
 		ChildCommand: []string{os.Args[0], "-test.run=^$"}, WatermillDir: "../../bench/watermill",
-		Templates: "../../examples/templates", Progress: &progress})
+		Templates: "../../examples/templates", GraphTemplates: "../../examples/gopkg/templates",
+		GraphVocabulary: "../../examples/gopkg/testdata/prov.jsonl", Progress: &progress})
 	if err != nil {
 		t.Fatalf("Run: %v\nprogress:\n%s", err, progress.String())
 	}
@@ -38,7 +39,7 @@ func TestQuickRunReportsEveryFigure(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"overhead_ratio", "p95_cycle_ms_1000", "p95_cycle_ms_10000", "watermill_ratio_noop",
-		"watermill_ratio_io64", "rss_mb_100k", "events_per_s_real"} {
+		"watermill_ratio_io64", "rss_mb_100k", "events_per_s_real", "load_vs_render_ratio", "change_p99_ms"} {
 		if v, ok := got[k].(float64); !ok || v <= 0 {
 			t.Errorf("%s = %v, want a positive number (errors: %v)", k, got[k], rep.Errors)
 		}
@@ -73,7 +74,8 @@ func checkOutputs(t *testing.T, rep *benchkit.Report) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"overhead_ratio", "efficiency[256]", "p95_cycle_ms_10000", "rss_mb_100k"} {
+	for _, want := range []string{"overhead_ratio", "efficiency[256]", "p95_cycle_ms_10000", "rss_mb_100k",
+		"load_vs_render_ratio", "change_p99_ms"} {
 		if !strings.Contains(table.String(), want) || !strings.Contains(string(md), want) {
 			t.Errorf("table or doc lacks %s:\n%s\n%s", want, table.String(), md)
 		}

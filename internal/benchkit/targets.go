@@ -20,7 +20,7 @@ func judge(rep *Report, quick bool) {
 		return nil
 	}
 	ts := []t{
-		{"overhead_ratio", ">= 0.9", &rep.OverheadRatio, func(v float64) bool { return v >= 0.9 }},
+		{"overhead_ratio", ">= 0.85", &rep.OverheadRatio, func(v float64) bool { return v >= 0.85 }},
 		{"efficiency[64]", ">= 0.9", eff("64"), func(v float64) bool { return v >= 0.9 }},
 		{"efficiency[256]", ">= 0.8", eff("256"), func(v float64) bool { return v >= 0.8 }},
 		{"p95_cycle_ms_1000", "< 1000", &rep.P95CycleMS1000, func(v float64) bool { return v < 1000 }},

@@ -185,7 +185,7 @@ func (e *Engine) RegenerateGroup(ctx context.Context, chs []wire.Change) ([]wire
 		arts, err := e.Regenerate(ctx, chs[0])
 		return arts, errs, err
 	}
-	res, err := e.cfg.Model.applyGroup(ctx, chs, errs)
+	res, err := e.cfg.Model.applyGroup(ctx, chs, errs, e.index.node)
 	if err != nil {
 		return nil, errs, err
 	}

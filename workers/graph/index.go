@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 
@@ -37,6 +38,7 @@ type Index struct {
 	mu      sync.RWMutex
 	rev     uint64
 	nodes   map[string]*Node               // subject → node
+	nodeRev map[string]uint64              // subject → the node's KV revision
 	in      map[string]map[string]struct{} // EdgeKey(P, O) → subjects with a live edge P→O
 	byPred  map[string]map[string]struct{} // P → EdgeKey(S, O) of live edges
 	reads   map[string]indexedReadSet      // ArtifactID.key → read set
@@ -74,7 +76,7 @@ func OpenIndex(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) (*I
 	if log == nil {
 		log = slog.Default()
 	}
-	x := &Index{kv: kv, log: log, nodes: map[string]*Node{}, in: map[string]map[string]struct{}{},
+	x := &Index{kv: kv, log: log, nodes: map[string]*Node{}, nodeRev: map[string]uint64{}, in: map[string]map[string]struct{}{},
 		byPred: map[string]map[string]struct{}{}, reads: map[string]indexedReadSet{},
 		rsKeys: map[string]string{}, readers: map[string]map[string]struct{}{},
 		touched: make([]touchedAt, 0, 1024), advance: make(chan struct{}), done: make(chan struct{})}
@@ -131,6 +133,28 @@ func (x *Index) Close() {
 	if x.following {
 		<-x.done
 	}
+}
+
+// node returns a copy of subject's node that the caller may change, with
+// its KV revision; ok is false when the index has none.
+func (x *Index) node(subject string) (n Node, rev uint64, ok bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	p := x.nodes[subject]
+	if p == nil {
+		return Node{}, 0, false
+	}
+	n = *p
+	n.Props, n.Edges = maps.Clone(p.Props), maps.Clone(p.Edges)
+	return n, x.nodeRev[subject], true
+}
+
+// readSet returns the stored read set of id, with its KV revision.
+func (x *Index) readSet(id ArtifactID) (ReadSet, uint64, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	r, ok := x.reads[id.key()]
+	return r.ReadSet, r.kvRev, ok
 }
 
 // Rev returns the highest bucket revision applied.
@@ -191,6 +215,7 @@ func (x *Index) applyNode(e jetstream.KeyValueEntry) {
 	keys := touchedKeys(n.Subject, old, &n)
 	x.unindexEdges(old)
 	x.nodes[n.Subject] = &n
+	x.nodeRev[n.Subject] = e.Revision()
 	x.indexEdges(&n)
 	x.remember(e.Revision(), keys)
 }

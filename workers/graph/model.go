@@ -119,14 +119,18 @@ type applied struct {
 // do not decode) gets its error in errs and is left out. When the merged
 // node is too large to store, each change is applied on its own so that
 // only the ones that make it too large fail.
-func (m *Model) applyGroup(ctx context.Context, chs []wire.Change, errs []error) (applied, error) {
+//
+// cached, when not nil, is a copy of the node as last seen (the engine's
+// index) to try the write against first, saving the read; a stale copy
+// only costs the compare-and-set, after which the node is read.
+func (m *Model) applyGroup(ctx context.Context, chs []wire.Change, errs []error, cached func(string) (Node, uint64, bool)) (applied, error) {
 	res := applied{subject: chs[0].Event.Subject}
 	props := make([]map[string]any, len(chs))
 	for i, ch := range chs {
 		props[i], errs[i] = changeProps(ch)
 	}
-	for {
-		n, rev, err := m.read(ctx, res.subject)
+	for attempt := 0; ; attempt++ {
+		n, rev, err := m.readOrCached(ctx, res.subject, attempt == 0, cached)
 		if err != nil {
 			return res, err
 		}
@@ -153,6 +157,17 @@ func (m *Model) applyGroup(ctx context.Context, chs []wire.Change, errs []error)
 		res.rev, res.wrote = newRev, true
 		return res, nil
 	}
+}
+
+// readOrCached is the cached copy of subject's node on the first attempt
+// (when there is one), else the stored node.
+func (m *Model) readOrCached(ctx context.Context, subject string, first bool, cached func(string) (Node, uint64, bool)) (Node, uint64, error) {
+	if first && cached != nil {
+		if n, rev, ok := cached(subject); ok {
+			return n, rev, nil
+		}
+	}
+	return m.read(ctx, subject)
 }
 
 // applyEach applies chs one by one, recording each one's failure.

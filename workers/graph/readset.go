@@ -81,12 +81,21 @@ type stored struct {
 	newer *ReadSet
 }
 
+// seen is a stored read set as the index last saw it (kvRev 0: none):
+// storeReadSet tries its write against it first, saving a read.
+type seen struct {
+	rs    ReadSet
+	kvRev uint64
+}
+
 // storeReadSet writes rs (rs nil deletes the record of id) unless the
-// stored record is of a later render.
-func storeReadSet(ctx context.Context, kv jetstream.KeyValue, id ArtifactID, rs *ReadSet, rev uint64) (stored, error) {
+// stored record is of a later render. hint, when not nil, is taken for the
+// stored record on the first attempt; a stale hint only costs the
+// compare-and-set, after which the record is read.
+func storeReadSet(ctx context.Context, kv jetstream.KeyValue, id ArtifactID, rs *ReadSet, rev uint64, hint *seen) (stored, error) {
 	key := ReadSetKey(id)
-	for {
-		cur, kvRev, err := kvjson.Get[ReadSet](ctx, kv, key)
+	for attempt := 0; ; attempt++ {
+		cur, kvRev, err := currentReadSet(ctx, kv, key, attempt == 0, hint)
 		if err != nil {
 			return stored{}, fmt.Errorf("read set of %s: %w", id, err)
 		}
@@ -111,6 +120,13 @@ func storeReadSet(ctx context.Context, kv jetstream.KeyValue, id ArtifactID, rs 
 		}
 		return res, nil
 	}
+}
+
+func currentReadSet(ctx context.Context, kv jetstream.KeyValue, key string, first bool, hint *seen) (ReadSet, uint64, error) {
+	if first && hint != nil {
+		return hint.rs, hint.kvRev, nil
+	}
+	return kvjson.Get[ReadSet](ctx, kv, key)
 }
 
 func writeReadSet(ctx context.Context, kv jetstream.KeyValue, key string, rs *ReadSet, kvRev uint64) (uint64, error) {

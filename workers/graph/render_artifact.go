@@ -120,7 +120,7 @@ func (e *Engine) gone(ctx context.Context, ch wire.Change, id ArtifactID) ([]wir
 	if !had {
 		return nil, nil
 	}
-	st, err := storeReadSet(ctx, e.cfg.Model.kv, id, nil, rev)
+	st, err := storeReadSet(ctx, e.cfg.Model.kv, id, nil, rev, e.seenReadSet(id))
 	if err != nil || st.newer != nil {
 		return nil, err
 	}
@@ -202,9 +202,9 @@ func (e *Engine) record(ctx context.Context, id ArtifactID, r rendering, modelSc
 	case need && r.had && r.old.same(rs):
 		return st, false, nil
 	case need:
-		st, err = storeReadSet(ctx, e.cfg.Model.kv, id, &rs, r.rev)
+		st, err = storeReadSet(ctx, e.cfg.Model.kv, id, &rs, r.rev, e.seenReadSet(id))
 	case r.had:
-		st, err = storeReadSet(ctx, e.cfg.Model.kv, id, nil, r.rev)
+		st, err = storeReadSet(ctx, e.cfg.Model.kv, id, nil, r.rev, e.seenReadSet(id))
 	}
 	if err != nil || st.w == 0 {
 		return st, false, err
@@ -215,6 +215,12 @@ func (e *Engine) record(ctx context.Context, id ArtifactID, r rendering, modelSc
 	e.index.mu.RLock()
 	defer e.index.mu.RUnlock()
 	return st, e.index.touchedSince(r.rev, r.deps), nil
+}
+
+// seenReadSet is id's stored read set as the index holds it now.
+func (e *Engine) seenReadSet(id ArtifactID) *seen {
+	rs, kvRev, _ := e.index.readSet(id)
+	return &seen{rs: rs, kvRev: kvRev}
 }
 
 // stale renders the one artifact a group of artifact_stale events names,
