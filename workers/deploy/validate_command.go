@@ -1,6 +1,8 @@
 package deploy
 
 import (
+	"github.com/regen-dev/regen/internal/procgroup"
+
 	"context"
 	"errors"
 	"fmt"
@@ -78,10 +80,10 @@ func (c command) run(ctx context.Context, dir, file, as string) error {
 	cmd.Dir, cmd.Env = dir, baseEnv()
 	out := &headBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
-	ownGroup(cmd)
+	procgroup.Own(cmd)
 	err := cmd.Run()
 	if cmd.Process != nil {
-		_ = killGroup(cmd.Process.Pid) // what it left running in its group
+		_ = procgroup.Kill(cmd.Process.Pid) // what it left running in its group
 	}
 	return c.outcome(ctx, rctx, err, strings.ReplaceAll(out.String(), file, as))
 }

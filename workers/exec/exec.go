@@ -1,6 +1,8 @@
 package exec
 
 import (
+	"github.com/regen-dev/regen/internal/procgroup"
+
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -121,7 +123,7 @@ func (e *Engine) run(ctx context.Context, ch wire.Change, scratch string) error 
 	if err != nil {
 		return fmt.Errorf("exec %s: %w", ch.Event.ID, err)
 	}
-	ownGroup(cmd)
+	procgroup.Own(cmd)
 	if err := cmd.Start(); err != nil {
 		sio.abort()
 		return fmt.Errorf("exec %s: start: %w", ch.Event.ID, err)

@@ -1,6 +1,8 @@
 package exec
 
 import (
+	"github.com/regen-dev/regen/internal/procgroup"
+
 	"bytes"
 	"errors"
 	"fmt"
@@ -69,7 +71,7 @@ func settle(leader int, mark []byte, d time.Duration) error {
 	deadline := time.Now().Add(d)
 	r := &runProcs{leader: leader, mark: mark, seen: make(map[procID]bool), groups: map[int]bool{leader: true}}
 	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
-		if err := killGroup(leader); err != nil {
+		if err := procgroup.Kill(leader); err != nil {
 			return err
 		}
 		left, err := r.sweep()

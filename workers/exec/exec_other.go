@@ -10,10 +10,6 @@ import (
 	"time"
 )
 
-// ownGroup lets exec kill the generator when the run's context ends; there
-// is no process group to kill on this platform.
-func ownGroup(cmd *exec.Cmd) { cmd.WaitDelay = time.Second }
-
 // becomeSubreaper fails: there are no child subreapers on this platform.
 func becomeSubreaper() error { return errors.ErrUnsupported }
 

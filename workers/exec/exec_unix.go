@@ -3,31 +3,15 @@
 package exec
 
 import (
+	"github.com/regen-dev/regen/internal/procgroup"
+
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"syscall"
 	"time"
 )
-
-// ownGroup runs the generator in its own process group, whose id is its
-// pid, and kills the whole group when the run's context ends.
-func ownGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
-	cmd.WaitDelay = time.Second
-}
-
-// killGroup sends SIGKILL to process group pgid; a group already gone is
-// not an error.
-func killGroup(pgid int) error {
-	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("kill process group %d: %w", pgid, err)
-	}
-	return nil
-}
 
 // settleGroup kills process group pgid and waits until no process of it
 // remains (kill(-pgid, 0) fails with ESRCH), for at most d. Its members are
@@ -36,7 +20,7 @@ func killGroup(pgid int) error {
 func settleGroup(pgid int, d time.Duration) error {
 	deadline := time.Now().Add(d)
 	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
-		if err := killGroup(pgid); err != nil {
+		if err := procgroup.Kill(pgid); err != nil {
 			return err
 		}
 		err := syscall.Kill(-pgid, 0)

@@ -12,9 +12,9 @@ import (
 // a name are sorted and the second and later get "2", "3", ... (skipping
 // names already taken).
 func UniqueNames(subjects any) (map[string]string, error) {
-	list, err := stringList(subjects)
+	list, err := listOf("uniqueNames", subjects)
 	if err != nil {
-		return nil, fmt.Errorf("uniqueNames: %w", err)
+		return nil, err
 	}
 	list = slices.Clone(list)
 	slices.Sort(list)
@@ -49,25 +49,4 @@ func UniqueNames(subjects any) (map[string]string, error) {
 		taken[name] = true
 	}
 	return out, nil
-}
-
-// stringList accepts the list shapes templates hold.
-func stringList(v any) ([]string, error) {
-	switch l := v.(type) {
-	case nil:
-		return nil, nil
-	case []string:
-		return l, nil
-	case []any:
-		out := make([]string, len(l))
-		for i, x := range l {
-			s, ok := x.(string)
-			if !ok {
-				return nil, fmt.Errorf("item %d is %T, not a string", i, x)
-			}
-			out[i] = s
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("%T is not a list of strings", v)
 }
