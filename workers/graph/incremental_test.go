@@ -196,14 +196,14 @@ func expectedRenders(e *Engine, subject string, reads map[string]indexedReadSet,
 
 // TestIncrementalRegenerationEqualsAFullRender is the property test of
 // exact incremental regeneration: random histories over the real
-// vocabularies (FOAF, SKOS, DCAT, PROV), applied in
+// vocabularies (FOAF, SKOS and DCAT; PROV with REGEN_PROPERTY_SEEDS=4), applied in
 // shuffled orders with a restart and template changes, by one engine and
 // then by two at once; after each, the deployed tree equals a full render
 // of the final model, and in the one-engine run every change renders
 // exactly the artifacts whose read sets it touched.
 func TestIncrementalRegenerationEqualsAFullRender(t *testing.T) {
 	t.Parallel()
-	seeds := []uint64{1, 2, 3, 4}
+	seeds := []uint64{1, 2, 3} // FOAF, SKOS, DCAT; PROV (seed 4) by hand: its 1,188 events take a minute under -race
 	if n, err := strconv.Atoi(os.Getenv("REGEN_PROPERTY_SEEDS")); err == nil { // more, by hand
 		seeds = nil
 		for i := range n {
