@@ -152,3 +152,24 @@ func TestNoLimitMeansNoLimiterCalls(t *testing.T) {
 		t.Fatalf("cycle %+v, limiter calls %d: want only New's Empty", pe, lim.calls.Load())
 	}
 }
+
+func TestAGroupTakesATokenPerChange(t *testing.T) {
+	t.Parallel()
+	ls := []ratelimit.Limit{{Key: ratelimit.Engine, PerSecond: 0.1, Burst: 2}}
+	eng := &fakeGroupEngine{}
+	o, err := New(cfgWith(func(c *Config) { c.EventTimeout = 100 * time.Millisecond }),
+		Deps{Source: &fakeSource{}, Engine: eng, Deployer: &fakeDeployer{}, DeadLetters: &fakeDLQ{},
+			RateLimits: ratelimit.New(ls, ratelimit.Options{}), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	group := []wire.Message{nodeMsg(1, "a"), nodeMsg(2, "a")}
+	if pe := o.executeCycle(&run{fetchCtx: ctx, workCtx: ctx}, group, nil); pe.Succeeded+pe.Skipped != 2 {
+		t.Fatalf("a group of two within the burst of two: %+v", pe)
+	}
+	pe := o.executeCycle(&run{fetchCtx: ctx, workCtx: ctx}, []wire.Message{nodeMsg(3, "b"), nodeMsg(4, "b")}, nil)
+	if pe.Deferred != 2 || pe.Failed != 0 {
+		t.Fatalf("a group over the limit: %+v, want both deferred", pe)
+	}
+}

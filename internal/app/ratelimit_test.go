@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/regen-dev/regen/internal/config"
 	"github.com/regen-dev/regen/internal/ratelimit"
 	"github.com/regen-dev/regen/internal/testkit"
+	"github.com/regen-dev/regen/orchestrator"
 )
 
 // rateWindow is how long each measurement of the cluster's rate lasts:
@@ -115,4 +118,39 @@ func counter(t *testing.T, s *Service, name, value string) float64 {
 		}
 	}
 	return 0
+}
+
+// countDeployer counts its deploys.
+type countDeployer struct{ n int }
+
+func (d *countDeployer) Deploy(context.Context, wire.Artifact) (bool, error) {
+	d.n++
+	return true, nil
+}
+
+func TestATargetLimitPacesOnlyItsTarget(t *testing.T) {
+	t.Parallel()
+	limited, free := config.Target{Kind: "dir", Arg: "./slow"}, config.Target{Kind: "dir", Arg: "./fast"}
+	s := &Service{limits: ratelimit.New([]ratelimit.Limit{{Key: "target:dir:./slow", PerSecond: 0.1, Burst: 1}},
+		ratelimit.Options{})}
+	s.cfg.Orchestrator.EventTimeout = time.Second
+	slow, fast := &countDeployer{}, &countDeployer{}
+	ds, df := s.limitTarget(slow, limited), s.limitTarget(fast, free)
+	if df != orchestrator.Deployer(fast) {
+		t.Fatal("an unlimited target was wrapped")
+	}
+	ctx := context.Background()
+	for range 3 {
+		if _, err := df.Deploy(ctx, wire.Artifact{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ds.Deploy(ctx, wire.Artifact{}); err != nil {
+		t.Fatalf("the burst token: %v", err)
+	}
+	_, err := ds.Deploy(ctx, wire.Artifact{})
+	var rl *wire.RateLimitedError
+	if !errors.As(err, &rl) || rl.Limit != "target:dir:./slow" || slow.n != 1 || fast.n != 3 {
+		t.Fatalf("over the limit: %v (deploys %d, %d), want a RateLimitedError and no deploy", err, slow.n, fast.n)
+	}
 }
