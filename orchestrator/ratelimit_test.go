@@ -173,3 +173,31 @@ func TestAGroupTakesATokenPerChange(t *testing.T) {
 		t.Fatalf("a group over the limit: %+v, want both deferred", pe)
 	}
 }
+
+// progressMsg counts the InProgress its delivery gets.
+type progressMsg struct {
+	*fakeMsg
+	progress atomic.Int64
+}
+
+func (m *progressMsg) InProgress() error { m.progress.Add(1); return nil }
+
+func TestAWaitingEventGetsInProgress(t *testing.T) {
+	t.Parallel()
+	ls := []ratelimit.Limit{{Key: ratelimit.Engine, PerSecond: 4, Burst: 1}}
+	o, err := New(cfgWith(func(c *Config) { c.AckWait, c.EventTimeout = 40*time.Millisecond, 10*time.Second }),
+		Deps{Source: &fakeSource{}, Engine: &fakeEngine{artifacts: 1}, Deployer: &fakeDeployer{},
+			RateLimits: ratelimit.New(ls, ratelimit.Options{}), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, second := &progressMsg{fakeMsg: validMsg(1)}, &progressMsg{fakeMsg: validMsg(2)}
+	ctx := context.Background()
+	pe := o.executeCycle(&run{fetchCtx: ctx, workCtx: ctx}, []wire.Message{first, second}, nil)
+	if pe.Succeeded != 2 {
+		t.Fatalf("cycle %+v, want both succeeded after the wait", pe)
+	}
+	if n := first.progress.Load() + second.progress.Load(); n == 0 {
+		t.Fatal("no InProgress during a 250ms wait with ack_wait 40ms")
+	}
+}
