@@ -22,12 +22,17 @@ func (o *Orchestrator) isPermanent(err error) bool {
 const busyNakDelay = 500 * time.Millisecond
 
 // deferral reports whether err gives the event back untried (a circuit
-// is open, or something it needs is busy), and how long to wait before it
+// is open, a rate limit has no token for it in time, or something it
+// needs is busy), and how long to wait before it
 // is tried again. A deferral is not a failure and spends none of the
 // event's delivery budget.
 func (o *Orchestrator) deferral(err error) (time.Duration, bool) {
 	if delay, open := o.openDelay(err); open {
 		return delay, true
+	}
+	var rl *wire.RateLimitedError
+	if errors.As(err, &rl) {
+		return rl.RetryAfter, true
 	}
 	if errors.Is(err, wire.ErrDeferred) {
 		return busyNakDelay/2 + rand.N(busyNakDelay/2), true

@@ -216,6 +216,9 @@ func (w *worker) runGroup(ctx context.Context, chs []wire.Change, start time.Tim
 	defer cancel()
 	w.group.chs = chs
 	defer w.resetGroup()
+	if err := o.limitEngine(evCtx, chs...); err != nil {
+		return groupRun{stage: "regenerate", err: err}
+	}
 	if err := o.deps.EngineGuard.Do(evCtx, w.group.fn); err != nil {
 		return groupRun{stage: "regenerate", err: err}
 	}

@@ -36,6 +36,9 @@ type Deps struct {
 	IsPermanent func(error) bool
 	// Observer sees outcomes and cycles (default: none).
 	Observer Observer
+	// RateLimits paces the engine and deployer calls (default: none; an
+	// empty one is dropped, so that no limit costs nothing).
+	RateLimits RateLimiter
 }
 
 // Orchestrator runs regeneration cycles. Start and Stop may be called from
@@ -44,6 +47,7 @@ type Orchestrator struct {
 	cfg         Config
 	deps        Deps
 	group       GroupEngine // deps.Engine when it coalesces (grouped cycles), else nil
+	limits      RateLimiter // deps.RateLimits when it holds a limit, else nil
 	log         *slog.Logger
 	stats       stats
 	concurrency atomic.Int64
@@ -80,6 +84,9 @@ func New(cfg Config, deps Deps) (*Orchestrator, error) {
 	deps = withDepDefaults(deps)
 	o := &Orchestrator{cfg: cfg, deps: deps, log: deps.Logger.With(slog.String("component", "orchestrator"))}
 	o.group, _ = deps.Engine.(GroupEngine)
+	if deps.RateLimits != nil && !deps.RateLimits.Empty() {
+		o.limits = deps.RateLimits
+	}
 	o.concurrency.Store(int64(cfg.MaxConcurrent))
 	o.gate = newGate(func() int { return int(o.concurrency.Load()) })
 	o.batchSize.Store(int64(cfg.BatchSize))

@@ -132,6 +132,9 @@ func (w *worker) processChange(ctx context.Context, m wire.Message, ch wire.Chan
 	defer cancel()
 	w.ch = ch
 	defer w.reset()
+	if err := o.limitEngine(evCtx, ch); err != nil {
+		return o.fail(ctx, m, w.ch, "rate_limit", err)
+	}
 	if err := o.deps.EngineGuard.Do(evCtx, w.regenerateFn); err != nil {
 		return o.fail(ctx, m, w.ch, "regenerate", err)
 	}
@@ -168,6 +171,9 @@ func (w *worker) deployAll(ctx context.Context) (int, error) {
 	for _, a := range w.arts {
 		start := time.Now()
 		w.art, w.deployed, w.started = a, false, false
+		if err := o.limitDeploy(ctx); err != nil {
+			return n, err
+		}
 		if err := o.deps.DeployGuard.Do(ctx, w.deployFn); err != nil {
 			o.publishDeployFailed(w.ch, a, err)
 			return n, err

@@ -32,7 +32,7 @@ type goldenCase struct {
 
 // appPayloads are the payloads other packages build (internal/app's and
 // bus's golden tests hold them); the orchestrator builds every other.
-var appPayloads = []string{"BreakerStateChangedData", "EventReapedData", "DLQNearLimitData"}
+var appPayloads = []string{"BreakerStateChangedData", "EventReapedData", "DLQNearLimitData", "RateLimitedData"}
 
 func TestTelemetryGoldenBytes(t *testing.T) {
 	t.Parallel()

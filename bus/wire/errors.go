@@ -1,6 +1,10 @@
 package wire
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"time"
+)
 
 // ErrPermanent matches, with errors.Is, every error that no retry can fix:
 // invalid input, and failures caused by the data (an unsafe output path, a
@@ -66,3 +70,22 @@ func ReasonOf(err error) string {
 	}
 	return ReasonPermanent
 }
+
+// RateLimitedError is an event given back because a rate limit had no
+// token for it within the time the event could wait. It matches
+// ErrDeferred: the orchestrator naks the event with RetryAfter, without
+// spending its delivery budget, and a breaker.Guard does not count it.
+type RateLimitedError struct {
+	// Limit is the limit's key (engine, deployer, target:TARGET, source:NAME).
+	Limit string
+	// RetryAfter is how long until the limit's token is due.
+	RetryAfter time.Duration
+}
+
+// Error names the limit and the delay.
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("rate limit %s: next token in %s", e.Limit, e.RetryAfter)
+}
+
+// Is makes errors.Is match ErrDeferred.
+func (e *RateLimitedError) Is(target error) bool { return target == ErrDeferred }

@@ -286,6 +286,17 @@ type BreakerStateChangedData struct {
 	To        string        `json:"to"`
 }
 
+// RateLimitedData is the data of rate_limited: an event met a rate limit
+// and either waited for its token ("wait") or was given back with the
+// delay until the token is due ("nak"), never failed.
+type RateLimitedData struct {
+	// Action is "wait" or "nak".
+	Action  string  `json:"action"`
+	DelayMS float64 `json:"delay_ms"`
+	// Limit is the limit's key: engine, deployer, target:TARGET or source:NAME.
+	Limit string `json:"limit"`
+}
+
 // BreakerCounts are the call outcomes that led to a state change, in the
 // field order of the breaker package's Counts (convertible from it).
 type BreakerCounts struct {
@@ -353,3 +364,6 @@ func (TuningChangedData) TelemetryType() TelemetryType { return TuningChanged }
 
 // TelemetryType returns BreakerStateChanged.
 func (BreakerStateChangedData) TelemetryType() TelemetryType { return BreakerStateChanged }
+
+// TelemetryType returns RateLimited.
+func (RateLimitedData) TelemetryType() TelemetryType { return RateLimited }

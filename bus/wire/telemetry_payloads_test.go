@@ -23,6 +23,7 @@ var payloads = []wire.TelemetryPayload{
 	wire.DeploymentFailedData{}, wire.EventRejectedData{}, wire.EventReapedData{}, wire.PerformanceMetricData{},
 	wire.CycleOverTargetData{}, wire.IntervalOverTargetData{}, wire.LowSuccessRateData{}, wire.StalledData{},
 	wire.MemoryPressureData{}, wire.DLQNearLimitData{}, wire.ScalingAdviceData{}, wire.TuningChangedData{}, wire.BreakerStateChangedData{},
+	wire.RateLimitedData{},
 }
 
 // readmeValues are the backquoted tokens of a README row that are values
@@ -36,6 +37,7 @@ var readmeValues = map[wire.TelemetryType][]string{
 	wire.ScalingAdvice:       {"backlog_growing", "drain_exceeds_target"},
 	wire.TuningChanged:       {"concurrency"},
 	wire.BreakerStateChanged: {"closed", "open", "half-open"},
+	wire.RateLimited:         {"wait", "nak"},
 }
 
 func TestPayloadsListEveryPayloadStruct(t *testing.T) {

@@ -24,6 +24,7 @@ const (
 	EventRejected         TelemetryType = "event_rejected"
 	ScalingAdvice         TelemetryType = "scaling_advice"
 	TuningChanged         TelemetryType = "tuning_changed"
+	RateLimited           TelemetryType = "rate_limited"
 )
 
 // TelemetryEnvelope is one telemetry record on telemetry.<type>, its data

@@ -78,7 +78,8 @@ func typeColor(t wire.TelemetryType) string {
 	switch {
 	case strings.HasSuffix(s, "_failed"), t == wire.EventRejected, t == wire.PerformanceAlert:
 		return ansiRed
-	case t == wire.PerformanceWarning, t == wire.BreakerStateChanged, t == wire.ScalingAdvice, t == wire.TuningChanged:
+	case t == wire.PerformanceWarning, t == wire.BreakerStateChanged, t == wire.ScalingAdvice, t == wire.TuningChanged,
+		t == wire.RateLimited:
 		return ansiYellow
 	case strings.HasSuffix(s, "_completed"):
 		return ansiGreen
@@ -102,6 +103,7 @@ var (
 		wire.BreakerStateChanged:   {"component", "from", "to"},
 		wire.ScalingAdvice:         {"recommended_replicas", "predicted_drain_s", "pending", "reason"},
 		wire.TuningChanged:         {"knob", "old", "new", "reason"},
+		wire.RateLimited:           {"limit", "action", "delay_ms"},
 		wire.PerformanceMetric:     {"cycles", "events_per_second", "success_rate", "in_flight", "pending", "concurrency"},
 	}
 	hiddenKeys = map[string]bool{"execution_id": true, "counts": true, "hash": true}

@@ -17,6 +17,7 @@ import (
 	"github.com/regen-dev/regen/bus/embedded"
 	"github.com/regen-dev/regen/internal/config"
 	"github.com/regen-dev/regen/internal/observe"
+	"github.com/regen-dev/regen/internal/ratelimit"
 	"github.com/regen-dev/regen/orchestrator"
 	"github.com/regen-dev/regen/workers/graph"
 )
@@ -36,6 +37,8 @@ type Service struct {
 	metrics *observe.Metrics
 	obs     *observe.Service
 	graph   *graph.Engine // nil with the exec engine
+	// limits are the replica's rate limiters (empty without rate_limits).
+	limits *ratelimit.Set
 	// done closes when the loop ends by itself or the connection closes
 	// for good (lost says why); status is the connection's CLOSED listener.
 	done   chan struct{}

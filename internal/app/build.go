@@ -24,6 +24,10 @@ import (
 
 // build wires engine, deployers, guards and the orchestrator.
 func (s *Service) build(ctx context.Context) (*orchestrator.Orchestrator, error) {
+	var err error
+	if s.limits, err = s.rateLimits(); err != nil {
+		return nil, err
+	}
 	eng, err := s.engine(ctx)
 	if err != nil {
 		return nil, err
@@ -53,7 +57,7 @@ func (s *Service) build(ctx context.Context) (*orchestrator.Orchestrator, error)
 	engine, deployer := s.injectFaults(eng, dep)
 	return orchestrator.New(s.cfg.Orchestrator, orchestrator.Deps{Source: src, Engine: engine, Deployer: deployer,
 		Telemetry: s.tel, DeadLetters: s.deadLetters(), EngineGuard: engGuard, DeployGuard: depGuard,
-		Attempts: bus.NewAttempts(attempts), Logger: s.log, Observer: s.metrics})
+		Attempts: bus.NewAttempts(attempts), Logger: s.log, Observer: s.metrics, RateLimits: s.limits})
 }
 
 // deadLetters is the DLQ; a dead letter stores at most max_payload bytes
@@ -66,7 +70,8 @@ func (s *Service) deadLetters() *bus.DeadLetters {
 // --http) and the replica registry.
 func (s *Service) startObserve(ctx context.Context) (*observe.Service, error) {
 	return observe.Start(ctx, observe.Config{HTTP: s.cfg.HTTP, Pprof: s.cfg.Pprof, Replica: s.cfg.Orchestrator.Replica,
-		StatsInterval: s.cfg.StatsInterval, Consumer: s.cfg.Consumer.Name, Logger: s.log},
+		StatsInterval: s.cfg.StatsInterval, Consumer: s.cfg.Consumer.Name, Logger: s.log,
+		OnReplicas: s.onReplicas()},
 		observe.Deps{Metrics: s.metrics, Orchestrator: s.orch, Conn: s.nc, JetStream: s.js, Live: s.liveChecks()})
 }
 
@@ -135,7 +140,7 @@ func (s *Service) deployers(ctx context.Context) (orchestrator.Deployer, error) 
 		if err := validate(d, t); err != nil {
 			return nil, err
 		}
-		all = append(all, d)
+		all = append(all, s.limitTarget(d, t))
 	}
 	if len(all) == 1 {
 		return all[0], nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/regen-dev/regen/breaker"
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/ratelimit"
 	"github.com/regen-dev/regen/internal/testkit"
 )
 
@@ -19,6 +20,14 @@ func legacyBreaker(sc breaker.StateChange) map[string]any {
 
 func legacyReaped(seq uint64) map[string]any {
 	return map[string]any{"reason": wire.ReasonMaxDeliveries, "seq": seq}
+}
+
+func legacyRateLimited(ev ratelimit.Event) map[string]any {
+	action := "wait"
+	if ev.Nak {
+		action = "nak"
+	}
+	return map[string]any{"limit": ev.Limit, "action": action, "delay_ms": float64(ev.Delay) / float64(time.Millisecond)}
 }
 
 func TestTelemetryGoldenBytes(t *testing.T) {
@@ -34,5 +43,9 @@ func TestTelemetryGoldenBytes(t *testing.T) {
 	}
 	for _, seq := range []uint64{0, 42, math.MaxUint64} {
 		testkit.RequireSameWire(t, wire.EventRejected, "reaper", legacyReaped(seq), reapedData(seq))
+	}
+	for _, ev := range []ratelimit.Event{{Limit: "engine", Delay: 1500 * time.Microsecond},
+		{Limit: "source:crm<&>", Nak: true, Delay: 10 * time.Second}} {
+		testkit.RequireSameWire(t, wire.RateLimited, "ratelimit", legacyRateLimited(ev), rateLimitedData(ev))
 	}
 }

@@ -51,7 +51,9 @@ type Config struct {
 	SignalDebounce time.Duration `yaml:"signal_debounce"`
 	// Faults injects failures for tests and drills (see internal/faults);
 	// empty in production.
-	Faults       string              `yaml:"faults,omitempty"`
+	Faults string `yaml:"faults,omitempty"`
+	// RateLimits are the cluster-wide rate limits (none by default).
+	RateLimits   RateLimits          `yaml:"rate_limits"`
 	Orchestrator orchestrator.Config `yaml:",inline"`
 	Breaker      breaker.Config      `yaml:"breaker"`
 	Validation   Validation          `yaml:",inline"`
@@ -238,6 +240,7 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.validateNATS()...)
 	errs = append(errs, c.validateStorage()...)
+	errs = append(errs, c.validateRateLimits()...)
 	return errors.Join(errs...)
 }
 

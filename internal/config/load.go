@@ -53,7 +53,7 @@ func (f *flagValue) Set(v string) error {
 
 // repeatable are the flags that may be given more than once, with the
 // separator that joins their values.
-var repeatable = map[string]string{"deploy": ",", "validator": mapSep, "deploy-validate": mapSep}
+var repeatable = map[string]string{"deploy": ",", "validator": mapSep, "deploy-validate": mapSep, "rate-limit": mapSep}
 
 // Load returns defaults overlaid with the YAML file, REGEN_* env and flags,
 // validated. getenv is usually os.Getenv.

@@ -28,6 +28,7 @@ type Metrics struct {
 	cycleDur    prometheus.Histogram
 	cycles      prometheus.Counter
 	deployments prometheus.Counter
+	rateLimited *prometheus.CounterVec
 	attach      sync.Once
 }
 
@@ -47,11 +48,14 @@ func NewMetrics() *Metrics {
 			Help: "Regeneration cycles finished."}),
 		deployments: prometheus.NewCounter(prometheus.CounterOpts{Name: "regen_deployments_total",
 			Help: "Artifacts deployed (skipped deployments are not counted)."}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "regen_rate_limited_total",
+			Help: "Events that met a rate limit (waited for a token or were nak'ed until it was due), by limit."},
+			[]string{"limit"}),
 	}
 	for _, o := range Outcomes {
 		m.events.WithLabelValues(o)
 	}
-	m.reg.MustRegister(m.events, m.eventDur, m.cycleDur, m.cycles, m.deployments,
+	m.reg.MustRegister(m.events, m.eventDur, m.cycleDur, m.cycles, m.deployments, m.rateLimited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -68,6 +72,9 @@ func (m *Metrics) CycleDone(pe orchestrator.ParallelExecution) {
 	m.cycleDur.Observe(pe.DurationMS / 1000)
 	m.deployments.Add(float64(pe.Deployments))
 }
+
+// RateLimited counts one event that met the rate limit limit.
+func (m *Metrics) RateLimited(limit string) { m.rateLimited.WithLabelValues(limit).Inc() }
 
 // Registry returns the registry the metrics live on.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }

@@ -34,6 +34,10 @@ type RegistryConfig struct {
 	WriteTimeout time.Duration
 	// Logger receives write failures (slog.Default()).
 	Logger *slog.Logger
+	// OnReplicas, when set, is told how many replicas are live (keys in
+	// the bucket, this one included: at least 1) after every snapshot
+	// this replica writes; rate limits take their share from it.
+	OnReplicas func(n int)
 }
 
 // Registry publishes this replica's ReplicaStats to the REGEN_REPLICAS
@@ -103,6 +107,41 @@ func (r *Registry) publishLogged(ctx context.Context) {
 	if err := r.Publish(ctx); err != nil && ctx.Err() == nil {
 		r.log.WarnContext(ctx, "replica stats not published", slog.String("key", r.key), slog.Any("error", err))
 	}
+	r.countLogged(ctx)
+}
+
+// countLogged tells OnReplicas how many replicas are live; a failed count
+// is logged and the last count kept.
+func (r *Registry) countLogged(ctx context.Context) {
+	if r.cfg.OnReplicas == nil {
+		return
+	}
+	n, err := r.Live(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.WarnContext(ctx, "live replicas not counted", slog.Any("error", err))
+		}
+		return
+	}
+	r.cfg.OnReplicas(n)
+}
+
+// Live counts the live replicas: the keys in the bucket (an entry expires
+// a few intervals after its replica's last snapshot), at least 1 (this
+// replica is live while it asks). It waits at most WriteTimeout.
+func (r *Registry) Live(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.WriteTimeout)
+	defer cancel()
+	keys, err := r.kv.ListKeys(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("live replicas: %w", err)
+	}
+	defer func() { _ = keys.Stop() }()
+	n := 0
+	for range keys.Keys() {
+		n++
+	}
+	return max(n, 1), nil
 }
 
 // Publish writes one snapshot now, waiting at most WriteTimeout.

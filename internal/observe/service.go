@@ -35,6 +35,9 @@ type Config struct {
 	CheckTimeout time.Duration
 	// Logger is used by the server and the registry (slog.Default()).
 	Logger *slog.Logger
+	// OnReplicas is told the live replica count after each snapshot (see
+	// RegistryConfig.OnReplicas); nil: not counted.
+	OnReplicas func(n int)
 }
 
 // Deps are the running parts Start observes; all are required but Metrics.
@@ -74,7 +77,7 @@ func Start(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 		return nil, fmt.Errorf("observe: replicas bucket: %w", err)
 	}
 	s := &Service{metrics: deps.Metrics, registry: NewRegistry(kv, deps.Orchestrator, RegistryConfig{
-		Replica: cfg.Replica, Version: cfg.Version, Interval: cfg.StatsInterval, Logger: cfg.Logger})}
+		Replica: cfg.Replica, Version: cfg.Version, Interval: cfg.StatsInterval, Logger: cfg.Logger, OnReplicas: cfg.OnReplicas})}
 	if cfg.HTTP != "" {
 		s.server = NewServer(ServerConfig{Addr: cfg.HTTP, Metrics: deps.Metrics.Handler(), Pprof: cfg.Pprof,
 			Live: p.live(), Checks: p.checks(), CheckTimeout: cfg.CheckTimeout, Logger: cfg.Logger})
