@@ -1,0 +1,151 @@
+package bus_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/regen-dev/regen/bus/wire"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/internal/testkit"
+	"github.com/regen-dev/regen/orchestrator"
+)
+
+// A bus.Source is the LevelSource of one priority level.
+var _ orchestrator.LevelSource = (*bus.Source)(nil)
+
+func levels() []wire.Priority { return orchestrator.Levels[:] }
+
+// publishAt publishes n events of priority p, ids <p>-<i>.
+func publishAt(t *testing.T, js jetstream.JetStream, p wire.Priority, n int) {
+	t.Helper()
+	for i := range n {
+		id := fmt.Sprintf("%s-%d", p, i)
+		msg := nats.NewMsg(wire.ChangeSubject(p, wire.NodeAdded))
+		msg.Data = fmt.Appendf(nil, `{"id":%q,"change_type":"node_added","subject":"urn:%s"}`, id, id)
+		msg.Header.Set(nats.MsgIdHdr, id)
+		if _, err := js.PublishMsg(context.Background(), msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func prioritySource(t *testing.T, ctx context.Context, js jetstream.JetStream, cfg orchestrator.PriorityConfig) *orchestrator.PrioritySource {
+	t.Helper()
+	if err := bus.ProvisionLevels(ctx, js, bus.ProvisionConfig{}, levels()); err != nil {
+		t.Fatal(err)
+	}
+	srcs, err := bus.NewLevelSources(ctx, js, bus.SourceConfig{}, levels())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ls [len(orchestrator.Levels)]orchestrator.LevelSource
+	for i, s := range srcs {
+		ls[i] = s
+	}
+	ps, err := orchestrator.NewPrioritySource(ls, cfg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
+
+// drain fetches and acks until nothing is left, counting deliveries per
+// event id.
+func drain(t *testing.T, ctx context.Context, src orchestrator.Source, seen map[string]int) {
+	t.Helper()
+	for {
+		msgs, err := src.Fetch(ctx, 16, 20*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) == 0 {
+			return
+		}
+		for _, m := range msgs {
+			ev, err := wire.DecodeChangeEvent(m.Data(), wire.MaxPayloadDefault)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen[ev.ID]++
+			if err := bus.AckAndWait(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// Events pending, and delivered but unacked, on the single consumer are
+// each processed once by the level consumers after the migration; a
+// second migration (another replica starting) changes nothing.
+func TestProvisionLevelsMigratesWithoutLossOrDuplicates(t *testing.T) {
+	t.Parallel()
+	_, _, js := provisioned(t)
+	ctx := testkit.Context(t, 30*time.Second)
+	for _, p := range levels() {
+		publishAt(t, js, p, 10)
+	}
+	old, err := bus.NewSource(ctx, js, bus.SourceConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msgs, err := old.Fetch(ctx, 15, time.Second); err != nil || len(msgs) != 15 {
+		t.Fatalf("old consumer: %d msgs, %v", len(msgs), err) // left unacked: the old replica stopped
+	}
+	ps := prioritySource(t, ctx, js, orchestrator.PriorityConfig{})
+	if err := bus.ProvisionLevels(ctx, js, bus.ProvisionConfig{}, levels()); err != nil {
+		t.Fatalf("second migration: %v", err)
+	}
+	if _, err := js.Consumer(ctx, wire.ChangesStream, wire.ConsumerDefault); err == nil {
+		t.Fatal("the single consumer is still there")
+	}
+	seen := map[string]int{}
+	drain(t, ctx, ps, seen)
+	if len(seen) != 40 {
+		t.Fatalf("%d distinct events processed, want 40", len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("%s processed %d times", id, n)
+		}
+	}
+}
+
+// Behind 2,000 low events, 50 critical ones are all fetched while most
+// low ones are still pending.
+func TestLevelConsumersServeCriticalFirst(t *testing.T) {
+	t.Parallel()
+	_, _, js := provisioned(t)
+	ctx := testkit.Context(t, 60*time.Second)
+	ps := prioritySource(t, ctx, js, orchestrator.PriorityConfig{})
+	publishAt(t, js, wire.PriorityLow, 2000)
+	publishAt(t, js, wire.PriorityCritical, 50)
+	critical, low := 0, 0
+	for critical < 50 {
+		msgs, err := ps.Fetch(ctx, 16, 20*time.Millisecond)
+		if err != nil || len(msgs) == 0 {
+			t.Fatalf("fetch: %d msgs, %v", len(msgs), err)
+		}
+		for _, m := range msgs {
+			if m.Subject() == wire.ChangeSubject(wire.PriorityCritical, wire.NodeAdded) {
+				critical++
+			} else {
+				low++
+			}
+			if err := bus.AckAndWait(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if low > 500 {
+		t.Fatalf("%d low events done before the 50 critical ones, want most of 2,000 still pending", low)
+	}
+	if n, err := ps.Pending(ctx); err != nil || n != uint64(2000-low) {
+		t.Fatalf("pending = %d, %v; want %d", n, err, 2000-low)
+	}
+}
