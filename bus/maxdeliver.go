@@ -152,15 +152,15 @@ func (r *Reaper) onAdvisory(m *nats.Msg) {
 func (r *Reaper) Sweep(ctx context.Context) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	first, floor, maxDeliver, err := r.bounds(ctx)
-	if err != nil || maxDeliver == 0 {
+	b, err := r.bounds(ctx)
+	if err != nil || b.maxDeliver == 0 {
 		return 0, err // no MaxDeliver: the server gives nothing up
 	}
 	n := 0
 	var failed SweepError
-	for seq := first; seq != 0 && seq <= floor && ctx.Err() == nil; seq++ {
-		err := r.reap(ctx, seq, maxDeliver)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
+	for seq := b.first; seq != 0 && seq <= b.floor && ctx.Err() == nil; seq++ {
+		err := r.reapIn(ctx, seq, b.maxDeliver, b.filter)
+		if errors.Is(err, jetstream.ErrMsgNotFound) || errors.Is(err, errOtherConsumer) {
 			continue
 		}
 		if err != nil {
@@ -237,30 +237,39 @@ func (r *Reaper) checkDLQ(ctx context.Context) {
 	}
 }
 
-// bounds returns the stream's first sequence, the consumer's ack floor and
-// its MaxDeliver.
-func (r *Reaper) bounds(ctx context.Context) (first, floor, maxDeliver uint64, err error) {
+// sweepBounds is what a sweep covers: the stream's first sequence up to
+// the consumer's ack floor, the messages on the consumer's filter only
+// (a per-level consumer's floor says nothing of the other levels').
+type sweepBounds struct {
+	first, floor, maxDeliver uint64
+	filter                   string
+}
+
+// bounds returns the stream's first sequence, the consumer's ack floor,
+// its MaxDeliver and its filter.
+func (r *Reaper) bounds(ctx context.Context) (sweepBounds, error) {
 	cons, err := r.js.Consumer(ctx, wire.ChangesStream, r.consumer)
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("sweep: consumer: %w", err)
+		return sweepBounds{}, fmt.Errorf("sweep: consumer: %w", err)
 	}
 	ci, err := cons.Info(ctx)
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("sweep: consumer info: %w", err)
+		return sweepBounds{}, fmt.Errorf("sweep: consumer info: %w", err)
 	}
 	st, err := r.js.Stream(ctx, wire.ChangesStream)
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("sweep: stream: %w", err)
+		return sweepBounds{}, fmt.Errorf("sweep: stream: %w", err)
 	}
 	si, err := st.Info(ctx)
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("sweep: stream info: %w", err)
+		return sweepBounds{}, fmt.Errorf("sweep: stream info: %w", err)
 	}
-	floor = ci.AckFloor.Stream
+	floor := ci.AckFloor.Stream
 	if ci.NumAckPending == 0 && ci.NumPending == 0 {
 		// Idle: the ack floor stays below an exhausted message until a later
 		// one is acked, but nothing delivered can still be in flight.
 		floor = ci.Delivered.Stream
 	}
-	return si.State.FirstSeq, floor, uint64(max(ci.Config.MaxDeliver, 0)), nil
+	return sweepBounds{first: si.State.FirstSeq, floor: floor, maxDeliver: uint64(max(ci.Config.MaxDeliver, 0)),
+		filter: ci.Config.FilterSubject}, nil
 }

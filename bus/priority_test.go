@@ -149,3 +149,43 @@ func TestLevelConsumersServeCriticalFirst(t *testing.T) {
 		t.Fatalf("pending = %d, %v; want %d", n, err, 2000-low)
 	}
 }
+
+// A level consumer's sweep moves only its own level's given-up messages:
+// another level's event below its ack floor is left alone.
+func TestSweepOfALevelConsumerKeepsOtherLevels(t *testing.T) {
+	t.Parallel()
+	s := testkit.StartServer(t)
+	nc, js := testkit.Connect(t, s)
+	ctx := testkit.Context(t, 30*time.Second)
+	cfg := bus.ProvisionConfig{MaxDeliver: 1}
+	if err := bus.Provision(ctx, js, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := bus.ProvisionLevels(ctx, js, cfg, levels()); err != nil {
+		t.Fatal(err)
+	}
+	publishAt(t, js, wire.PriorityCritical, 1) // seq 1, never delivered
+	publishAt(t, js, wire.PriorityLow, 1)      // seq 2, given up
+	low := bus.LevelConsumer(wire.ConsumerDefault, wire.PriorityLow)
+	src, err := bus.NewSource(ctx, js, bus.SourceConfig{Consumer: low})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range fetchN(t, src, 1) {
+		_ = m.Nak(0)
+	}
+	cons, _ := js.Consumer(ctx, wire.ChangesStream, low)
+	testkit.WaitFor(t, 10*time.Second, "low event given up", func() bool {
+		_, _ = src.Fetch(ctx, 1, 10*time.Millisecond)
+		ci, err := cons.Info(ctx)
+		return err == nil && ci.NumAckPending == 0 && ci.NumPending == 0
+	})
+	n, err := bus.NewReaper(nc, js, bus.ReaperConfig{Consumer: low}).Sweep(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("sweep moved %d, %v; want the low event", n, err)
+	}
+	st, _ := js.Stream(ctx, wire.ChangesStream)
+	if _, err := st.GetMsg(ctx, 1); err != nil {
+		t.Fatalf("the critical event left the work queue: %v", err)
+	}
+}
