@@ -189,3 +189,35 @@ func TestSweepOfALevelConsumerKeepsOtherLevels(t *testing.T) {
 		t.Fatalf("the critical event left the work queue: %v", err)
 	}
 }
+
+// With per-level consumers nothing delivers an event of an unknown
+// priority; the stray sweep dead-letters it with the reason, and leaves
+// every level's events.
+func TestSweepStraysDeadLettersUnknownPriorities(t *testing.T) {
+	t.Parallel()
+	_, _, js := provisioned(t)
+	ctx := testkit.Context(t, 30*time.Second)
+	if err := bus.ProvisionLevels(ctx, js, bus.ProvisionConfig{}, levels()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range append(levels(), "urgent", "Critical") {
+		publishAt(t, js, p, 2)
+	}
+	n, err := bus.SweepStrays(ctx, js, bus.NewDeadLetters(js))
+	if err != nil || n != 4 {
+		t.Fatalf("moved %d, %v; want 4", n, err)
+	}
+	list := deadLetters(t, bus.NewDeadLetters(js))
+	if len(list) != 4 {
+		t.Fatalf("%d dead letters, want 4", len(list))
+	}
+	for _, dl := range list {
+		if dl.Reason != wire.ReasonBadNATSSubject {
+			t.Errorf("%s: reason %q", dl.ID, dl.Reason)
+		}
+	}
+	st, _ := js.Stream(ctx, wire.ChangesStream)
+	if info, err := st.Info(ctx); err != nil || info.State.Msgs != 8 {
+		t.Fatalf("work queue holds %v msgs (%v), want the 8 of the levels", info.State.Msgs, err)
+	}
+}
