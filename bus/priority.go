@@ -2,7 +2,6 @@ package bus
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -46,18 +45,19 @@ func LevelConsumerConfigs(cfg ProvisionConfig, levels []wire.Priority) []jetstre
 // lost and their event is processed again.
 func ProvisionLevels(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig, levels []wire.Priority) error {
 	cfg = cfg.WithDefaults()
-	return retryProvision(ctx, func(ctx context.Context) error {
-		err := js.DeleteConsumer(ctx, wire.ChangesStream, cfg.Consumer)
-		if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return fmt.Errorf("provision levels: delete single consumer %s: %w", cfg.Consumer, err)
+	return retryProvision(ctx, func(ctx context.Context) error { return migrateToLevels(ctx, js, cfg, levels) })
+}
+
+func migrateToLevels(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig, levels []wire.Priority) error {
+	if err := deleteConsumer(ctx, js, cfg.Consumer); err != nil {
+		return fmt.Errorf("provision levels: %w", err)
+	}
+	for _, cc := range LevelConsumerConfigs(cfg, levels) {
+		if _, err := js.CreateOrUpdateConsumer(ctx, wire.ChangesStream, cc); err != nil {
+			return fmt.Errorf("provision levels: consumer %s: %w", cc.Durable, err)
 		}
-		for _, cc := range LevelConsumerConfigs(cfg, levels) {
-			if _, err := js.CreateOrUpdateConsumer(ctx, wire.ChangesStream, cc); err != nil {
-				return fmt.Errorf("provision levels: consumer %s: %w", cc.Durable, err)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // NewLevelSources binds one Source per level to the consumers

@@ -221,3 +221,42 @@ func TestSweepStraysDeadLettersUnknownPriorities(t *testing.T) {
 		t.Fatalf("work queue holds %v msgs (%v), want the 8 of the levels", info.State.Msgs, err)
 	}
 }
+
+// Provision with Levels moves to the level consumers (replicas starting
+// together), and without moves back to the single one.
+func TestProvisionSwitchesConsumerLayouts(t *testing.T) {
+	t.Parallel()
+	s := testkit.StartServer(t)
+	ctx := testkit.Context(t, 30*time.Second)
+	errs := make(chan error, 3)
+	for range 3 {
+		_, js := testkit.Connect(t, s)
+		go func() { errs <- bus.Provision(ctx, js, bus.ProvisionConfig{Levels: levels()}) }()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent provision with levels: %v", err)
+		}
+	}
+	_, js := testkit.Connect(t, s)
+	names := func() map[string]bool {
+		st, err := js.Stream(ctx, wire.ChangesStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for n := range st.ConsumerNames(ctx).Name() {
+			out[n] = true
+		}
+		return out
+	}
+	if got := names(); len(got) != 4 || !got["regen-workers-critical"] || !got["regen-workers-low"] {
+		t.Fatalf("consumers %v, want the four levels'", got)
+	}
+	if err := bus.Provision(ctx, js, bus.ProvisionConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(); len(got) != 1 || !got[wire.ConsumerDefault] {
+		t.Fatalf("consumers %v, want the single one", got)
+	}
+}
