@@ -31,6 +31,7 @@ type Reaper struct {
 	onReap      func(seq uint64)
 	alertRatio  float64
 	onNearLimit func(DLQUsage)
+	strays      bool
 
 	sub    *nats.Subscription
 	cancel context.CancelFunc
@@ -56,6 +57,10 @@ type ReaperConfig struct {
 	// OnDLQNearLimit, when set, is called by every check that finds the
 	// DLQ at or over AlertRatio (publish DLQNearLimitEvent from it).
 	OnDLQNearLimit func(DLQUsage)
+	// Strays makes every sweep also dead-letter the events of an unknown
+	// priority (SweepStrays): set it on one reaper when the consumers are
+	// per level.
+	Strays bool
 }
 
 // DLQAlertRatioDefault is the default ReaperConfig.AlertRatio.
@@ -68,7 +73,7 @@ const maxSweepErrors = 10
 func NewReaper(nc *nats.Conn, js jetstream.JetStream, cfg ReaperConfig) *Reaper {
 	r := &Reaper{nc: nc, js: js, dlq: cfg.DeadLetters, consumer: cmp.Or(cfg.Consumer, wire.ConsumerDefault),
 		every: cmp.Or(cfg.Every, ReapEveryDefault), log: cfg.Logger, onReap: cfg.OnReap,
-		alertRatio: cfg.AlertRatio, onNearLimit: cfg.OnDLQNearLimit}
+		alertRatio: cfg.AlertRatio, onNearLimit: cfg.OnDLQNearLimit, strays: cfg.Strays}
 	if r.log == nil {
 		r.log = slog.Default()
 	}
@@ -114,12 +119,26 @@ func (r *Reaper) loop(ctx context.Context) {
 		if n, err := r.Sweep(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("max-deliveries sweep incomplete", slog.Int("moved", n), slog.Any("error", err))
 		}
+		r.sweepStrays(ctx)
 		r.checkDLQ(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// sweepStrays runs SweepStrays when configured, logging what it did.
+func (r *Reaper) sweepStrays(ctx context.Context) {
+	if !r.strays {
+		return
+	}
+	n, err := SweepStrays(ctx, r.js, r.dlq)
+	if err != nil && ctx.Err() == nil {
+		r.log.Warn("unknown-priority sweep incomplete", slog.Int("moved", n), slog.Any("error", err))
+	} else if n > 0 {
+		r.log.Warn("events of an unknown priority dead-lettered", slog.Int("moved", n))
 	}
 }
 

@@ -30,6 +30,9 @@ type Config struct {
 	// Stream and Consumer name the shared consumer the readiness probe and
 	// regen_consumer_pending look at (wire.ChangesStream, wire.ConsumerDefault).
 	Stream, Consumer string
+	// Consumers, when set, replaces Consumer: the probes look at each
+	// (readiness needs them all) and regen_consumer_pending sums them.
+	Consumers []string
 	// CheckTimeout bounds each readiness check and each pending read
 	// (CheckTimeoutDefault).
 	CheckTimeout time.Duration
@@ -162,10 +165,20 @@ func (p probes) connected(context.Context) error {
 }
 
 func (p probes) consumerBound(ctx context.Context) error {
-	if _, err := p.deps.JetStream.Consumer(ctx, p.cfg.Stream, p.cfg.Consumer); err != nil {
-		return fmt.Errorf("consumer %s/%s: %w", p.cfg.Stream, p.cfg.Consumer, err)
+	for _, name := range p.consumers() {
+		if _, err := p.deps.JetStream.Consumer(ctx, p.cfg.Stream, name); err != nil {
+			return fmt.Errorf("consumer %s/%s: %w", p.cfg.Stream, name, err)
+		}
 	}
 	return nil
+}
+
+// consumers are Consumers, or Consumer alone.
+func (p probes) consumers() []string {
+	if len(p.cfg.Consumers) > 0 {
+		return p.cfg.Consumers
+	}
+	return []string{p.cfg.Consumer}
 }
 
 func (p probes) running(context.Context) error {
@@ -176,10 +189,14 @@ func (p probes) running(context.Context) error {
 }
 
 func (p probes) pending(ctx context.Context) (uint64, error) {
-	c, err := p.deps.JetStream.Consumer(ctx, p.cfg.Stream, p.cfg.Consumer)
-	if err != nil {
-		return 0, fmt.Errorf("consumer %s/%s: %w", p.cfg.Stream, p.cfg.Consumer, err)
+	var total uint64
+	for _, name := range p.consumers() {
+		c, err := p.deps.JetStream.Consumer(ctx, p.cfg.Stream, name)
+		if err != nil {
+			return 0, fmt.Errorf("consumer %s/%s: %w", p.cfg.Stream, name, err)
+		}
+		info := c.CachedInfo()
+		total += info.NumPending + uint64(info.NumAckPending)
 	}
-	info := c.CachedInfo()
-	return info.NumPending + uint64(info.NumAckPending), nil
+	return total, nil
 }
