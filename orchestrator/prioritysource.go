@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -98,7 +99,8 @@ func (p *PrioritySource) quotas(max int) [len(Levels)]int {
 }
 
 // idleQuotas shares max evenly (higher levels taking the remainder), each
-// level at least one while max allows.
+// level at least one so that every level is waited on: with max below
+// len(Levels) an idle fetch may return up to len(Levels) messages.
 func idleQuotas(max int) [len(Levels)]int {
 	var q [len(Levels)]int
 	for i := range q {
@@ -106,6 +108,7 @@ func idleQuotas(max int) [len(Levels)]int {
 		if i < max%len(Levels) {
 			q[i]++
 		}
+		q[i] = cmp.Or(q[i], 1)
 	}
 	return q
 }
