@@ -260,3 +260,38 @@ func TestProvisionSwitchesConsumerLayouts(t *testing.T) {
 		t.Fatalf("consumers %v, want the single one", got)
 	}
 }
+
+// Pausing a level stops it on every replica at once (the pause is the
+// consumer's), the other levels going on; resuming restarts it.
+func TestPauseLevelStopsItOnEveryReplica(t *testing.T) {
+	t.Parallel()
+	s, _, js := provisioned(t)
+	ctx := testkit.Context(t, 30*time.Second)
+	replicas := []*orchestrator.PrioritySource{prioritySource(t, ctx, js, orchestrator.PriorityConfig{})}
+	_, js2 := testkit.Connect(t, s)
+	replicas = append(replicas, prioritySource(t, ctx, js2, orchestrator.PriorityConfig{}))
+	if _, err := bus.PauseLevel(ctx, js, wire.ConsumerDefault, wire.PriorityLow, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if paused, err := bus.LevelPaused(ctx, js, wire.ConsumerDefault, wire.PriorityLow); err != nil || !paused {
+		t.Fatalf("paused = %v, %v", paused, err)
+	}
+	publishAt(t, js, wire.PriorityLow, 5)
+	publishAt(t, js, wire.PriorityHigh, 5)
+	seen := map[string]int{}
+	for _, r := range replicas {
+		drain(t, ctx, r, seen)
+	}
+	if len(seen) != 5 || seen["high-0"] != 1 || seen["low-0"] != 0 {
+		t.Fatalf("while low is paused the replicas processed %v, want the 5 high events only", seen)
+	}
+	if err := bus.ResumeLevel(ctx, js, wire.ConsumerDefault, wire.PriorityLow); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, 10*time.Second, "low events after the resume", func() bool {
+		for _, r := range replicas {
+			drain(t, ctx, r, seen)
+		}
+		return len(seen) == 10
+	})
+}
