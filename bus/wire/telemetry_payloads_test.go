@@ -23,6 +23,7 @@ var payloads = []wire.TelemetryPayload{
 	wire.DeploymentFailedData{}, wire.EventRejectedData{}, wire.EventReapedData{}, wire.PerformanceMetricData{},
 	wire.CycleOverTargetData{}, wire.IntervalOverTargetData{}, wire.LowSuccessRateData{}, wire.StalledData{},
 	wire.MemoryPressureData{}, wire.DLQNearLimitData{}, wire.ScalingAdviceData{}, wire.TuningChangedData{}, wire.BreakerStateChangedData{},
+	wire.ConsumerPausedData{}, wire.ConsumerResumedData{},
 }
 
 // readmeValues are the backquoted tokens of a README row that are values

@@ -24,6 +24,8 @@ const (
 	EventRejected         TelemetryType = "event_rejected"
 	ScalingAdvice         TelemetryType = "scaling_advice"
 	TuningChanged         TelemetryType = "tuning_changed"
+	ConsumerPaused        TelemetryType = "consumer_paused"
+	ConsumerResumed       TelemetryType = "consumer_resumed"
 )
 
 // TelemetryEnvelope is one telemetry record on telemetry.<type>, its data

@@ -8,6 +8,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/bus/wire"
 )
@@ -63,6 +65,10 @@ func pauseCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if until, err = bus.PauseLevel(ctx, js, *lf.consumer, p, until); err != nil {
 		return err
 	}
+	name := bus.LevelConsumer(*lf.consumer, p)
+	if err := announce(ctx, nc, wire.ConsumerPausedData{Consumer: name, Priority: p, PauseUntil: until.UTC()}); err != nil {
+		return err
+	}
 	_, err = fmt.Fprintf(stdout, "paused %s until %s\n", bus.LevelConsumer(*lf.consumer, p), until.UTC().Format(time.RFC3339))
 	return err
 }
@@ -89,6 +95,23 @@ func resumeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := bus.ResumeLevel(ctx, js, *lf.consumer, p); err != nil {
 		return err
 	}
+	name := bus.LevelConsumer(*lf.consumer, p)
+	if err := announce(ctx, nc, wire.ConsumerResumedData{Consumer: name, Priority: p}); err != nil {
+		return err
+	}
 	_, err = fmt.Fprintf(stdout, "resumed %s\n", bus.LevelConsumer(*lf.consumer, p))
 	return err
+}
+
+// announce publishes data as telemetry of component cli and waits until
+// the server has it.
+func announce(ctx context.Context, nc *nats.Conn, data wire.TelemetryPayload) error {
+	tel := bus.NewTelemetry(nc, "cli")
+	if err := tel.Publish(wire.TelemetryEvent{Type: data.TelemetryType(), Component: "cli", Data: data}); err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	if err := tel.Flush(ctx); err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	return nil
 }

@@ -35,8 +35,31 @@ func TestPauseResumeALevel(t *testing.T) {
 	if paused, err := bus.LevelPaused(ctx, js, wire.ConsumerDefault, wire.PriorityLow); err != nil || paused {
 		t.Fatalf("after resume: paused = %v, %v", paused, err)
 	}
+	for typ, want := range map[wire.TelemetryType]string{wire.ConsumerPaused: "pause_until", wire.ConsumerResumed: "consumer"} {
+		var got []wire.TelemetryRecord
+		testkit.WaitFor(t, 10*time.Second, string(typ)+" telemetry", func() bool {
+			got = got[:0]
+			err := testkit.ReadTelemetry(ctx, js, typ, func(r wire.TelemetryRecord) { got = append(got, r) })
+			return err == nil && len(got) == 1
+		})
+		if got[0].Data["consumer"] != "regen-workers-low" || got[0].Data["priority"] != "low" || got[0].Data[want] == nil {
+			t.Fatalf("%s data %v", typ, got[0].Data)
+		}
+	}
 	if err := pauseCmd(context.Background(), []string{"--nats-url", srv.ClientURL(), "--priority", "urgent"}, &out, &out); err == nil ||
 		!strings.Contains(err.Error(), "--priority") {
 		t.Fatalf("unknown level: %v", err)
 	}
+}
+
+// The wire form of the pause telemetry, byte for byte.
+func TestPauseTelemetryWireForm(t *testing.T) {
+	t.Parallel()
+	until := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	testkit.RequireSameWire(t, wire.ConsumerPaused, "cli",
+		map[string]any{"consumer": "regen-workers-low", "priority": "low", "pause_until": until},
+		wire.ConsumerPausedData{Consumer: "regen-workers-low", Priority: wire.PriorityLow, PauseUntil: until})
+	testkit.RequireSameWire(t, wire.ConsumerResumed, "cli",
+		map[string]any{"consumer": "regen-workers-low", "priority": "low"},
+		wire.ConsumerResumedData{Consumer: "regen-workers-low", Priority: wire.PriorityLow})
 }
