@@ -86,6 +86,19 @@ func (s *Service) consumers() []string {
 	return out
 }
 
+// levels maps each priority level to its consumer (nil without
+// priority_levels).
+func (s *Service) levels() map[wire.Priority]string {
+	if !s.cfg.Orchestrator.PriorityLevels {
+		return nil
+	}
+	out := map[wire.Priority]string{}
+	for _, p := range orchestrator.Levels {
+		out[p] = bus.LevelConsumer(s.cfg.Consumer.Name, p)
+	}
+	return out
+}
+
 // deadLetters is the DLQ; a dead letter stores at most max_payload bytes
 // of its event (an oversize one is truncated).
 func (s *Service) deadLetters() *bus.DeadLetters {
@@ -96,7 +109,7 @@ func (s *Service) deadLetters() *bus.DeadLetters {
 // --http) and the replica registry.
 func (s *Service) startObserve(ctx context.Context) (*observe.Service, error) {
 	return observe.Start(ctx, observe.Config{HTTP: s.cfg.HTTP, Pprof: s.cfg.Pprof, Replica: s.cfg.Orchestrator.Replica,
-		StatsInterval: s.cfg.StatsInterval, Consumers: s.consumers(), Logger: s.log},
+		StatsInterval: s.cfg.StatsInterval, Consumers: s.consumers(), Levels: s.levels(), Logger: s.log},
 		observe.Deps{Metrics: s.metrics, Orchestrator: s.orch, Conn: s.nc, JetStream: s.js, Live: s.liveChecks()})
 }
 

@@ -2,6 +2,8 @@ package app
 
 import (
 	"fmt"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/internal/config"
 	"github.com/regen-dev/regen/internal/testkit"
 )
@@ -44,8 +47,9 @@ func publishAt(t *testing.T, js jetstream.JetStream, p wire.Priority, n int) {
 
 // 2,000 low events queued behind a slow engine, then 50 critical ones:
 // with priority_levels the critical ones are all done while most low
-// ones are still pending, and an event of an unknown priority (which no
-// level consumer delivers) is dead-lettered with its reason.
+// ones are still pending; a paused level shows in /metrics; and an event
+// of an unknown priority (which no level consumer delivers) is
+// dead-lettered with its reason.
 func TestCriticalEventsOvertakeALowBacklog(t *testing.T) {
 	t.Parallel()
 	b := setup(t, func(c *config.Config) {
@@ -72,6 +76,15 @@ func TestCriticalEventsOvertakeALowBacklog(t *testing.T) {
 	})
 	if done := o.Stats().EventsProcessed; done > 1000+50 {
 		t.Fatalf("%d events processed before the 50 critical ones were done, want most of the 2,000 low still pending", done)
+	}
+	if _, err := bus.PauseLevel(testkit.Context(t, 10*time.Second), b.js, b.cfg.Consumer.Name, wire.PriorityLow, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	svc.metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if body := rec.Body.String(); !strings.Contains(body, `regen_consumer_paused{priority="low"} 1`) ||
+		!strings.Contains(body, `regen_consumer_paused{priority="critical"} 0`) {
+		t.Fatalf("metrics lack the paused gauges:\n%s", body)
 	}
 	publishAt(t, b.js, "urgent", 1)
 	b.cfg.Orchestrator.Replica = "second"

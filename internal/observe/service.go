@@ -33,6 +33,9 @@ type Config struct {
 	// Consumers, when set, replaces Consumer: the probes look at each
 	// (readiness needs them all) and regen_consumer_pending sums them.
 	Consumers []string
+	// Levels, when set, maps each priority level to its consumer: the
+	// regen_consumer_paused{priority} gauges read them.
+	Levels map[wire.Priority]string
 	// CheckTimeout bounds each readiness check and each pending read
 	// (CheckTimeoutDefault).
 	CheckTimeout time.Duration
@@ -72,6 +75,9 @@ func Start(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	}
 	p := probes{cfg: cfg, deps: deps}
 	deps.Metrics.Attach(deps.Orchestrator, p.pending, cfg.CheckTimeout)
+	if len(cfg.Levels) > 0 {
+		deps.Metrics.AttachPaused(p.pausedFuncs(), cfg.CheckTimeout)
+	}
 	kv, err := deps.JetStream.KeyValue(ctx, wire.ReplicasBucket)
 	if err != nil {
 		return nil, fmt.Errorf("observe: replicas bucket: %w", err)
@@ -199,4 +205,23 @@ func (p probes) pending(ctx context.Context) (uint64, error) {
 		total += info.NumPending + uint64(info.NumAckPending)
 	}
 	return total, nil
+}
+
+// pausedFuncs reads, per level, whether its consumer is paused (1) or
+// not (0).
+func (p probes) pausedFuncs() map[string]PendingFunc {
+	out := map[string]PendingFunc{}
+	for level, name := range p.cfg.Levels {
+		out[string(level)] = func(ctx context.Context) (uint64, error) {
+			c, err := p.deps.JetStream.Consumer(ctx, p.cfg.Stream, name)
+			if err != nil {
+				return 0, fmt.Errorf("consumer %s/%s: %w", p.cfg.Stream, name, err)
+			}
+			if c.CachedInfo().Paused {
+				return 1, nil
+			}
+			return 0, nil
+		}
+	}
+	return out
 }
