@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -62,4 +63,38 @@ func TestPauseTelemetryWireForm(t *testing.T) {
 	testkit.RequireSameWire(t, wire.ConsumerResumed, "cli",
 		map[string]any{"consumer": "regen-workers-low", "priority": "low"},
 		wire.ConsumerResumedData{Consumer: "regen-workers-low", Priority: wire.PriorityLow})
+}
+
+// regen stats shows each level's consumer, its pending count and whether
+// it is paused.
+func TestStatsShowsTheLevels(t *testing.T) {
+	t.Parallel()
+	srv := testkit.StartServer(t)
+	_, js := testkit.Connect(t, srv)
+	ctx := testkit.Context(t, 30*time.Second)
+	if err := bus.Provision(ctx, js, bus.ProvisionConfig{Levels: wire.Priorities}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bus.PauseLevel(ctx, js, wire.ConsumerDefault, wire.PriorityLow, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, wire.ChangeSubject(wire.PriorityLow, wire.NodeAdded), []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := statsCmd(ctx, []string{"--nats-url", srv.ClientURL(), "--json"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	var cs clusterStats
+	if err := json.Unmarshal(out.Bytes(), &cs); err != nil || len(cs.Levels) != 4 {
+		t.Fatalf("stats %s (%v)", out.String(), err)
+	}
+	if low := cs.Levels[3]; low.Consumer != "regen-workers-low" || !low.Paused || low.Pending != 1 || cs.Levels[0].Paused {
+		t.Fatalf("levels %+v", cs.Levels)
+	}
+	out.Reset()
+	if err := levelsTable(&out, cs.Levels); err != nil || !strings.Contains(out.String(), "LEVEL") ||
+		!strings.Contains(out.String(), "regen-workers-low") {
+		t.Fatalf("levels table %q (%v)", out.String(), err)
+	}
 }
