@@ -31,6 +31,7 @@ type Reaper struct {
 	onReap      func(seq uint64)
 	alertRatio  float64
 	onNearLimit func(DLQUsage)
+	strays      bool
 
 	sub    *nats.Subscription
 	cancel context.CancelFunc
@@ -56,6 +57,10 @@ type ReaperConfig struct {
 	// OnDLQNearLimit, when set, is called by every check that finds the
 	// DLQ at or over AlertRatio (publish DLQNearLimitEvent from it).
 	OnDLQNearLimit func(DLQUsage)
+	// Strays makes every sweep also dead-letter the events of an unknown
+	// priority (SweepStrays): set it on one reaper when the consumers are
+	// per level.
+	Strays bool
 }
 
 // DLQAlertRatioDefault is the default ReaperConfig.AlertRatio.
@@ -68,7 +73,7 @@ const maxSweepErrors = 10
 func NewReaper(nc *nats.Conn, js jetstream.JetStream, cfg ReaperConfig) *Reaper {
 	r := &Reaper{nc: nc, js: js, dlq: cfg.DeadLetters, consumer: cmp.Or(cfg.Consumer, wire.ConsumerDefault),
 		every: cmp.Or(cfg.Every, ReapEveryDefault), log: cfg.Logger, onReap: cfg.OnReap,
-		alertRatio: cfg.AlertRatio, onNearLimit: cfg.OnDLQNearLimit}
+		alertRatio: cfg.AlertRatio, onNearLimit: cfg.OnDLQNearLimit, strays: cfg.Strays}
 	if r.log == nil {
 		r.log = slog.Default()
 	}
@@ -114,12 +119,26 @@ func (r *Reaper) loop(ctx context.Context) {
 		if n, err := r.Sweep(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("max-deliveries sweep incomplete", slog.Int("moved", n), slog.Any("error", err))
 		}
+		r.sweepStrays(ctx)
 		r.checkDLQ(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// sweepStrays runs SweepStrays when configured, logging what it did.
+func (r *Reaper) sweepStrays(ctx context.Context) {
+	if !r.strays {
+		return
+	}
+	n, err := SweepStrays(ctx, r.js, r.dlq)
+	if err != nil && ctx.Err() == nil {
+		r.log.Warn("unknown-priority sweep incomplete", slog.Int("moved", n), slog.Any("error", err))
+	} else if n > 0 {
+		r.log.Warn("events of an unknown priority dead-lettered", slog.Int("moved", n))
 	}
 }
 
@@ -152,15 +171,15 @@ func (r *Reaper) onAdvisory(m *nats.Msg) {
 func (r *Reaper) Sweep(ctx context.Context) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	first, floor, maxDeliver, err := r.bounds(ctx)
-	if err != nil || maxDeliver == 0 {
+	b, err := r.bounds(ctx)
+	if err != nil || b.maxDeliver == 0 {
 		return 0, err // no MaxDeliver: the server gives nothing up
 	}
 	n := 0
 	var failed SweepError
-	for seq := first; seq != 0 && seq <= floor && ctx.Err() == nil; seq++ {
-		err := r.reap(ctx, seq, maxDeliver)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
+	for seq := b.first; seq != 0 && seq <= b.floor && ctx.Err() == nil; seq++ {
+		err := r.reapIn(ctx, seq, b.maxDeliver, b.filter)
+		if errors.Is(err, jetstream.ErrMsgNotFound) || errors.Is(err, errOtherConsumer) {
 			continue
 		}
 		if err != nil {
@@ -237,30 +256,39 @@ func (r *Reaper) checkDLQ(ctx context.Context) {
 	}
 }
 
-// bounds returns the stream's first sequence, the consumer's ack floor and
-// its MaxDeliver.
-func (r *Reaper) bounds(ctx context.Context) (first, floor, maxDeliver uint64, err error) {
+// sweepBounds is what a sweep covers: the stream's first sequence up to
+// the consumer's ack floor, the messages on the consumer's filter only
+// (a per-level consumer's floor says nothing of the other levels').
+type sweepBounds struct {
+	first, floor, maxDeliver uint64
+	filter                   string
+}
+
+// bounds returns the stream's first sequence, the consumer's ack floor,
+// its MaxDeliver and its filter.
+func (r *Reaper) bounds(ctx context.Context) (sweepBounds, error) {
 	cons, err := r.js.Consumer(ctx, wire.ChangesStream, r.consumer)
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("sweep: consumer: %w", err)
+		return sweepBounds{}, fmt.Errorf("sweep: consumer: %w", err)
 	}
 	ci, err := cons.Info(ctx)
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("sweep: consumer info: %w", err)
+		return sweepBounds{}, fmt.Errorf("sweep: consumer info: %w", err)
 	}
 	st, err := r.js.Stream(ctx, wire.ChangesStream)
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("sweep: stream: %w", err)
+		return sweepBounds{}, fmt.Errorf("sweep: stream: %w", err)
 	}
 	si, err := st.Info(ctx)
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("sweep: stream info: %w", err)
+		return sweepBounds{}, fmt.Errorf("sweep: stream info: %w", err)
 	}
-	floor = ci.AckFloor.Stream
+	floor := ci.AckFloor.Stream
 	if ci.NumAckPending == 0 && ci.NumPending == 0 {
 		// Idle: the ack floor stays below an exhausted message until a later
 		// one is acked, but nothing delivered can still be in flight.
 		floor = ci.Delivered.Stream
 	}
-	return si.State.FirstSeq, floor, uint64(max(ci.Config.MaxDeliver, 0)), nil
+	return sweepBounds{first: si.State.FirstSeq, floor: floor, maxDeliver: uint64(max(ci.Config.MaxDeliver, 0)),
+		filter: ci.Config.FilterSubject}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
@@ -18,6 +19,15 @@ import (
 // between leaves a duplicate dead letter at worst (deduplicated by id),
 // never a loss.
 func (r *Reaper) reap(ctx context.Context, seq, deliveries uint64) error {
+	return r.reapIn(ctx, seq, deliveries, "")
+}
+
+// errOtherConsumer: the message is not on the sweeping consumer's filter.
+var errOtherConsumer = errors.New("not on the consumer's filter")
+
+// reapIn is reap for a message on filter ("" or ">"-terminated, as the
+// consumers Provision creates), errOtherConsumer for one that is not.
+func (r *Reaper) reapIn(ctx context.Context, seq, deliveries uint64, filter string) error {
 	st, err := r.js.Stream(ctx, wire.ChangesStream)
 	if err != nil {
 		return fmt.Errorf("reap %d: %w", seq, err)
@@ -25,6 +35,9 @@ func (r *Reaper) reap(ctx context.Context, seq, deliveries uint64) error {
 	raw, err := st.GetMsg(ctx, seq)
 	if err != nil {
 		return fmt.Errorf("reap %d: %w", seq, err)
+	}
+	if !onFilter(raw.Subject, filter) {
+		return errOtherConsumer
 	}
 	m := &storedMsg{raw: raw, deliveries: deliveries}
 	cause := errors.New("delivery attempts exhausted (MaxDeliver) without success")
@@ -65,4 +78,13 @@ func eventIDOf(data []byte) string {
 		return ""
 	}
 	return ev.ID
+}
+
+// onFilter reports whether subject is on filter: "" matches all, a
+// filter ending in ">" matches by prefix, any other exactly.
+func onFilter(subject, filter string) bool {
+	if prefix, ok := strings.CutSuffix(filter, ">"); ok {
+		return strings.HasPrefix(subject, prefix)
+	}
+	return filter == "" || subject == filter
 }

@@ -25,3 +25,18 @@ func TestAckNumbers(t *testing.T) {
 		}
 	}
 }
+
+func TestAckPending(t *testing.T) {
+	for reply, want := range map[string]uint64{
+		"$JS.ACK.REGEN_CHANGES.regen-workers-low.1.42.40.1700000000000000000.1958":          1958,
+		"$JS.ACK.hub.ACCHASH.REGEN_CHANGES.regen-workers-low.1.42.40.1700000000000000000.7": 7,
+		"$JS.ACK.hub.ACCHASH.S.C.1.42.40.1700000000000000000.0.tok":                         0,
+	} {
+		if got, ok := ackPending(reply); !ok || got != want {
+			t.Errorf("ackPending(%q) = %d, %v; want %d", reply, got, ok, want)
+		}
+	}
+	if _, ok := ackPending("_INBOX.x"); ok {
+		t.Error("ackPending accepted a non-ack subject")
+	}
+}

@@ -54,6 +54,11 @@ type ProvisionConfig struct {
 	ObjectStore string
 	// Storage is file (default) or memory.
 	Storage jetstream.StorageType
+	// Levels, when set, makes Provision create one consumer per level
+	// (ProvisionLevels) instead of the single one; either way the other
+	// layout's consumers are deleted first, as a work-queue stream
+	// refuses overlapping consumers. Every replica must agree.
+	Levels []wire.Priority
 }
 
 // Defaults for ProvisionConfig; the consumer's name, AckWait and
@@ -209,8 +214,25 @@ func ConsumerConfig(cfg ProvisionConfig) jetstream.ConsumerConfig {
 }
 
 func provisionConsumer(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig) error {
+	if len(cfg.Levels) > 0 {
+		return migrateToLevels(ctx, js, cfg, cfg.Levels)
+	}
+	for _, cc := range LevelConsumerConfigs(cfg, wire.Priorities) {
+		if err := deleteConsumer(ctx, js, cc.Durable); err != nil {
+			return err
+		}
+	}
 	_, err := js.CreateOrUpdateConsumer(ctx, wire.ChangesStream, ConsumerConfig(cfg))
 	return err
+}
+
+// deleteConsumer deletes the REGEN_CHANGES consumer name if it exists.
+func deleteConsumer(ctx context.Context, js jetstream.JetStream, name string) error {
+	err := js.DeleteConsumer(ctx, wire.ChangesStream, name)
+	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("delete consumer %s: %w", name, err)
+	}
+	return nil
 }
 
 func provisionBuckets(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig) error {

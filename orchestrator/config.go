@@ -78,6 +78,21 @@ type Config struct {
 	// raises a critical performance_alert (0: no limit; the cgroup memory
 	// limit is watched regardless).
 	MemoryLimit int `yaml:"memory_limit" json:"memory_limit"`
+	// PriorityLevels fetches through one consumer per priority level,
+	// scheduled by the fields below (false: the single consumer on
+	// regen.changes.>, in stream order). The service migrates the stream's
+	// consumers either way at start.
+	PriorityLevels bool `yaml:"priority_levels" json:"priority_levels"`
+	// PriorityWeights, PriorityStrict and PriorityAging are the
+	// Scheduler's policy (PriorityConfig: 8:4:2:1, weighted, K=4).
+	PriorityWeights map[wire.Priority]int `yaml:"priority_weights" json:"priority_weights"`
+	PriorityStrict  bool                  `yaml:"priority_strict" json:"priority_strict"`
+	PriorityAging   int                   `yaml:"priority_aging" json:"priority_aging"`
+}
+
+// Priority is the scheduler policy of c.
+func (c Config) Priority() PriorityConfig {
+	return PriorityConfig{Weights: c.PriorityWeights, Strict: c.PriorityStrict, AgingCycles: c.PriorityAging}
 }
 
 // DefaultConfig returns the seed defaults: autonomous, NumCPU workers,
@@ -110,6 +125,8 @@ func (c Config) WithDefaults() Config {
 	}
 	c.TuneMin = cmp.Or(c.TuneMin, TuneMinDefault)
 	c.TuneCooldown = cmp.Or(c.TuneCooldown, TuneCooldownDefault)
+	pc := c.Priority().WithDefaults()
+	c.PriorityWeights, c.PriorityAging = pc.Weights, pc.AgingCycles
 	return c
 }
 
@@ -157,6 +174,7 @@ func (c Config) Validate() error {
 		bad("nak_delay_max", "must be at least nak_delay (%s), got %s", c.NakDelay, c.NakDelayMax)
 	}
 	errs = append(errs, c.validateTuning()...)
+	errs = append(errs, c.Priority().Validate())
 	return errors.Join(errs...)
 }
 

@@ -31,8 +31,10 @@ type goldenCase struct {
 }
 
 // appPayloads are the payloads other packages build (internal/app's and
-// bus's golden tests hold them); the orchestrator builds every other.
-var appPayloads = []string{"BreakerStateChangedData", "EventReapedData", "DLQNearLimitData", "RateLimitedData"}
+// bus's and cmd/regen's golden tests hold them); the orchestrator builds
+// every other.
+var appPayloads = []string{"BreakerStateChangedData", "EventReapedData", "DLQNearLimitData", "ConsumerPausedData",
+	"ConsumerResumedData", "RateLimitedData"}
 
 func TestTelemetryGoldenBytes(t *testing.T) {
 	t.Parallel()

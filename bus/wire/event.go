@@ -68,6 +68,9 @@ const (
 	PriorityLow      Priority = "low"
 )
 
+// Priorities are the four priorities, highest first.
+var Priorities = []Priority{PriorityCritical, PriorityHigh, PriorityNormal, PriorityLow}
+
 // Valid reports whether p is one of the four priorities.
 func (p Priority) Valid() bool {
 	switch p {

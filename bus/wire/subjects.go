@@ -36,3 +36,7 @@ func DLQSubject(t ChangeType) string {
 	}
 	return "regen.dlq." + string(t)
 }
+
+// LevelSubjects is regen.changes.<priority>.>, the filter of that
+// priority level's consumer.
+func LevelSubjects(p Priority) string { return "regen.changes." + string(p) + ".>" }

@@ -367,3 +367,24 @@ func (BreakerStateChangedData) TelemetryType() TelemetryType { return BreakerSta
 
 // TelemetryType returns RateLimited.
 func (RateLimitedData) TelemetryType() TelemetryType { return RateLimited }
+
+// ConsumerPausedData is the data of consumer_paused: an operator paused a
+// priority level's consumer (regen pause), on every replica at once.
+type ConsumerPausedData struct {
+	Consumer   string    `json:"consumer"`
+	PauseUntil time.Time `json:"pause_until"`
+	Priority   Priority  `json:"priority"`
+}
+
+// TelemetryType returns ConsumerPaused.
+func (ConsumerPausedData) TelemetryType() TelemetryType { return ConsumerPaused }
+
+// ConsumerResumedData is the data of consumer_resumed: an operator
+// resumed a paused priority level's consumer (regen resume).
+type ConsumerResumedData struct {
+	Consumer string   `json:"consumer"`
+	Priority Priority `json:"priority"`
+}
+
+// TelemetryType returns ConsumerResumed.
+func (ConsumerResumedData) TelemetryType() TelemetryType { return ConsumerResumed }

@@ -24,6 +24,7 @@ var payloads = []wire.TelemetryPayload{
 	wire.CycleOverTargetData{}, wire.IntervalOverTargetData{}, wire.LowSuccessRateData{}, wire.StalledData{},
 	wire.MemoryPressureData{}, wire.DLQNearLimitData{}, wire.ScalingAdviceData{}, wire.TuningChangedData{}, wire.BreakerStateChangedData{},
 	wire.RateLimitedData{},
+	wire.ConsumerPausedData{}, wire.ConsumerResumedData{},
 }
 
 // readmeValues are the backquoted tokens of a README row that are values

@@ -25,6 +25,8 @@ const (
 	ScalingAdvice         TelemetryType = "scaling_advice"
 	TuningChanged         TelemetryType = "tuning_changed"
 	RateLimited           TelemetryType = "rate_limited"
+	ConsumerPaused        TelemetryType = "consumer_paused"
+	ConsumerResumed       TelemetryType = "consumer_resumed"
 )
 
 // TelemetryEnvelope is one telemetry record on telemetry.<type>, its data

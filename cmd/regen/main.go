@@ -39,6 +39,8 @@ func commands() []command {
 		{"rollback", "put a deployed file's previous version back from .regen/prev/ and record it", rollbackCmd},
 		{"watch", "print telemetry events as they happen (--since replays, --type filters)", watchCmd},
 		{"stats", "show every live replica's stats and the totals", statsCmd},
+		{"pause", "pause a priority level on every replica (--priority LEVEL; priority_levels)", pauseCmd},
+		{"resume", "resume a paused priority level (--priority LEVEL)", resumeCmd},
 		{"healthcheck", "GET a probe URL; exit 0 on 2xx, 1 otherwise (container healthchecks)", healthcheckCmd},
 		{"config", "print the effective configuration as YAML", configCmd},
 		{"bench", "run the performance suite on an embedded server (--quick, --json)", benchCmd},

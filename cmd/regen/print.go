@@ -104,6 +104,8 @@ var (
 		wire.ScalingAdvice:         {"recommended_replicas", "predicted_drain_s", "pending", "reason"},
 		wire.TuningChanged:         {"knob", "old", "new", "reason"},
 		wire.RateLimited:           {"limit", "action", "delay_ms"},
+		wire.ConsumerPaused:        {"consumer", "pause_until"},
+		wire.ConsumerResumed:       {"consumer"},
 		wire.PerformanceMetric:     {"cycles", "events_per_second", "success_rate", "in_flight", "pending", "concurrency"},
 	}
 	hiddenKeys = map[string]bool{"execution_id": true, "counts": true, "hash": true}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/regen-dev/regen/bus/wire"
 	"github.com/regen-dev/regen/internal/logging"
 	"github.com/regen-dev/regen/internal/observe"
 )
@@ -23,6 +24,8 @@ import (
 type clusterStats struct {
 	Replicas []observe.ReplicaStats `json:"replicas"`
 	Totals   observe.Totals         `json:"totals"`
+	// Levels are the priority levels' consumers (priority_levels only).
+	Levels []levelState `json:"levels,omitempty"`
 }
 
 // statsCmd prints every live replica's stats and the totals: a table on a
@@ -33,6 +36,7 @@ func statsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	conn := addConnFlags(fs)
 	asJSON := fs.Bool("json", false, "print one JSON document {replicas, totals} (the default when stdout is not a terminal)")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long")
+	consumer := fs.String("consumer", wire.ConsumerDefault, "the base consumer name (consumer.name), for the priority levels")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,11 +55,17 @@ func statsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cs.Replicas == nil {
 		cs.Replicas = []observe.ReplicaStats{}
 	}
+	if cs.Levels, err = readLevels(ctx, js, *consumer); err != nil {
+		return err
+	}
 	if *asJSON || !logging.IsTerminal(stdout) {
 		enc := json.NewEncoder(stdout)
 		return enc.Encode(cs)
 	}
-	return statsTable(stdout, cs, time.Now())
+	if err := statsTable(stdout, cs, time.Now()); err != nil {
+		return err
+	}
+	return levelsTable(stdout, cs.Levels)
 }
 
 // statsTable writes one row per replica and a TOTAL row.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/bus/embedded"
+	"github.com/regen-dev/regen/bus/wire"
 	"github.com/regen-dev/regen/internal/config"
 	"github.com/regen-dev/regen/internal/observe"
 	"github.com/regen-dev/regen/internal/ratelimit"
@@ -31,7 +32,7 @@ type Service struct {
 	js   jetstream.JetStream
 	orch *orchestrator.Orchestrator
 	tel  *bus.Telemetry
-	reap *bus.Reaper
+	reap []*bus.Reaper
 	// metrics is the orchestrator's Observer; obs serves it with the
 	// probes and publishes the replica's stats.
 	metrics *observe.Metrics
@@ -125,6 +126,9 @@ func provisionConfig(cfg config.Config) bus.ProvisionConfig {
 		MaxAckPending: cfg.Consumer.MaxAckPending, ReplicaTTL: 3 * cfg.StatsInterval,
 		TelemetryMaxAge: cfg.Telemetry.MaxAge, TelemetryMaxBytes: cfg.Telemetry.MaxBytes,
 		DLQMaxBytes: cfg.DLQ.MaxBytes, DLQMaxMsgs: cfg.DLQ.MaxMsgs, DLQMaxAge: cfg.DLQ.MaxAge}
+	if cfg.Orchestrator.PriorityLevels {
+		pc.Levels = wire.Priorities
+	}
 	targets, _ := cfg.Targets()
 	for _, t := range targets {
 		if t.Kind == "objectstore" {

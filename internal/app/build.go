@@ -46,7 +46,7 @@ func (s *Service) build(ctx context.Context) (*orchestrator.Orchestrator, error)
 	if err != nil {
 		return nil, err
 	}
-	src, err := bus.NewSource(ctx, s.js, bus.SourceConfig{Consumer: s.cfg.Consumer.Name})
+	src, err := s.source(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +60,49 @@ func (s *Service) build(ctx context.Context) (*orchestrator.Orchestrator, error)
 		Attempts: bus.NewAttempts(attempts), Logger: s.log, Observer: s.metrics, RateLimits: s.limits})
 }
 
+// source is the single consumer's Source, or with priority_levels the
+// PrioritySource over the level consumers'.
+func (s *Service) source(ctx context.Context) (orchestrator.Source, error) {
+	sc := bus.SourceConfig{Consumer: s.cfg.Consumer.Name}
+	if !s.cfg.Orchestrator.PriorityLevels {
+		return bus.NewSource(ctx, s.js, sc)
+	}
+	srcs, err := bus.NewLevelSources(ctx, s.js, sc, orchestrator.Levels[:])
+	if err != nil {
+		return nil, err
+	}
+	var levels [len(orchestrator.Levels)]orchestrator.LevelSource
+	for i, src := range srcs {
+		levels[i] = src
+	}
+	return orchestrator.NewPrioritySource(levels, s.cfg.Orchestrator.Priority(), 0)
+}
+
+// consumers names the durable consumers the replica fetches from.
+func (s *Service) consumers() []string {
+	if !s.cfg.Orchestrator.PriorityLevels {
+		return []string{s.cfg.Consumer.Name}
+	}
+	out := make([]string, len(orchestrator.Levels))
+	for i, p := range orchestrator.Levels {
+		out[i] = bus.LevelConsumer(s.cfg.Consumer.Name, p)
+	}
+	return out
+}
+
+// levels maps each priority level to its consumer (nil without
+// priority_levels).
+func (s *Service) levels() map[wire.Priority]string {
+	if !s.cfg.Orchestrator.PriorityLevels {
+		return nil
+	}
+	out := map[wire.Priority]string{}
+	for _, p := range orchestrator.Levels {
+		out[p] = bus.LevelConsumer(s.cfg.Consumer.Name, p)
+	}
+	return out
+}
+
 // deadLetters is the DLQ; a dead letter stores at most max_payload bytes
 // of its event (an oversize one is truncated).
 func (s *Service) deadLetters() *bus.DeadLetters {
@@ -70,7 +113,7 @@ func (s *Service) deadLetters() *bus.DeadLetters {
 // --http) and the replica registry.
 func (s *Service) startObserve(ctx context.Context) (*observe.Service, error) {
 	return observe.Start(ctx, observe.Config{HTTP: s.cfg.HTTP, Pprof: s.cfg.Pprof, Replica: s.cfg.Orchestrator.Replica,
-		StatsInterval: s.cfg.StatsInterval, Consumer: s.cfg.Consumer.Name, Logger: s.log,
+		StatsInterval: s.cfg.StatsInterval, Consumers: s.consumers(), Levels: s.levels(), Logger: s.log,
 		OnReplicas: s.onReplicas()},
 		observe.Deps{Metrics: s.metrics, Orchestrator: s.orch, Conn: s.nc, JetStream: s.js, Live: s.liveChecks()})
 }

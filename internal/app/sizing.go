@@ -8,7 +8,9 @@ import (
 
 // warnSizing says at start when max_ack_pending cannot hold what one
 // replica may keep unacked (orchestrator.MaxBatchesHeld batches at the
-// tuner's largest): the server would then stall deliveries silently.
+// tuner's largest): the server would then stall deliveries silently. With
+// priority_levels the limit is per level's consumer, and one replica may
+// hold that much of any one level, so the check is the same.
 func (s *Service) warnSizing() {
 	need := orchestrator.MaxBatchesHeld * s.orch.BatchAtTuneMax()
 	if have := s.cfg.Consumer.MaxAckPending; have < need {
@@ -18,5 +20,6 @@ func (s *Service) warnSizing() {
 		return
 	}
 	s.log.Info("consumer sizing", slog.Int("max_ack_pending", s.cfg.Consumer.MaxAckPending),
+		slog.Int("consumers", len(s.consumers())),
 		slog.Int("per_replica", need), slog.Int("replicas_that_fit", s.cfg.Consumer.MaxAckPending/need))
 }

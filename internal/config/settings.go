@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/breaker"
+	"github.com/regen-dev/regen/bus/wire"
 	"github.com/regen-dev/regen/orchestrator"
 )
 
@@ -138,6 +139,24 @@ func mapS(key, flag, usage string, p *map[string][]string, cut func(s, sep strin
 	}}
 }
 
+// weightsS sets priority weights from LEVEL=N entries separated by "," or
+// ";" (the whole map, validated later with the config).
+func weightsS(key, flag, usage string, p *map[wire.Priority]int) setting {
+	return setting{key: key, flag: flag, usage: usage, set: func(v string) error {
+		m := map[wire.Priority]int{}
+		for _, entry := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' }) {
+			k, val, ok := strings.Cut(strings.TrimSpace(entry), "=")
+			n, err := strconv.Atoi(strings.TrimSpace(val))
+			if !ok || err != nil {
+				return fmt.Errorf("%q is not LEVEL=N", entry)
+			}
+			m[wire.Priority(strings.TrimSpace(k))] = n
+		}
+		*p = m
+		return nil
+	}}
+}
+
 // mapSep separates the entries of a map setting.
 const mapSep = ";"
 
@@ -234,6 +253,10 @@ func validationSettings(c *Validation) []setting {
 // orchestratorSettings: the orchestrator's Config (top-level YAML keys).
 func orchestratorSettings(o *orchestrator.Config) []setting {
 	return []setting{
+		boolS("priority_levels", "priority-levels", "one consumer per priority level, scheduled by weight (false: one consumer, stream order)", &o.PriorityLevels),
+		weightsS("priority_weights", "priority-weights", "weights of the levels, e.g. critical=8,high=4,normal=2,low=1 (levels left out keep theirs)", &o.PriorityWeights),
+		boolS("priority_strict", "priority-strict", "strict priority order (lower levels get only what aging gives them)", &o.PriorityStrict),
+		intS("priority_aging", "priority-aging", "K: a level with events waits at most this many fetches under saturation", &o.PriorityAging),
 		boolS("autonomous", "autonomous", "keep running (false: drain the backlog and exit)", &o.Autonomous),
 		intS("max_concurrent", "max-concurrent", "events in flight at most", &o.MaxConcurrent),
 		intS("batch_size", "batch-size", "events per fetch", &o.BatchSize),

@@ -22,14 +22,15 @@ var Outcomes = []string{"succeeded", "skipped", "failed", "rejected", "deferred"
 // Go and process collectors. Safe for concurrent use; EventDone and
 // CycleDone never block.
 type Metrics struct {
-	reg         *prometheus.Registry
-	events      *prometheus.CounterVec
-	eventDur    prometheus.Histogram
-	cycleDur    prometheus.Histogram
-	cycles      prometheus.Counter
-	deployments prometheus.Counter
-	rateLimited *prometheus.CounterVec
-	attach      sync.Once
+	reg          *prometheus.Registry
+	events       *prometheus.CounterVec
+	eventDur     prometheus.Histogram
+	cycleDur     prometheus.Histogram
+	cycles       prometheus.Counter
+	deployments  prometheus.Counter
+	rateLimited  *prometheus.CounterVec
+	attach       sync.Once
+	attachPaused sync.Once
 }
 
 // NewMetrics registers the event and cycle metrics and the Go and process
@@ -103,6 +104,21 @@ func (m *Metrics) Attach(o Orchestrator, pending PendingFunc, timeout time.Durat
 			p := &pendingReader{fn: pending, timeout: timeout}
 			m.reg.MustRegister(gauge("regen_consumer_pending",
 				"Messages of the shared consumer not yet delivered or awaiting ack.", p.value))
+		}
+	})
+}
+
+// AttachPaused registers regen_consumer_paused{priority}: 1 while that
+// priority level's consumer is paused (regen pause), 0 otherwise, read
+// from paused[level] at scrape time like regen_consumer_pending (at most
+// timeout, the last value on error). Only the first call has an effect.
+func (m *Metrics) AttachPaused(paused map[string]PendingFunc, timeout time.Duration) {
+	m.attachPaused.Do(func() {
+		for level, fn := range paused {
+			r := &pendingReader{fn: fn, timeout: timeout}
+			m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "regen_consumer_paused",
+				Help:        "1 while the priority level's consumer is paused (regen pause), else 0.",
+				ConstLabels: prometheus.Labels{"priority": level}}, r.value))
 		}
 	})
 }

@@ -146,3 +146,17 @@ func TestBreakerStateValue(t *testing.T) {
 		}
 	}
 }
+
+func TestPausedGaugePerLevel(t *testing.T) {
+	t.Parallel()
+	m := observe.NewMetrics()
+	state := func(v uint64) observe.PendingFunc { return func(context.Context) (uint64, error) { return v, nil } }
+	m.AttachPaused(map[string]observe.PendingFunc{"low": state(1), "critical": state(0)}, time.Second)
+	f := gather(t, m)
+	if got := value(t, f, "regen_consumer_paused", "priority", "low"); got != 1 {
+		t.Errorf("low paused = %v, want 1", got)
+	}
+	if got := value(t, f, "regen_consumer_paused", "priority", "critical"); got != 0 {
+		t.Errorf("critical paused = %v, want 0", got)
+	}
+}

@@ -30,6 +30,12 @@ type Config struct {
 	// Stream and Consumer name the shared consumer the readiness probe and
 	// regen_consumer_pending look at (wire.ChangesStream, wire.ConsumerDefault).
 	Stream, Consumer string
+	// Consumers, when set, replaces Consumer: the probes look at each
+	// (readiness needs them all) and regen_consumer_pending sums them.
+	Consumers []string
+	// Levels, when set, maps each priority level to its consumer: the
+	// regen_consumer_paused{priority} gauges read them.
+	Levels map[wire.Priority]string
 	// CheckTimeout bounds each readiness check and each pending read
 	// (CheckTimeoutDefault).
 	CheckTimeout time.Duration
@@ -72,6 +78,9 @@ func Start(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	}
 	p := probes{cfg: cfg, deps: deps}
 	deps.Metrics.Attach(deps.Orchestrator, p.pending, cfg.CheckTimeout)
+	if len(cfg.Levels) > 0 {
+		deps.Metrics.AttachPaused(p.pausedFuncs(), cfg.CheckTimeout)
+	}
 	kv, err := deps.JetStream.KeyValue(ctx, wire.ReplicasBucket)
 	if err != nil {
 		return nil, fmt.Errorf("observe: replicas bucket: %w", err)
@@ -165,10 +174,20 @@ func (p probes) connected(context.Context) error {
 }
 
 func (p probes) consumerBound(ctx context.Context) error {
-	if _, err := p.deps.JetStream.Consumer(ctx, p.cfg.Stream, p.cfg.Consumer); err != nil {
-		return fmt.Errorf("consumer %s/%s: %w", p.cfg.Stream, p.cfg.Consumer, err)
+	for _, name := range p.consumers() {
+		if _, err := p.deps.JetStream.Consumer(ctx, p.cfg.Stream, name); err != nil {
+			return fmt.Errorf("consumer %s/%s: %w", p.cfg.Stream, name, err)
+		}
 	}
 	return nil
+}
+
+// consumers are Consumers, or Consumer alone.
+func (p probes) consumers() []string {
+	if len(p.cfg.Consumers) > 0 {
+		return p.cfg.Consumers
+	}
+	return []string{p.cfg.Consumer}
 }
 
 func (p probes) running(context.Context) error {
@@ -179,10 +198,33 @@ func (p probes) running(context.Context) error {
 }
 
 func (p probes) pending(ctx context.Context) (uint64, error) {
-	c, err := p.deps.JetStream.Consumer(ctx, p.cfg.Stream, p.cfg.Consumer)
-	if err != nil {
-		return 0, fmt.Errorf("consumer %s/%s: %w", p.cfg.Stream, p.cfg.Consumer, err)
+	var total uint64
+	for _, name := range p.consumers() {
+		c, err := p.deps.JetStream.Consumer(ctx, p.cfg.Stream, name)
+		if err != nil {
+			return 0, fmt.Errorf("consumer %s/%s: %w", p.cfg.Stream, name, err)
+		}
+		info := c.CachedInfo()
+		total += info.NumPending + uint64(info.NumAckPending)
 	}
-	info := c.CachedInfo()
-	return info.NumPending + uint64(info.NumAckPending), nil
+	return total, nil
+}
+
+// pausedFuncs reads, per level, whether its consumer is paused (1) or
+// not (0).
+func (p probes) pausedFuncs() map[string]PendingFunc {
+	out := map[string]PendingFunc{}
+	for level, name := range p.cfg.Levels {
+		out[string(level)] = func(ctx context.Context) (uint64, error) {
+			c, err := p.deps.JetStream.Consumer(ctx, p.cfg.Stream, name)
+			if err != nil {
+				return 0, fmt.Errorf("consumer %s/%s: %w", p.cfg.Stream, name, err)
+			}
+			if c.CachedInfo().Paused {
+				return 1, nil
+			}
+			return 0, nil
+		}
+	}
+	return out
 }

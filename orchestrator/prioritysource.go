@@ -1,0 +1,188 @@
+package orchestrator
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/regen-dev/regen/bus/wire"
+)
+
+// LevelSource is the Source of one priority level (bus.Source is one).
+// Like Source it is safe for concurrent use.
+type LevelSource interface {
+	Source
+	// TryFetch returns up to max messages already pending, in one pull
+	// that does not wait; an empty batch with a nil error means none.
+	TryFetch(ctx context.Context, max int) ([]wire.Message, error)
+}
+
+// BacklogReporter is a Message that knows how many messages its level
+// still had undelivered when it was delivered (JetStream's NumPending).
+// PrioritySource reads it from the last message of each pull to know,
+// without another round trip, whether the level still has events.
+type BacklogReporter interface {
+	Backlog() uint64
+}
+
+// ProbeEveryDefault is the default PrioritySource probe interval: a level
+// believed empty is pulled again at least every this many fetches.
+const ProbeEveryDefault = 16
+
+// PrioritySource is a Source over one LevelSource per priority level: each
+// Fetch's max is split across the levels by a Scheduler. It pulls without
+// waiting from the levels believed to have events (one pull each, run
+// concurrently) and from those believed empty every ProbeEvery fetches;
+// only when that finds nothing does it wait, on every level at once. A
+// replica busy with one level thus makes one pull per fetch, as with a
+// single consumer.
+type PrioritySource struct {
+	levels     [len(Levels)]LevelSource
+	probeEvery int
+
+	mu      sync.Mutex // guards sched, backlog, fetches
+	sched   *Scheduler
+	backlog [len(Levels)]uint64
+	fetches int
+}
+
+// NewPrioritySource schedules levels (indexed like Levels, none nil) by
+// cfg; probeEvery <= 0 is ProbeEveryDefault.
+func NewPrioritySource(levels [len(Levels)]LevelSource, cfg PriorityConfig, probeEvery int) (*PrioritySource, error) {
+	for i, l := range levels {
+		if l == nil {
+			return nil, fmt.Errorf("priority source: no source for level %s", Levels[i])
+		}
+	}
+	sched, err := NewScheduler(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if probeEvery <= 0 {
+		probeEvery = ProbeEveryDefault
+	}
+	return &PrioritySource{levels: levels, probeEvery: probeEvery, sched: sched, backlog: saturatedBacklog()}, nil
+}
+
+func saturatedBacklog() [len(Levels)]uint64 {
+	var b [len(Levels)]uint64
+	for i := range b {
+		b[i] = Unknown
+	}
+	return b
+}
+
+// Fetch returns up to max messages, highest level first, waiting at most
+// wait when no level has any.
+func (p *PrioritySource) Fetch(ctx context.Context, max int, wait time.Duration) ([]wire.Message, error) {
+	out, err := p.pullAll(ctx, p.quotas(max), 0)
+	if len(out) > 0 || ctx.Err() != nil {
+		return out, err
+	}
+	return p.pullAll(ctx, idleQuotas(max), wait)
+}
+
+// quotas splits max by the scheduler over the believed backlogs, levels
+// believed empty counting as Unknown on a probe fetch.
+func (p *PrioritySource) quotas(max int) [len(Levels)]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.fetches++
+	b := p.backlog
+	if p.fetches%p.probeEvery == 0 {
+		b = saturatedBacklog()
+	}
+	return p.sched.Split(max, b)
+}
+
+// idleQuotas shares max evenly (higher levels taking the remainder), each
+// level at least one so that every level is waited on: with max below
+// len(Levels) an idle fetch may return up to len(Levels) messages.
+func idleQuotas(max int) [len(Levels)]int {
+	var q [len(Levels)]int
+	for i := range q {
+		q[i] = max / len(Levels)
+		if i < max%len(Levels) {
+			q[i]++
+		}
+		q[i] = cmp.Or(q[i], 1)
+	}
+	return q
+}
+
+type levelResult struct {
+	msgs []wire.Message
+	err  error
+}
+
+// pullAll pulls q[i] from each level concurrently (waiting up to wait
+// when wait > 0), records what it learned of the backlogs, and joins the
+// batches highest level first; an error is returned only when nothing
+// was delivered.
+func (p *PrioritySource) pullAll(ctx context.Context, q [len(Levels)]int, wait time.Duration) ([]wire.Message, error) {
+	var res [len(Levels)]levelResult
+	var wg sync.WaitGroup
+	for i, n := range q {
+		if n == 0 {
+			continue
+		}
+		wg.Go(func() {
+			if wait > 0 {
+				res[i].msgs, res[i].err = p.levels[i].Fetch(ctx, n, wait)
+			} else {
+				res[i].msgs, res[i].err = p.levels[i].TryFetch(ctx, n)
+			}
+			p.learn(i, n, res[i])
+		})
+	}
+	wg.Wait()
+	return join(res)
+}
+
+// learn updates level i's believed backlog after a pull of n.
+func (p *PrioritySource) learn(i, n int, r levelResult) {
+	b := uint64(Unknown)
+	switch {
+	case r.err != nil:
+	case len(r.msgs) < n:
+		b = 0
+	default:
+		if br, ok := r.msgs[len(r.msgs)-1].(BacklogReporter); ok {
+			b = br.Backlog()
+		}
+	}
+	p.mu.Lock()
+	p.backlog[i] = b
+	p.mu.Unlock()
+}
+
+func join(res [len(Levels)]levelResult) ([]wire.Message, error) {
+	var out []wire.Message
+	var errs []error
+	for i, r := range res {
+		out = append(out, r.msgs...)
+		if r.err != nil {
+			errs = append(errs, fmt.Errorf("level %s: %w", Levels[i], r.err))
+		}
+	}
+	if len(out) > 0 {
+		return out, nil // the next Fetch reports a lasting error
+	}
+	return nil, errors.Join(errs...)
+}
+
+// Pending sums the levels' Pending.
+func (p *PrioritySource) Pending(ctx context.Context) (uint64, error) {
+	var total uint64
+	for i, l := range p.levels {
+		n, err := l.Pending(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("level %s: %w", Levels[i], err)
+		}
+		total += n
+	}
+	return total, nil
+}
