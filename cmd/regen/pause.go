@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/bus/wire"
@@ -47,30 +48,21 @@ func pauseCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	p, err := lf.level()
-	if err != nil {
+	return onLevel(ctx, lf, "regen pause", func(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, p wire.Priority, name string) error {
+		var until time.Time
+		if *d > 0 {
+			until = time.Now().Add(*d)
+		}
+		until, err := bus.PauseLevel(ctx, js, *lf.consumer, p, until)
+		if err != nil {
+			return err
+		}
+		if err := announce(ctx, nc, wire.ConsumerPausedData{Consumer: name, Priority: p, PauseUntil: until.UTC()}); err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "paused %s until %s\n", name, until.UTC().Format(time.RFC3339))
 		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, *lf.timeout)
-	defer cancel()
-	nc, js, err := lf.conn.connect(ctx, "regen pause")
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	var until time.Time
-	if *d > 0 {
-		until = time.Now().Add(*d)
-	}
-	if until, err = bus.PauseLevel(ctx, js, *lf.consumer, p, until); err != nil {
-		return err
-	}
-	name := bus.LevelConsumer(*lf.consumer, p)
-	if err := announce(ctx, nc, wire.ConsumerPausedData{Consumer: name, Priority: p, PauseUntil: until.UTC()}); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(stdout, "paused %s until %s\n", bus.LevelConsumer(*lf.consumer, p), until.UTC().Format(time.RFC3339))
-	return err
+	})
 }
 
 // resumeCmd resumes a paused priority level's consumer.
@@ -81,26 +73,34 @@ func resumeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	return onLevel(ctx, lf, "regen resume", func(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, p wire.Priority, name string) error {
+		if err := bus.ResumeLevel(ctx, js, *lf.consumer, p); err != nil {
+			return err
+		}
+		if err := announce(ctx, nc, wire.ConsumerResumedData{Consumer: name, Priority: p}); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(stdout, "resumed %s\n", name)
+		return err
+	})
+}
+
+// onLevel checks --priority, connects within --timeout and runs fn on the
+// level and its consumer's name.
+func onLevel(ctx context.Context, lf levelFlags, cmd string,
+	fn func(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, p wire.Priority, name string) error) error {
 	p, err := lf.level()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, *lf.timeout)
 	defer cancel()
-	nc, js, err := lf.conn.connect(ctx, "regen resume")
+	nc, js, err := lf.conn.connect(ctx, cmd)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	if err := bus.ResumeLevel(ctx, js, *lf.consumer, p); err != nil {
-		return err
-	}
-	name := bus.LevelConsumer(*lf.consumer, p)
-	if err := announce(ctx, nc, wire.ConsumerResumedData{Consumer: name, Priority: p}); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(stdout, "resumed %s\n", bus.LevelConsumer(*lf.consumer, p))
-	return err
+	return fn(ctx, nc, js, p, bus.LevelConsumer(*lf.consumer, p))
 }
 
 // announce publishes data as telemetry of component cli and waits until
