@@ -1,0 +1,74 @@
+package wire
+
+// CostReport is the telemetry type of a replica's cost accounting over one
+// health interval (CostReportData).
+const CostReport TelemetryType = "cost_report"
+
+// The stages of one event's processing, as keys of CostTotals.StageSeconds.
+const (
+	StageDecode   = "decode"   // payload checks and JSON decoding
+	StageModel    = "model"    // applying the change to the model (KV reads and writes)
+	StageRender   = "render"   // running the templates
+	StageValidate = "validate" // the artifacts' validators
+	StageDeploy   = "deploy"   // writing the artifacts, with the ledger
+	StageAck      = "ack"      // acking the message, until the server confirms it
+)
+
+// Stages lists the stages in processing order.
+var Stages = []string{StageDecode, StageModel, StageRender, StageValidate, StageDeploy, StageAck}
+
+// CostTotals is what a set of events cost: how many, their CPU time (exact
+// for exec-engine children, from their rusage; for in-process work, the
+// process's CPU time over the interval attributed to each event by its
+// share of the interval's busy time), their wall time (sum of their
+// stages), the bytes rendered and deployed, and the KV operations they
+// made (model and ledger reads and writes).
+type CostTotals struct {
+	Events        int64              `json:"events"`
+	CPUSeconds    float64            `json:"cpu_seconds"`
+	WallSeconds   float64            `json:"wall_seconds"`
+	BytesRendered int64              `json:"bytes_rendered"`
+	BytesOut      int64              `json:"bytes_out"`
+	KVOps         int64              `json:"kv_ops"`
+	StageSeconds  map[string]float64 `json:"stage_seconds,omitempty"`
+}
+
+// Add adds o to t.
+func (t *CostTotals) Add(o CostTotals) {
+	t.Events += o.Events
+	t.CPUSeconds += o.CPUSeconds
+	t.WallSeconds += o.WallSeconds
+	t.BytesRendered += o.BytesRendered
+	t.BytesOut += o.BytesOut
+	t.KVOps += o.KVOps
+	for k, v := range o.StageSeconds {
+		if t.StageSeconds == nil {
+			t.StageSeconds = make(map[string]float64, len(Stages))
+		}
+		t.StageSeconds[k] += v
+	}
+}
+
+// CostReportData is the data of cost_report: what the events one replica
+// finished since its previous report cost (deltas, so that reports of any
+// replicas over any window add up). Template and target costs split an
+// event's cost over the templates it rendered and the targets it deployed
+// to; source and priority costs are whole events.
+type CostReportData struct {
+	// IntervalSeconds is the time the report covers.
+	IntervalSeconds float64 `json:"interval_seconds"`
+	// ProcessCPUSeconds is the replica process's own CPU time (user and
+	// system) over the interval, exec children excluded.
+	ProcessCPUSeconds float64 `json:"process_cpu_seconds"`
+	// BusySeconds is the summed in-process stage time of the interval's
+	// events, the base of the CPU attribution.
+	BusySeconds float64               `json:"busy_seconds"`
+	Total       CostTotals            `json:"total"`
+	ByTemplate  map[string]CostTotals `json:"by_template"`
+	BySource    map[string]CostTotals `json:"by_source"`
+	ByPriority  map[string]CostTotals `json:"by_priority"`
+	ByTarget    map[string]CostTotals `json:"by_target"`
+}
+
+// TelemetryType returns CostReport.
+func (CostReportData) TelemetryType() TelemetryType { return CostReport }
