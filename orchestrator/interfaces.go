@@ -18,6 +18,13 @@ type Source interface {
 	Pending(ctx context.Context) (uint64, error)
 }
 
+// Releaser is a Source that can hold delivered messages between fetches
+// (PrioritySource). When the loop ends it calls Release and gives back
+// (naks) what it returns.
+type Releaser interface {
+	Release() []wire.Message
+}
+
 // Engine regenerates the artifacts a change affects. It must be safe for
 // concurrent calls and honour ctx. Errors matching wire.ErrPermanent are
 // never retried (the event is dead-lettered at once); errors matching

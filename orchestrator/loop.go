@@ -53,6 +53,7 @@ func (o *Orchestrator) loop(r *run) {
 		for _, f := range ahead {
 			<-f.done
 		}
+		o.releaseKept()
 		cycles.Wait()
 		close(r.done)
 	}()
@@ -79,6 +80,16 @@ func (o *Orchestrator) loop(r *run) {
 		}
 		ahead = append(ahead, o.startFetch(ctx))
 		o.startCycle(r, b, slots, &cycles)
+	}
+}
+
+// releaseKept gives back what a Releaser source still holds once nothing
+// fetches from it.
+func (o *Orchestrator) releaseKept() {
+	if r, ok := o.deps.Source.(Releaser); ok {
+		for _, m := range r.Release() {
+			o.release(m, "")
+		}
 	}
 }
 

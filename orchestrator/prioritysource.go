@@ -39,14 +39,33 @@ const ProbeEveryDefault = 16
 // only when that finds nothing does it wait, on every level at once. A
 // replica busy with one level thus makes one pull per fetch, as with a
 // single consumer.
+//
+// The wait on an idle replica is one waiting pull per level, each running
+// until its level delivers or the wait runs out. Fetch returns as soon as
+// any level delivers; the other levels' pulls go on in the background, and
+// what they deliver is kept (arrivals) for the start of the next Fetch, so
+// a lone event of any level is handed over at once rather than after the
+// slowest level's wait. Release takes what is kept when the source is no
+// longer fetched from.
 type PrioritySource struct {
 	levels     [len(Levels)]LevelSource
 	probeEvery int
 
-	mu      sync.Mutex // guards sched, backlog, fetches
+	mu      sync.Mutex // guards sched, backlog, fetches, waiting
 	sched   *Scheduler
 	backlog [len(Levels)]uint64
 	fetches int
+	// waiting marks the levels with a waiting pull running; each sends
+	// its result to arrivals, which has room for one per level.
+	waiting  [len(Levels)]bool
+	arrivals chan arrival
+	waiters  sync.WaitGroup
+}
+
+// arrival is what the waiting pull of one level delivered.
+type arrival struct {
+	level int
+	levelResult
 }
 
 // NewPrioritySource schedules levels (indexed like Levels, none nil) by
@@ -64,7 +83,8 @@ func NewPrioritySource(levels [len(Levels)]LevelSource, cfg PriorityConfig, prob
 	if probeEvery <= 0 {
 		probeEvery = ProbeEveryDefault
 	}
-	return &PrioritySource{levels: levels, probeEvery: probeEvery, sched: sched, backlog: saturatedBacklog()}, nil
+	return &PrioritySource{levels: levels, probeEvery: probeEvery, sched: sched, backlog: saturatedBacklog(),
+		arrivals: make(chan arrival, len(Levels))}, nil
 }
 
 func saturatedBacklog() [len(Levels)]uint64 {
@@ -76,13 +96,106 @@ func saturatedBacklog() [len(Levels)]uint64 {
 }
 
 // Fetch returns up to max messages, highest level first, waiting at most
-// wait when no level has any.
+// wait when no level has any. What earlier waits delivered after their
+// Fetch returned comes first (and may exceed max by one batch per level).
 func (p *PrioritySource) Fetch(ctx context.Context, max int, wait time.Duration) ([]wire.Message, error) {
-	out, err := p.pullAll(ctx, p.quotas(max), 0)
+	if kept := p.takeArrived(); len(kept) > 0 {
+		return kept, nil
+	}
+	out, err := p.pullAll(ctx, p.quotas(max))
 	if len(out) > 0 || ctx.Err() != nil {
 		return out, err
 	}
-	return p.pullAll(ctx, idleQuotas(max), wait)
+	return p.await(ctx, idleQuotas(max), wait)
+}
+
+// await starts a waiting pull of q[i] on each level that has none running
+// and returns the first batch any of them delivers, with whatever other
+// levels have delivered by then. It returns nothing once every waiting
+// pull has ended empty, or wait (and the pulls' one second of slack) has
+// passed, or ctx ends.
+func (p *PrioritySource) await(ctx context.Context, q [len(Levels)]int, wait time.Duration) ([]wire.Message, error) {
+	p.startWaiters(ctx, q, wait)
+	timeout := time.NewTimer(wait + time.Second)
+	defer timeout.Stop()
+	var errs []error
+	for {
+		select {
+		case a := <-p.arrivals:
+			if p.arrived(a) > 0 {
+				return append(a.msgs, p.takeArrived()...), nil
+			}
+			if a.err != nil {
+				errs = append(errs, fmt.Errorf("level %s: %w", Levels[a.level], a.err))
+			}
+			if p.noneWaiting() {
+				return nil, errors.Join(errs...)
+			}
+		case <-timeout.C:
+			return nil, errors.Join(errs...)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// startWaiters starts a waiting pull on each level with none running.
+// The pulls outlive ctx's cancellation (a pull cannot be withdrawn from
+// the server once sent): what they deliver goes to arrivals.
+func (p *PrioritySource) startWaiters(ctx context.Context, q [len(Levels)]int, wait time.Duration) {
+	bg := context.WithoutCancel(ctx)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, n := range q {
+		if p.waiting[i] {
+			continue
+		}
+		p.waiting[i] = true
+		p.waiters.Go(func() {
+			var r levelResult
+			r.msgs, r.err = p.levels[i].Fetch(bg, n, wait)
+			p.learn(i, n, r)
+			p.arrivals <- arrival{level: i, levelResult: r}
+		})
+	}
+}
+
+// arrived marks a's level as no longer waiting and returns how many
+// messages it delivered.
+func (p *PrioritySource) arrived(a arrival) int {
+	p.mu.Lock()
+	p.waiting[a.level] = false
+	p.mu.Unlock()
+	return len(a.msgs)
+}
+
+func (p *PrioritySource) noneWaiting() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.waiting == [len(Levels)]bool{}
+}
+
+// takeArrived returns the messages of the waiting pulls that have ended,
+// without waiting for the others.
+func (p *PrioritySource) takeArrived() []wire.Message {
+	var out []wire.Message
+	for {
+		select {
+		case a := <-p.arrivals:
+			p.arrived(a)
+			out = append(out, a.msgs...)
+		default:
+			return out
+		}
+	}
+}
+
+// Release waits for the waiting pulls still running and returns every
+// message they delivered that no Fetch took, for the caller to give back
+// (nak). Call it once nothing fetches any more.
+func (p *PrioritySource) Release() []wire.Message {
+	p.waiters.Wait()
+	return p.takeArrived()
 }
 
 // quotas splits max by the scheduler over the believed backlogs, levels
@@ -118,11 +231,10 @@ type levelResult struct {
 	err  error
 }
 
-// pullAll pulls q[i] from each level concurrently (waiting up to wait
-// when wait > 0), records what it learned of the backlogs, and joins the
-// batches highest level first; an error is returned only when nothing
-// was delivered.
-func (p *PrioritySource) pullAll(ctx context.Context, q [len(Levels)]int, wait time.Duration) ([]wire.Message, error) {
+// pullAll pulls q[i] from each level concurrently without waiting,
+// records what it learned of the backlogs, and joins the batches highest
+// level first; an error is returned only when nothing was delivered.
+func (p *PrioritySource) pullAll(ctx context.Context, q [len(Levels)]int) ([]wire.Message, error) {
 	var res [len(Levels)]levelResult
 	var wg sync.WaitGroup
 	for i, n := range q {
@@ -130,11 +242,7 @@ func (p *PrioritySource) pullAll(ctx context.Context, q [len(Levels)]int, wait t
 			continue
 		}
 		wg.Go(func() {
-			if wait > 0 {
-				res[i].msgs, res[i].err = p.levels[i].Fetch(ctx, n, wait)
-			} else {
-				res[i].msgs, res[i].err = p.levels[i].TryFetch(ctx, n)
-			}
+			res[i].msgs, res[i].err = p.levels[i].TryFetch(ctx, n)
 			p.learn(i, n, res[i])
 		})
 	}

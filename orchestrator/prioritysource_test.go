@@ -2,11 +2,13 @@ package orchestrator
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/testkit"
 )
 
 // levelMsg is a message of a fake level that reports its level's backlog.
@@ -25,6 +27,7 @@ type fakeLevel struct {
 	queued int
 	pulls  int
 	waits  int
+	hold   chan struct{} // non-nil: waiting pulls block until it closes
 }
 
 func (l *fakeLevel) add(n int) {
@@ -51,8 +54,27 @@ func (l *fakeLevel) TryFetch(_ context.Context, n int) ([]wire.Message, error) {
 func (l *fakeLevel) Fetch(_ context.Context, n int, _ time.Duration) ([]wire.Message, error) {
 	l.mu.Lock()
 	l.waits++
+	hold := l.hold
 	l.mu.Unlock()
+	if hold != nil {
+		<-hold // a waiting pull that ends when the test says so
+	}
 	return l.take(n), nil
+}
+
+// holdWaits makes the level's waiting pulls block until the returned
+// function is called.
+func (l *fakeLevel) holdWaits() (end func()) {
+	hold := make(chan struct{})
+	l.mu.Lock()
+	l.hold = hold
+	l.mu.Unlock()
+	return func() {
+		l.mu.Lock()
+		l.hold = nil
+		l.mu.Unlock()
+		close(hold)
+	}
 }
 
 func (l *fakeLevel) Pending(context.Context) (uint64, error) {
@@ -179,4 +201,60 @@ func TestPrioritySourceIdleWaitsOnEveryLevel(t *testing.T) {
 	if n, err := ps.Pending(context.Background()); err != nil || n != 0 {
 		t.Fatalf("Pending = %d, %v", n, err)
 	}
+}
+
+// An idle fetch returns as soon as one level delivers, without waiting for
+// the other levels' pulls; what a still-waiting level delivers later comes
+// with the next fetch, and Release returns what no fetch took.
+func TestPrioritySourceIdleReturnsOnFirstDelivery(t *testing.T) {
+	t.Parallel()
+	ps, fl := newLevels(t, PriorityConfig{})
+	end := fl[3].holdWaits()
+	endCritical := fl[0].holdWaits()
+	done := make(chan []wire.Message)
+	go func() {
+		msgs, _ := ps.Fetch(context.Background(), 8, time.Minute)
+		done <- msgs
+	}()
+	waitFor(t, func() bool { _, _, w := fl[0].counts(); return w == 1 })
+	fl[0].add(1) // the critical event arrives during the wait
+	endCritical()
+	if msgs := <-done; len(msgs) != 1 || msgs[0].(*levelMsg).level != 0 {
+		t.Fatalf("fetched %d messages, want the critical event while low still waits", len(msgs))
+	}
+	fl[3].add(2)
+	end()
+	waitFor(t, func() bool { q, _, _ := fl[3].counts(); return q == 0 })
+	if c := fetchCounts(t, ps, 8); c[3] != 2 {
+		t.Fatalf("next fetch got %v, want the 2 low events the waiting pull delivered", c)
+	}
+	if kept := ps.Release(); len(kept) != 0 {
+		t.Fatalf("Release returned %d messages after every delivery was fetched", len(kept))
+	}
+}
+
+// Release waits for the waiting pulls and returns what they delivered
+// after the fetch that started them had returned.
+func TestPrioritySourceReleaseReturnsKeptMessages(t *testing.T) {
+	t.Parallel()
+	ps, fl := newLevels(t, PriorityConfig{})
+	end := fl[2].holdWaits()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { _, err := ps.Fetch(ctx, 8, time.Minute); done <- err }()
+	waitFor(t, func() bool { _, _, w := fl[2].counts(); return w == 1 })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("a cancelled idle fetch returned %v", err)
+	}
+	fl[2].add(2)
+	end()
+	if kept := ps.Release(); len(kept) != 2 {
+		t.Fatalf("Release returned %d messages, want the 2 delivered after the fetch ended", len(kept))
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	testkit.WaitFor(t, 10*time.Second, "condition", cond)
 }
