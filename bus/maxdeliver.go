@@ -32,6 +32,7 @@ type Reaper struct {
 	alertRatio  float64
 	onNearLimit func(DLQUsage)
 	strays      bool
+	straysEvery time.Duration
 
 	sub    *nats.Subscription
 	cancel context.CancelFunc
@@ -57,11 +58,20 @@ type ReaperConfig struct {
 	// OnDLQNearLimit, when set, is called by every check that finds the
 	// DLQ at or over AlertRatio (publish DLQNearLimitEvent from it).
 	OnDLQNearLimit func(DLQUsage)
-	// Strays makes every sweep also dead-letter the events of an unknown
-	// priority (SweepStrays): set it on one reaper when the consumers are
-	// per level.
+	// Strays makes the reaper also dead-letter the events of an unknown
+	// priority (SweepStrays) at start and every StraysEvery: set it on one
+	// reaper when the consumers are per level.
 	Strays bool
+	// StraysEvery is the unknown-priority sweep period
+	// (StraysEveryDefault). One sweep is one stream-info request while
+	// there are none.
+	StraysEvery time.Duration
 }
+
+// StraysEveryDefault is the default ReaperConfig.StraysEvery: an event
+// of an unknown priority, which no level consumer delivers, is in the DLQ
+// within about this long of its publication.
+const StraysEveryDefault = 5 * time.Second
 
 // DLQAlertRatioDefault is the default ReaperConfig.AlertRatio.
 const DLQAlertRatioDefault = 0.8
@@ -73,7 +83,8 @@ const maxSweepErrors = 10
 func NewReaper(nc *nats.Conn, js jetstream.JetStream, cfg ReaperConfig) *Reaper {
 	r := &Reaper{nc: nc, js: js, dlq: cfg.DeadLetters, consumer: cmp.Or(cfg.Consumer, wire.ConsumerDefault),
 		every: cmp.Or(cfg.Every, ReapEveryDefault), log: cfg.Logger, onReap: cfg.OnReap,
-		alertRatio: cfg.AlertRatio, onNearLimit: cfg.OnDLQNearLimit, strays: cfg.Strays}
+		alertRatio: cfg.AlertRatio, onNearLimit: cfg.OnDLQNearLimit, strays: cfg.Strays,
+		straysEvery: cmp.Or(cfg.StraysEvery, StraysEveryDefault)}
 	if r.log == nil {
 		r.log = slog.Default()
 	}
@@ -115,16 +126,35 @@ func (r *Reaper) Stop() {
 func (r *Reaper) loop(ctx context.Context) {
 	t := time.NewTicker(r.every)
 	defer t.Stop()
+	var strays <-chan time.Time // nil (never ready) without Strays
+	if r.strays {
+		st := time.NewTicker(r.straysEvery)
+		defer st.Stop()
+		strays = st.C
+	}
 	for {
 		if n, err := r.Sweep(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("max-deliveries sweep incomplete", slog.Int("moved", n), slog.Any("error", err))
 		}
 		r.sweepStrays(ctx)
 		r.checkDLQ(ctx)
+		if !r.waitStrays(ctx, t.C, strays) {
+			return
+		}
+	}
+}
+
+// waitStrays sweeps strays on every tick of strays until the next tick
+// of every; false once ctx ends.
+func (r *Reaper) waitStrays(ctx context.Context, every, strays <-chan time.Time) bool {
+	for {
 		select {
 		case <-ctx.Done():
-			return
-		case <-t.C:
+			return false
+		case <-every:
+			return true
+		case <-strays:
+			r.sweepStrays(ctx)
 		}
 	}
 }

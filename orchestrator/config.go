@@ -98,7 +98,7 @@ func (c Config) Priority() PriorityConfig {
 // DefaultConfig returns the seed defaults: autonomous, NumCPU workers,
 // 30s target cycle, adaptive optimisation on, 60s health checks.
 func DefaultConfig() Config {
-	return Config{Autonomous: true, AdaptiveOptimization: true}.WithDefaults()
+	return Config{Autonomous: true, AdaptiveOptimization: true, PriorityLevels: true}.WithDefaults()
 }
 
 // WithDefaults returns c with every zero field set to its default.

@@ -64,7 +64,8 @@ func TestStatsJSONIsOneDocumentWithEveryReplica(t *testing.T) {
 		t.Fatalf("totals = %+v", doc.Totals)
 	}
 	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(out.Bytes(), &raw); err != nil || len(raw) != 2 || raw["replicas"] == nil || raw["totals"] == nil {
+	if err := json.Unmarshal(out.Bytes(), &raw); err != nil || len(raw) != 3 || raw["replicas"] == nil || raw["totals"] == nil ||
+		raw["levels"] == nil {
 		t.Fatalf("top-level keys: %v (%v)", raw, err)
 	}
 }

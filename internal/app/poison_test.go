@@ -64,7 +64,8 @@ func poisonClasses(t *testing.T, conflictPath func(subject string) string) []poi
 
 // Forty poison events of every data-caused class interleaved with a
 // hundred valid ones: every valid event is deployed, every poison event is
-// in the DLQ with its own reason after its first delivery, and no circuit
+// in the DLQ with its own reason after its first delivery (an unknown
+// priority, which no level consumer delivers, undelivered), and no circuit
 // opens because of the data.
 func TestPoisonNeverTakesAValidEventWithIt(t *testing.T) {
 	t.Parallel()
@@ -86,10 +87,18 @@ func TestPoisonNeverTakesAValidEventWithIt(t *testing.T) {
 	for _, p := range poisons {
 		want[p.id] = p.reason
 	}
+	strays := 0
 	for _, d := range testkit.DeadLetters(t, b.js) {
-		if d.Reason != want[d.ID] || d.Deliveries != 1 {
-			t.Errorf("dead letter %s: reason %s after %d deliveries, want %s on the first", d.ID, d.Reason,
-				d.Deliveries, want[d.ID])
+		deliveries := uint64(1)
+		if d.Reason == wire.ReasonBadNATSSubject {
+			// No level consumer delivers an unknown priority: the reaper's
+			// sweep dead-letters it undelivered.
+			deliveries = 0
+			strays++
+		}
+		if d.Reason != want[d.ID] || d.Deliveries != deliveries {
+			t.Errorf("dead letter %s: reason %s after %d deliveries, want %s after %d", d.ID, d.Reason,
+				d.Deliveries, want[d.ID], deliveries)
 		}
 		delete(want, d.ID)
 	}
@@ -99,8 +108,8 @@ func TestPoisonNeverTakesAValidEventWithIt(t *testing.T) {
 	if len(dl.transitions) != 0 {
 		t.Errorf("breaker transitions caused by data: %v", dl.transitions)
 	}
-	if s := svc.Orchestrator().Stats(); s.Rejected != int64(len(poisons)) || s.Deferred != 0 {
-		t.Errorf("stats = %+v: want %d rejected, none deferred", s, len(poisons))
+	if s := svc.Orchestrator().Stats(); s.Rejected != int64(len(poisons)-strays) || s.Deferred != 0 {
+		t.Errorf("stats = %+v: want %d rejected, none deferred", s, len(poisons)-strays)
 	}
 }
 

@@ -31,6 +31,28 @@ func TestPrioritySettings(t *testing.T) {
 	}
 }
 
+// Priority levels are on by default; the file, env and flags turn them off.
+func TestPriorityLevelsAreTheDefault(t *testing.T) {
+	t.Parallel()
+	cfg, err := load(t, nil, nil)
+	if err != nil || !cfg.Orchestrator.PriorityLevels {
+		t.Fatalf("default priority_levels = %v (%v), want true", cfg.Orchestrator.PriorityLevels, err)
+	}
+	for name, src := range map[string]struct {
+		args []string
+		env  map[string]string
+	}{
+		"file": {[]string{"--config", writeFile(t, "priority_levels: false\n")}, nil},
+		"env":  {nil, map[string]string{"REGEN_PRIORITY_LEVELS": "false"}},
+		"flag": {[]string{"--priority-levels=false"}, nil},
+	} {
+		cfg, err := load(t, src.args, src.env)
+		if err != nil || cfg.Orchestrator.PriorityLevels {
+			t.Errorf("%s: priority_levels = %v (%v), want false", name, cfg.Orchestrator.PriorityLevels, err)
+		}
+	}
+}
+
 func TestBadPrioritySettingsAreNamed(t *testing.T) {
 	t.Parallel()
 	_, err := load(t, []string{"--priority-weights", "urgent=3,low=0", "--priority-aging", "-1"}, nil)

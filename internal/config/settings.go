@@ -253,7 +253,7 @@ func validationSettings(c *Validation) []setting {
 // orchestratorSettings: the orchestrator's Config (top-level YAML keys).
 func orchestratorSettings(o *orchestrator.Config) []setting {
 	return []setting{
-		boolS("priority_levels", "priority-levels", "one consumer per priority level, scheduled by weight (false: one consumer, stream order)", &o.PriorityLevels),
+		boolS("priority_levels", "priority-levels", "one consumer per priority level, scheduled by weight (default; false: one consumer, stream order)", &o.PriorityLevels),
 		weightsS("priority_weights", "priority-weights", "weights of the levels, e.g. critical=8,high=4,normal=2,low=1 (levels left out keep theirs)", &o.PriorityWeights),
 		boolS("priority_strict", "priority-strict", "strict priority order (lower levels get only what aging gives them)", &o.PriorityStrict),
 		intS("priority_aging", "priority-aging", "K: a level with events waits at most this many fetches under saturation", &o.PriorityAging),

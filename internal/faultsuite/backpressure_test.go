@@ -19,8 +19,8 @@ import (
 const backpressureMaxAckPending = 128
 
 // TestBackpressure: a burst far larger than anything in flight, with a
-// slow engine (5ms per event). Memory stays bounded, NumAckPending never
-// exceeds MaxAckPending, nothing is dropped, and no AckWait expires
+// slow engine (5ms per event). Memory stays bounded, no level consumer's
+// NumAckPending ever exceeds its MaxAckPending, nothing is dropped, and no AckWait expires
 // (NumRedelivered stays 0).
 func TestBackpressure(t *testing.T) {
 	n := envInt(t, "FAULT_BURST", 50000)
@@ -82,13 +82,17 @@ func sampleUntilDrained(t *testing.T, js jetstream.JetStream, reps []*replica, d
 		for _, r := range reps {
 			s.peakRSS = max(s.peakRSS, rssKB(r.proc.pid()))
 		}
-		ci := consumerInfo(js)
-		if ci == nil {
+		infos := levelInfos(js)
+		if infos == nil {
 			return false
 		}
-		s.peakAckPending = max(s.peakAckPending, ci.NumAckPending)
-		s.maxAckPending, s.redelivered = ci.Config.MaxAckPending, max(s.redelivered, ci.NumRedelivered)
-		return ci.NumPending == 0 && ci.NumAckPending == 0
+		done := true
+		for _, ci := range infos { // MaxAckPending caps each level
+			s.peakAckPending = max(s.peakAckPending, ci.NumAckPending)
+			s.maxAckPending, s.redelivered = ci.Config.MaxAckPending, max(s.redelivered, ci.NumRedelivered)
+			done = done && ci.NumPending == 0 && ci.NumAckPending == 0
+		}
+		return done
 	})
 	return s
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/internal/testkit"
 )
 
@@ -33,8 +34,10 @@ func ctxFor(d time.Duration) (context.Context, context.CancelFunc) {
 }
 
 // eventMsg is node_added for node i: one artifact, types/n<i>_<hash>.go.
+// The events go round the four priority levels (i mod 4), so that every
+// level consumer carries a quarter of every test's load.
 func eventMsg(i int) *nats.Msg {
-	msg := nats.NewMsg(wire.ChangeSubject(wire.PriorityNormal, wire.NodeAdded))
+	msg := nats.NewMsg(wire.ChangeSubject(wire.Priorities[i%len(wire.Priorities)], wire.NodeAdded))
 	id := fmt.Sprintf("ev-%d", i)
 	msg.Data = fmt.Appendf(nil, `{"id":%q,"change_type":"node_added","subject":"http://example.org/fault/N%d",`+
 		`"properties":{"rdfs:comment":"node %d"}}`, id, i, i)
@@ -42,15 +45,11 @@ func eventMsg(i int) *nats.Msg {
 	return msg
 }
 
-// waitProvisioned waits until a replica created REGEN_CHANGES.
+// waitProvisioned waits until a replica created REGEN_CHANGES and its
+// level consumers.
 func waitProvisioned(t *testing.T, js jetstream.JetStream) {
 	t.Helper()
-	testkit.WaitFor(t, 60*time.Second, "REGEN_CHANGES provisioned", func() bool {
-		ctx, cancel := ctxFor(2 * time.Second)
-		defer cancel()
-		_, err := js.Consumer(ctx, wire.ChangesStream, wire.ConsumerDefault)
-		return err == nil
-	})
+	testkit.WaitFor(t, 60*time.Second, "REGEN_CHANGES provisioned", func() bool { return levelInfos(js) != nil })
 }
 
 // publishRange publishes events [from, to) asynchronously in chunks,
@@ -127,19 +126,43 @@ func missing(nodes map[int]bool, n int) []int {
 	return out
 }
 
-// consumerInfo is the shared consumer's info (nil on error).
-func consumerInfo(js jetstream.JetStream) *jetstream.ConsumerInfo {
+// levelInfos are the infos of the level consumers, highest level first
+// (nil on any error).
+func levelInfos(js jetstream.JetStream) []*jetstream.ConsumerInfo {
 	ctx, cancel := ctxFor(3 * time.Second)
 	defer cancel()
-	c, err := js.Consumer(ctx, wire.ChangesStream, wire.ConsumerDefault)
-	if err != nil {
+	out := make([]*jetstream.ConsumerInfo, 0, len(wire.Priorities))
+	for _, p := range wire.Priorities {
+		c, err := js.Consumer(ctx, wire.ChangesStream, bus.LevelConsumer(wire.ConsumerDefault, p))
+		if err != nil {
+			return nil
+		}
+		ci, err := c.Info(ctx)
+		if err != nil {
+			return nil
+		}
+		out = append(out, ci)
+	}
+	return out
+}
+
+// consumerInfo sums the level consumers' counts (pending, ack pending,
+// redelivered, waiting, deliveries) into one info whose Config is the
+// critical level's (nil on error).
+func consumerInfo(js jetstream.JetStream) *jetstream.ConsumerInfo {
+	infos := levelInfos(js)
+	if infos == nil {
 		return nil
 	}
-	ci, err := c.Info(ctx)
-	if err != nil {
-		return nil
+	sum := &jetstream.ConsumerInfo{Config: infos[0].Config}
+	for _, ci := range infos {
+		sum.NumPending += ci.NumPending
+		sum.NumAckPending += ci.NumAckPending
+		sum.NumRedelivered += ci.NumRedelivered
+		sum.NumWaiting += ci.NumWaiting
+		sum.Delivered.Consumer += ci.Delivered.Consumer
 	}
-	return ci
+	return sum
 }
 
 // streamInfo is a stream's info (nil on error).

@@ -180,14 +180,16 @@ func deploysBy(t *testing.T, js jetstream.JetStream, replica string, t0 time.Tim
 	return n
 }
 
-// redeliveries is how many deliveries so far were redeliveries: the
-// consumer's delivery count minus the highest stream sequence delivered
-// (REGEN_CHANGES is delivered in sequence order without gaps).
+// redeliveries is how many deliveries so far were redeliveries: every
+// message REGEN_CHANGES ever stored (its last sequence: a test's stream
+// is new) was delivered at least once unless still pending, so the level
+// consumers' deliveries beyond that count are redeliveries. Exact while
+// nothing is being published.
 func redeliveries(t *testing.T, js jetstream.JetStream) uint64 {
 	t.Helper()
-	ci := consumerInfo(js)
-	if ci == nil {
-		t.Fatal("no consumer info")
+	si, ci := streamInfo(js, wire.ChangesStream), consumerInfo(js)
+	if si == nil || ci == nil {
+		t.Fatal("no stream or consumer info")
 	}
-	return ci.Delivered.Consumer - ci.Delivered.Stream
+	return ci.Delivered.Consumer + ci.NumPending - si.State.LastSeq
 }
