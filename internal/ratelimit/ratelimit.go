@@ -14,7 +14,8 @@
 //
 //	set := ratelimit.New(limits, ratelimit.Options{})
 //	set.SetReplicas(3)
-//	if err := set.Take(ctx, ratelimit.Engine, maxWait); err != nil { ... }
+//	ref := ratelimit.Ref{EventID: ev.ID, ExecutionID: execID}
+//	if err := set.Take(ctx, ratelimit.Engine, ref, maxWait); err != nil { ... }
 package ratelimit
 
 import (
@@ -85,9 +86,18 @@ func CheckKey(key string, targets []string) error {
 	return fmt.Errorf("unknown limit %q: want engine, deployer, target:TARGET or source:NAME", key)
 }
 
+// Ref names the event a token is taken for; Take passes it on in the
+// Event it reports.
+type Ref struct {
+	EventID     string
+	ExecutionID string
+}
+
 // Event is what Options.OnLimited is told when an event meets a limit.
 type Event struct {
 	Limit string
+	// Ref is the event's, as given to Take.
+	Ref
 	// Nak is false when the event waited Delay for its token, true when it
 	// was given back to retry in Delay.
 	Nak   bool

@@ -96,17 +96,18 @@ func TestTakeWaitsThenNaks(t *testing.T) {
 	rec := &recorder{}
 	s := ratelimit.New([]ratelimit.Limit{{Key: "engine", PerSecond: 20, Burst: 1}}, ratelimit.Options{OnLimited: rec.add})
 	ctx := context.Background()
-	if err := s.Take(ctx, "engine", time.Second); err != nil {
+	if err := s.Take(ctx, "engine", ratelimit.Ref{}, time.Second); err != nil {
 		t.Fatalf("the burst token: %v", err)
 	}
 	start := time.Now()
-	if err := s.Take(ctx, "engine", time.Second); err != nil {
+	if err := s.Take(ctx, "engine", ratelimit.Ref{}, time.Second); err != nil {
 		t.Fatalf("a token due within maxWait: %v", err)
 	}
 	if waited := time.Since(start); waited < 30*time.Millisecond {
 		t.Fatalf("waited %s for a token due in 50ms", waited)
 	}
-	err := s.Take(ctx, "engine", time.Millisecond)
+	ref := ratelimit.Ref{EventID: "ev-1", ExecutionID: "x-1"}
+	err := s.Take(ctx, "engine", ref, time.Millisecond)
 	var rl *wire.RateLimitedError
 	if !errors.As(err, &rl) || !errors.Is(err, wire.ErrDeferred) || rl.Limit != "engine" || rl.RetryAfter <= 0 {
 		t.Fatalf("a token due after maxWait: %v, want a RateLimitedError", err)
@@ -115,7 +116,10 @@ func TestTakeWaitsThenNaks(t *testing.T) {
 	if len(evs) != 2 || evs[0].Nak || !evs[1].Nak {
 		t.Fatalf("events %+v, want a wait then a nak", evs)
 	}
-	if err := s.Take(ctx, "source:other", 0); err != nil {
+	if evs[0].Ref != (ratelimit.Ref{}) || evs[1].Ref != ref {
+		t.Fatalf("events %+v, want the second with the Ref given to Take", evs)
+	}
+	if err := s.Take(ctx, "source:other", ratelimit.Ref{}, 0); err != nil {
 		t.Fatalf("an unlimited key: %v", err)
 	}
 }
@@ -123,10 +127,10 @@ func TestTakeWaitsThenNaks(t *testing.T) {
 func TestTakeHonoursCancellation(t *testing.T) {
 	t.Parallel()
 	s := ratelimit.New([]ratelimit.Limit{{Key: "engine", PerSecond: 0.01, Burst: 1}}, ratelimit.Options{})
-	_ = s.Take(context.Background(), "engine", time.Hour)
+	_ = s.Take(context.Background(), "engine", ratelimit.Ref{}, time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := s.Take(ctx, "engine", time.Hour); !errors.Is(err, context.Canceled) {
+	if err := s.Take(ctx, "engine", ratelimit.Ref{}, time.Hour); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Take on a cancelled ctx = %v, want context.Canceled", err)
 	}
 }
