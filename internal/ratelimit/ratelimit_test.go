@@ -3,6 +3,7 @@ package ratelimit_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,20 +19,50 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestParse(t *testing.T) {
 	t.Parallel()
 	for spec, want := range map[string]ratelimit.Limit{
-		"200/s":  {Key: "k", PerSecond: 200, Burst: 20},
-		"30/m":   {Key: "k", PerSecond: 0.5, Burst: 1},
-		"7200/h": {Key: "k", PerSecond: 2, Burst: 1},
-		" 5/s ":  {Key: "k", PerSecond: 5, Burst: 1},
+		"200/s":        {Key: "k", PerSecond: 200, Burst: 20},
+		"30/m":         {Key: "k", PerSecond: 0.5, Burst: 1},
+		"7200/h":       {Key: "k", PerSecond: 2, Burst: 1},
+		" 5/s ":        {Key: "k", PerSecond: 5, Burst: 1},
+		"200/s,50":     {Key: "k", PerSecond: 200, Burst: 50},
+		"30/m, 5":      {Key: "k", PerSecond: 0.5, Burst: 5},
+		" 1/s , 1 ":    {Key: "k", PerSecond: 1, Burst: 1},
+		"7200/h,10000": {Key: "k", PerSecond: 2, Burst: 10000},
 	} {
 		got, err := ratelimit.Parse("k", spec)
 		if err != nil || got != want {
 			t.Errorf("Parse(%q) = %+v, %v; want %+v", spec, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "200", "200/d", "x/s", "0/s", "-1/s", "Inf/s", "NaN/s"} {
-		if _, err := ratelimit.Parse("k", bad); !errors.Is(err, ratelimit.ErrSyntax) {
-			t.Errorf("Parse(%q) = %v, want ErrSyntax", bad, err)
+	for _, bad := range []string{"", "200", "200/d", "x/s", "0/s", "-1/s", "Inf/s", "NaN/s", ",5", "x/s,5"} {
+		if _, err := ratelimit.Parse("k", bad); !errors.Is(err, ratelimit.ErrSyntax) || !strings.Contains(err.Error(), "rate") {
+			t.Errorf("Parse(%q) = %v, want ErrSyntax naming the rate", bad, err)
 		}
+	}
+	for _, bad := range []string{"200/s,", "200/s,0", "200/s,-1", "200/s,1.5", "200/s,x", "200/s,5,6"} {
+		if _, err := ratelimit.Parse("k", bad); !errors.Is(err, ratelimit.ErrSyntax) || !strings.Contains(err.Error(), "burst") {
+			t.Errorf("Parse(%q) = %v, want ErrSyntax naming the burst", bad, err)
+		}
+	}
+}
+
+func TestABurstIsSharedAmongReplicas(t *testing.T) {
+	t.Parallel()
+	l, err := ratelimit.Parse(ratelimit.Engine, "1/h,3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := ratelimit.New([]ratelimit.Limit{l}, ratelimit.Options{})
+	for i := range 3 {
+		if err := s.Take(context.Background(), ratelimit.Engine, ratelimit.Ref{}, 0); err != nil {
+			t.Fatalf("token %d of a burst of 3: %v", i+1, err)
+		}
+	}
+	if err := s.Take(context.Background(), ratelimit.Engine, ratelimit.Ref{}, 0); !errors.Is(err, wire.ErrDeferred) {
+		t.Fatalf("a fourth token at once: %v, want a deferral", err)
+	}
+	s.SetReplicas(2)
+	if b := s.Burst(ratelimit.Engine); b != 1 {
+		t.Fatalf("two replicas share a burst of 3: %d each, want 1", b)
 	}
 }
 
