@@ -16,10 +16,10 @@ type RateLimiter interface {
 	// Empty reports whether no limit is configured: the orchestrator then
 	// never calls Take.
 	Empty() bool
-	// Take takes a token of key for one event, waiting for it up to
+	// Take takes a token of key for the event ref, waiting for it up to
 	// maxWait and honouring ctx; a token due later is not taken and a
 	// *wire.RateLimitedError returned. A key without a limit returns nil.
-	Take(ctx context.Context, key string, maxWait time.Duration) error
+	Take(ctx context.Context, key string, ref ratelimit.Ref, maxWait time.Duration) error
 }
 
 // limitEngine takes the tokens an engine call on the events of chs needs:
@@ -31,26 +31,28 @@ func (o *Orchestrator) limitEngine(ctx context.Context, chs ...wire.Change) erro
 		return nil
 	}
 	for _, ch := range chs {
+		ref := ratelimit.Ref{EventID: ch.Event.ID, ExecutionID: ch.ExecutionID}
 		if ch.Event.Source != "" {
-			if err := o.take(ctx, ratelimit.SourcePrefix+ch.Event.Source); err != nil {
+			if err := o.take(ctx, ratelimit.SourcePrefix+ch.Event.Source, ref); err != nil {
 				return err
 			}
 		}
-		if err := o.take(ctx, ratelimit.Engine); err != nil {
+		if err := o.take(ctx, ratelimit.Engine, ref); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// limitDeploy takes the deployer's token for one artifact.
+// limitDeploy takes the deployer's token for one artifact, without an
+// event Ref (its caller has none to give).
 func (o *Orchestrator) limitDeploy(ctx context.Context) error {
 	if o.limits == nil {
 		return nil
 	}
-	return o.take(ctx, ratelimit.Deployer)
+	return o.take(ctx, ratelimit.Deployer, ratelimit.Ref{})
 }
 
-func (o *Orchestrator) take(ctx context.Context, key string) error {
-	return o.limits.Take(ctx, key, ratelimit.MaxWait(ctx, o.cfg.EventTimeout/2))
+func (o *Orchestrator) take(ctx context.Context, key string, ref ratelimit.Ref) error {
+	return o.limits.Take(ctx, key, ref, ratelimit.MaxWait(ctx, o.cfg.EventTimeout/2))
 }

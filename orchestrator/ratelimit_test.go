@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,6 +27,12 @@ type limitBundle struct {
 // burst 1) whose events have timeout to finish.
 func setupLimits(t *testing.T, timeout time.Duration, limits map[string]float64) *limitBundle {
 	t.Helper()
+	return setupLimitsWith(t, timeout, limits, ratelimit.Options{})
+}
+
+// setupLimitsWith is setupLimits with the limits' options.
+func setupLimitsWith(t *testing.T, timeout time.Duration, limits map[string]float64, opts ratelimit.Options) *limitBundle {
+	t.Helper()
 	var ls []ratelimit.Limit
 	for k, r := range limits {
 		ls = append(ls, ratelimit.Limit{Key: k, PerSecond: r, Burst: 1})
@@ -33,7 +40,7 @@ func setupLimits(t *testing.T, timeout time.Duration, limits map[string]float64)
 	b := &limitBundle{eng: &fakeEngine{artifacts: 1}, tel: &fakeTelemetry{}, dlq: &fakeDLQ{}, log: &fakeAttempts{}}
 	o, err := New(cfgWith(func(c *Config) { c.EventTimeout, c.MaxConcurrent = timeout, 4 }),
 		Deps{Source: &fakeSource{}, Engine: b.eng, Deployer: &fakeDeployer{}, DeadLetters: b.dlq, Telemetry: b.tel,
-			Attempts: b.log, RateLimits: ratelimit.New(ls, ratelimit.Options{}),
+			Attempts: b.log, RateLimits: ratelimit.New(ls, opts),
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -99,6 +106,25 @@ func TestAnEventOverTheLimitIsNakedAsADeferral(t *testing.T) {
 	}
 }
 
+func TestALimitedEventIsReportedWithItsIDs(t *testing.T) {
+	t.Parallel()
+	var (
+		mu  sync.Mutex
+		evs []ratelimit.Event
+	)
+	opts := ratelimit.Options{OnLimited: func(ev ratelimit.Event) { mu.Lock(); evs = append(evs, ev); mu.Unlock() }}
+	b := setupLimitsWith(t, 100*time.Millisecond, map[string]float64{ratelimit.SourcePrefix + "crm": 0.1}, opts)
+	pe := b.cycle(sourcedMsg(1, "crm"), sourcedMsg(2, "crm"))
+	mu.Lock()
+	defer mu.Unlock()
+	if pe.Deferred != 1 || len(evs) != 1 {
+		t.Fatalf("cycle %+v, limited %+v: want one event limited", pe, evs)
+	}
+	if ev := evs[0]; (ev.EventID != "ev-1" && ev.EventID != "ev-2") || ev.ExecutionID != pe.ExecutionID || !ev.Nak {
+		t.Fatalf("limited %+v, want ev-1 or ev-2 of execution %s", ev, pe.ExecutionID)
+	}
+}
+
 func TestASourceLimitPacesOnlyItsSource(t *testing.T) {
 	t.Parallel()
 	b := setupLimits(t, 100*time.Millisecond, map[string]float64{ratelimit.SourcePrefix + "crm": 0.1})
@@ -133,7 +159,7 @@ func TestAShutdownDuringAWaitReleasesTheEvent(t *testing.T) {
 type countingLimiter struct{ calls atomic.Int64 }
 
 func (c *countingLimiter) Empty() bool { c.calls.Add(1); return true }
-func (c *countingLimiter) Take(context.Context, string, time.Duration) error {
+func (c *countingLimiter) Take(context.Context, string, ratelimit.Ref, time.Duration) error {
 	c.calls.Add(1)
 	return nil
 }

@@ -293,6 +293,10 @@ type RateLimitedData struct {
 	// Action is "wait" or "nak".
 	Action  string  `json:"action"`
 	DelayMS float64 `json:"delay_ms"`
+	// EventID and ExecutionID name the event and the cycle it was in;
+	// both are empty for the deployer limit, which is taken without them.
+	EventID     string `json:"event_id"`
+	ExecutionID string `json:"execution_id"`
 	// Limit is the limit's key: engine, deployer, target:TARGET or source:NAME.
 	Limit string `json:"limit"`
 }

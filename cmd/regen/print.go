@@ -103,7 +103,7 @@ var (
 		wire.BreakerStateChanged:   {"component", "from", "to"},
 		wire.ScalingAdvice:         {"recommended_replicas", "predicted_drain_s", "pending", "reason"},
 		wire.TuningChanged:         {"knob", "old", "new", "reason"},
-		wire.RateLimited:           {"limit", "action", "delay_ms"},
+		wire.RateLimited:           {"limit", "action", "delay_ms", "event_id"},
 		wire.ConsumerPaused:        {"consumer", "pause_until"},
 		wire.ConsumerResumed:       {"consumer"},
 		wire.PerformanceMetric:     {"cycles", "events_per_second", "success_rate", "in_flight", "pending", "concurrency"},

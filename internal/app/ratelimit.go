@@ -30,7 +30,8 @@ func (s *Service) rateLimited(ev ratelimit.Event) {
 	err := s.tel.Publish(wire.TelemetryEvent{Type: wire.RateLimited, Component: "ratelimit",
 		Replica: s.cfg.Orchestrator.Replica, Data: rateLimitedData(ev)})
 	if err != nil {
-		s.log.Warn("rate limit telemetry", slog.Any("error", err))
+		s.log.Warn("rate limit telemetry", slog.String("event_id", ev.EventID),
+			slog.String("execution_id", ev.ExecutionID), slog.String("limit", ev.Limit), slog.Any("error", err))
 	}
 }
 
@@ -40,7 +41,8 @@ func rateLimitedData(ev ratelimit.Event) wire.RateLimitedData {
 	if ev.Nak {
 		action = "nak"
 	}
-	return wire.RateLimitedData{Action: action, DelayMS: float64(ev.Delay) / float64(time.Millisecond), Limit: ev.Limit}
+	return wire.RateLimitedData{Action: action, DelayMS: float64(ev.Delay) / float64(time.Millisecond),
+		EventID: ev.EventID, ExecutionID: ev.ExecutionID, Limit: ev.Limit}
 }
 
 // onReplicas re-balances the limits' shares (nil without a limit).
@@ -72,7 +74,8 @@ type limitedDeployer struct {
 
 // Deploy deploys a once a token is taken.
 func (l limitedDeployer) Deploy(ctx context.Context, a wire.Artifact) (bool, error) {
-	if err := l.set.Take(ctx, l.key, ratelimit.MaxWait(ctx, l.fallback)); err != nil {
+	ref := ratelimit.Ref{EventID: a.EventID, ExecutionID: a.ExecutionID}
+	if err := l.set.Take(ctx, l.key, ref, ratelimit.MaxWait(ctx, l.fallback)); err != nil {
 		return false, err
 	}
 	return l.d.Deploy(ctx, a)

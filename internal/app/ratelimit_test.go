@@ -172,3 +172,21 @@ func TestATargetLimitPacesOnlyItsTarget(t *testing.T) {
 		t.Fatalf("over the limit: %v (deploys %d, %d), want a RateLimitedError and no deploy", err, slow.n, fast.n)
 	}
 }
+
+func TestATargetLimitReportsTheArtifactsEvent(t *testing.T) {
+	t.Parallel()
+	var got []ratelimit.Event
+	s := &Service{limits: ratelimit.New([]ratelimit.Limit{{Key: "target:dir:./slow", PerSecond: 0.1, Burst: 1}},
+		ratelimit.Options{OnLimited: func(ev ratelimit.Event) { got = append(got, ev) }})}
+	s.cfg.Orchestrator.EventTimeout = time.Second
+	d := s.limitTarget(&countDeployer{}, config.Target{Kind: "dir", Arg: "./slow"})
+	a := wire.Artifact{EventID: "ev-7", ExecutionID: "x-7"}
+	_, _ = d.Deploy(context.Background(), a)
+	if _, err := d.Deploy(context.Background(), a); err == nil {
+		t.Fatal("a second deploy within the limit's period was not limited")
+	}
+	want := ratelimit.Ref{EventID: "ev-7", ExecutionID: "x-7"}
+	if len(got) != 1 || got[0].Ref != want || rateLimitedData(got[0]).EventID != "ev-7" || rateLimitedData(got[0]).ExecutionID != "x-7" {
+		t.Fatalf("limited %+v, want one event of %+v", got, want)
+	}
+}

@@ -27,7 +27,8 @@ func legacyRateLimited(ev ratelimit.Event) map[string]any {
 	if ev.Nak {
 		action = "nak"
 	}
-	return map[string]any{"limit": ev.Limit, "action": action, "delay_ms": float64(ev.Delay) / float64(time.Millisecond)}
+	return map[string]any{"limit": ev.Limit, "action": action, "delay_ms": float64(ev.Delay) / float64(time.Millisecond),
+		"event_id": ev.EventID, "execution_id": ev.ExecutionID}
 }
 
 func TestTelemetryGoldenBytes(t *testing.T) {
@@ -45,7 +46,7 @@ func TestTelemetryGoldenBytes(t *testing.T) {
 		testkit.RequireSameWire(t, wire.EventRejected, "reaper", legacyReaped(seq), reapedData(seq))
 	}
 	for _, ev := range []ratelimit.Event{{Limit: "engine", Delay: 1500 * time.Microsecond},
-		{Limit: "source:crm<&>", Nak: true, Delay: 10 * time.Second}} {
+		{Limit: "source:crm<&>", Ref: ratelimit.Ref{EventID: "ev-1", ExecutionID: "x<1>"}, Nak: true, Delay: 10 * time.Second}} {
 		testkit.RequireSameWire(t, wire.RateLimited, "ratelimit", legacyRateLimited(ev), rateLimitedData(ev))
 	}
 }

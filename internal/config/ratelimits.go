@@ -11,8 +11,9 @@ import (
 
 // RateLimits are the cluster-wide rate limits by key: engine, deployer,
 // target:TARGET (a deploy target written as in Deploy) or source:NAME (an
-// event's source), each a rate N/s, N/m or N/h, e.g.
-// {engine: 200/s, "source:crm": 50/s}. None by default.
+// event's source), each a rate N/s, N/m or N/h optionally followed by
+// ",BURST", the cluster-wide burst (ratelimit.Parse), e.g.
+// {engine: "200/s,50", "source:crm": 50/s}. None by default.
 type RateLimits map[string]string
 
 // Limits parses the rate limits, sorted by key; an error names the bad

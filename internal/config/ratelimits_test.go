@@ -26,6 +26,41 @@ func TestRateLimitsFromFileAndFlags(t *testing.T) {
 	}
 }
 
+func TestRateLimitBurst(t *testing.T) {
+	t.Parallel()
+	cfg, err := load(t, []string{"--rate-limit", "engine=200/s,50", "--rate-limit", "deployer=200/s"},
+		map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	limits, err := cfg.Limits()
+	if err != nil || len(limits) != 2 || limits[0].Key != "deployer" || limits[0].Burst != 20 ||
+		limits[1].Key != "engine" || limits[1].Burst != 50 {
+		t.Fatalf("limits %+v, %v: want the engine's burst 50, the deployer's the default 20", limits, err)
+	}
+	cfg, err = load(t, nil, map[string]string{"REGEN_RATE_LIMITS": "source:crm=5/s,10; engine=1/s"})
+	if err != nil || cfg.RateLimits["source:crm"] != "5/s,10" {
+		t.Fatalf("from the env: %v, %v", cfg.RateLimits, err)
+	}
+	file := writeFile(t, "rate_limits:\n  engine: 200/s,5\n")
+	if cfg, err = load(t, []string{"--config", file}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if limits, err := cfg.Limits(); err != nil || limits[0].Burst != 5 {
+		t.Fatalf("from the file: %+v, %v", limits, err)
+	}
+}
+
+func TestABadBurstIsNamed(t *testing.T) {
+	t.Parallel()
+	for _, spec := range []string{"200/s,0", "200/s,-3", "200/s,many", "200/s,"} {
+		_, err := load(t, []string{"--rate-limit", "engine=" + spec}, nil)
+		if err == nil || !strings.Contains(err.Error(), "rate_limits.engine:") || !strings.Contains(err.Error(), "burst") {
+			t.Errorf("engine=%s: %v, want an error naming rate_limits.engine and the burst", spec, err)
+		}
+	}
+}
+
 func TestBadRateLimitsAreAllNamed(t *testing.T) {
 	t.Parallel()
 	_, err := load(t, []string{"--rate-limit", "engine=fast", "--rate-limit", "renderer=5/s",

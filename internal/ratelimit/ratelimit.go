@@ -14,7 +14,8 @@
 //
 //	set := ratelimit.New(limits, ratelimit.Options{})
 //	set.SetReplicas(3)
-//	if err := set.Take(ctx, ratelimit.Engine, maxWait); err != nil { ... }
+//	ref := ratelimit.Ref{EventID: ev.ID, ExecutionID: execID}
+//	if err := set.Take(ctx, ratelimit.Engine, ref, maxWait); err != nil { ... }
 package ratelimit
 
 import (
@@ -48,21 +49,52 @@ type Limit struct {
 	Key string
 	// PerSecond is the cluster-wide rate in events per second.
 	PerSecond float64
-	// Burst is the cluster-wide burst: a tenth of a second's worth, at least 1.
+	// Burst is the cluster-wide burst: as configured, else
+	// DefaultBurst(PerSecond).
 	Burst int
 }
 
-// Parse reads a rate "N/s", "N/m" or "N/h" (N a positive number, e.g.
-// "200/s", "0.5/s", "30/m") as the limit of key.
+// DefaultBurst is the burst of a limit configured without one: a tenth of
+// a second's worth, at least 1.
+func DefaultBurst(perSecond float64) int { return max(1, int(math.Ceil(perSecond/10))) }
+
+// Parse reads "RATE" or "RATE,BURST" as the limit of key: RATE is "N/s",
+// "N/m" or "N/h" (N a positive number, e.g. "200/s", "0.5/s", "30/m"),
+// BURST a whole number of at least 1 ("200/s,50"; without it,
+// DefaultBurst).
 func Parse(key, spec string) (Limit, error) {
+	rateSpec, burstSpec, hasBurst := strings.Cut(strings.TrimSpace(spec), ",")
+	ps, err := parseRate(rateSpec)
+	if err != nil {
+		return Limit{}, err
+	}
+	l := Limit{Key: key, PerSecond: ps, Burst: DefaultBurst(ps)}
+	if hasBurst {
+		if l.Burst, err = parseBurst(burstSpec); err != nil {
+			return Limit{}, err
+		}
+	}
+	return l, nil
+}
+
+// parseRate reads "N/s", "N/m" or "N/h" as events per second.
+func parseRate(spec string) (float64, error) {
 	n, unit, ok := strings.Cut(strings.TrimSpace(spec), "/")
 	per := map[string]float64{"s": 1, "m": 60, "h": 3600}[unit]
 	v, err := strconv.ParseFloat(n, 64)
 	if !ok || per == 0 || err != nil || !(v > 0) || math.IsInf(v, 0) {
-		return Limit{}, fmt.Errorf("%w: %q is not N/s, N/m or N/h with N positive", ErrSyntax, spec)
+		return 0, fmt.Errorf("%w: rate %q is not N/s, N/m or N/h with N positive", ErrSyntax, spec)
 	}
-	ps := v / per
-	return Limit{Key: key, PerSecond: ps, Burst: max(1, int(math.Ceil(ps/10)))}, nil
+	return v / per, nil
+}
+
+// parseBurst reads a burst: a whole number of at least 1.
+func parseBurst(spec string) (int, error) {
+	b, err := strconv.Atoi(strings.TrimSpace(spec))
+	if err != nil || b < 1 {
+		return 0, fmt.Errorf("%w: burst must be a whole number of at least 1, got %q", ErrSyntax, spec)
+	}
+	return b, nil
 }
 
 // CheckKey reports whether key names a limit: Engine, Deployer,
@@ -85,9 +117,18 @@ func CheckKey(key string, targets []string) error {
 	return fmt.Errorf("unknown limit %q: want engine, deployer, target:TARGET or source:NAME", key)
 }
 
+// Ref names the event a token is taken for; Take passes it on in the
+// Event it reports.
+type Ref struct {
+	EventID     string
+	ExecutionID string
+}
+
 // Event is what Options.OnLimited is told when an event meets a limit.
 type Event struct {
 	Limit string
+	// Ref is the event's, as given to Take.
+	Ref
 	// Nak is false when the event waited Delay for its token, true when it
 	// was given back to retry in Delay.
 	Nak   bool
@@ -140,6 +181,14 @@ func (s *Set) SetReplicas(n int) {
 		lim.SetLimit(rate.Limit(l.PerSecond / float64(n)))
 		lim.SetBurst(max(1, l.Burst/n))
 	}
+}
+
+// Burst returns this replica's current burst for key (0 when unlimited).
+func (s *Set) Burst(key string) int {
+	if !s.Has(key) {
+		return 0
+	}
+	return s.limiters[key].Burst()
 }
 
 // Rate returns this replica's current rate for key (0 when unlimited).

@@ -3,6 +3,7 @@ package ratelimit_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,20 +19,50 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestParse(t *testing.T) {
 	t.Parallel()
 	for spec, want := range map[string]ratelimit.Limit{
-		"200/s":  {Key: "k", PerSecond: 200, Burst: 20},
-		"30/m":   {Key: "k", PerSecond: 0.5, Burst: 1},
-		"7200/h": {Key: "k", PerSecond: 2, Burst: 1},
-		" 5/s ":  {Key: "k", PerSecond: 5, Burst: 1},
+		"200/s":        {Key: "k", PerSecond: 200, Burst: 20},
+		"30/m":         {Key: "k", PerSecond: 0.5, Burst: 1},
+		"7200/h":       {Key: "k", PerSecond: 2, Burst: 1},
+		" 5/s ":        {Key: "k", PerSecond: 5, Burst: 1},
+		"200/s,50":     {Key: "k", PerSecond: 200, Burst: 50},
+		"30/m, 5":      {Key: "k", PerSecond: 0.5, Burst: 5},
+		" 1/s , 1 ":    {Key: "k", PerSecond: 1, Burst: 1},
+		"7200/h,10000": {Key: "k", PerSecond: 2, Burst: 10000},
 	} {
 		got, err := ratelimit.Parse("k", spec)
 		if err != nil || got != want {
 			t.Errorf("Parse(%q) = %+v, %v; want %+v", spec, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "200", "200/d", "x/s", "0/s", "-1/s", "Inf/s", "NaN/s"} {
-		if _, err := ratelimit.Parse("k", bad); !errors.Is(err, ratelimit.ErrSyntax) {
-			t.Errorf("Parse(%q) = %v, want ErrSyntax", bad, err)
+	for _, bad := range []string{"", "200", "200/d", "x/s", "0/s", "-1/s", "Inf/s", "NaN/s", ",5", "x/s,5"} {
+		if _, err := ratelimit.Parse("k", bad); !errors.Is(err, ratelimit.ErrSyntax) || !strings.Contains(err.Error(), "rate") {
+			t.Errorf("Parse(%q) = %v, want ErrSyntax naming the rate", bad, err)
 		}
+	}
+	for _, bad := range []string{"200/s,", "200/s,0", "200/s,-1", "200/s,1.5", "200/s,x", "200/s,5,6"} {
+		if _, err := ratelimit.Parse("k", bad); !errors.Is(err, ratelimit.ErrSyntax) || !strings.Contains(err.Error(), "burst") {
+			t.Errorf("Parse(%q) = %v, want ErrSyntax naming the burst", bad, err)
+		}
+	}
+}
+
+func TestABurstIsSharedAmongReplicas(t *testing.T) {
+	t.Parallel()
+	l, err := ratelimit.Parse(ratelimit.Engine, "1/h,3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := ratelimit.New([]ratelimit.Limit{l}, ratelimit.Options{})
+	for i := range 3 {
+		if err := s.Take(context.Background(), ratelimit.Engine, ratelimit.Ref{}, 0); err != nil {
+			t.Fatalf("token %d of a burst of 3: %v", i+1, err)
+		}
+	}
+	if err := s.Take(context.Background(), ratelimit.Engine, ratelimit.Ref{}, 0); !errors.Is(err, wire.ErrDeferred) {
+		t.Fatalf("a fourth token at once: %v, want a deferral", err)
+	}
+	s.SetReplicas(2)
+	if b := s.Burst(ratelimit.Engine); b != 1 {
+		t.Fatalf("two replicas share a burst of 3: %d each, want 1", b)
 	}
 }
 
@@ -96,17 +127,18 @@ func TestTakeWaitsThenNaks(t *testing.T) {
 	rec := &recorder{}
 	s := ratelimit.New([]ratelimit.Limit{{Key: "engine", PerSecond: 20, Burst: 1}}, ratelimit.Options{OnLimited: rec.add})
 	ctx := context.Background()
-	if err := s.Take(ctx, "engine", time.Second); err != nil {
+	if err := s.Take(ctx, "engine", ratelimit.Ref{}, time.Second); err != nil {
 		t.Fatalf("the burst token: %v", err)
 	}
 	start := time.Now()
-	if err := s.Take(ctx, "engine", time.Second); err != nil {
+	if err := s.Take(ctx, "engine", ratelimit.Ref{}, time.Second); err != nil {
 		t.Fatalf("a token due within maxWait: %v", err)
 	}
 	if waited := time.Since(start); waited < 30*time.Millisecond {
 		t.Fatalf("waited %s for a token due in 50ms", waited)
 	}
-	err := s.Take(ctx, "engine", time.Millisecond)
+	ref := ratelimit.Ref{EventID: "ev-1", ExecutionID: "x-1"}
+	err := s.Take(ctx, "engine", ref, time.Millisecond)
 	var rl *wire.RateLimitedError
 	if !errors.As(err, &rl) || !errors.Is(err, wire.ErrDeferred) || rl.Limit != "engine" || rl.RetryAfter <= 0 {
 		t.Fatalf("a token due after maxWait: %v, want a RateLimitedError", err)
@@ -115,7 +147,10 @@ func TestTakeWaitsThenNaks(t *testing.T) {
 	if len(evs) != 2 || evs[0].Nak || !evs[1].Nak {
 		t.Fatalf("events %+v, want a wait then a nak", evs)
 	}
-	if err := s.Take(ctx, "source:other", 0); err != nil {
+	if evs[0].Ref != (ratelimit.Ref{}) || evs[1].Ref != ref {
+		t.Fatalf("events %+v, want the second with the Ref given to Take", evs)
+	}
+	if err := s.Take(ctx, "source:other", ratelimit.Ref{}, 0); err != nil {
 		t.Fatalf("an unlimited key: %v", err)
 	}
 }
@@ -123,10 +158,10 @@ func TestTakeWaitsThenNaks(t *testing.T) {
 func TestTakeHonoursCancellation(t *testing.T) {
 	t.Parallel()
 	s := ratelimit.New([]ratelimit.Limit{{Key: "engine", PerSecond: 0.01, Burst: 1}}, ratelimit.Options{})
-	_ = s.Take(context.Background(), "engine", time.Hour)
+	_ = s.Take(context.Background(), "engine", ratelimit.Ref{}, time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := s.Take(ctx, "engine", time.Hour); !errors.Is(err, context.Canceled) {
+	if err := s.Take(ctx, "engine", ratelimit.Ref{}, time.Hour); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Take on a cancelled ctx = %v, want context.Canceled", err)
 	}
 }

@@ -8,13 +8,13 @@ import (
 	"github.com/regen-dev/regen/bus/wire"
 )
 
-// Take takes a token of limit key for one event. A key without a limit
+// Take takes a token of limit key for the event ref. A key without a limit
 // costs a map look-up. When the token is due at once Take returns nil;
 // when it is due within maxWait Take waits for it (ctx cancels the wait:
 // the token is given back and ctx's error returned); later, it reserves
 // nothing and returns a *wire.RateLimitedError with the delay, which the
 // caller turns into a nak.
-func (s *Set) Take(ctx context.Context, key string, maxWait time.Duration) error {
+func (s *Set) Take(ctx context.Context, key string, ref Ref, maxWait time.Duration) error {
 	lim, ok := s.limiters[key]
 	if !ok {
 		return nil
@@ -26,10 +26,10 @@ func (s *Set) Take(ctx context.Context, key string, maxWait time.Duration) error
 	}
 	if delay > maxWait || !r.OK() {
 		r.Cancel()
-		s.tell(Event{Limit: key, Nak: true, Delay: delay})
+		s.tell(Event{Limit: key, Ref: ref, Nak: true, Delay: delay})
 		return &wire.RateLimitedError{Limit: key, RetryAfter: delay}
 	}
-	s.tell(Event{Limit: key, Delay: delay})
+	s.tell(Event{Limit: key, Ref: ref, Delay: delay})
 	t := time.NewTimer(delay)
 	defer t.Stop()
 	select {
