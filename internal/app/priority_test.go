@@ -20,14 +20,25 @@ import (
 // publishAt publishes n node_added events of priority p, ids <p>-<i>.
 func publishAt(t *testing.T, js jetstream.JetStream, p wire.Priority, n int) {
 	t.Helper()
+	publishFrom(t, js, p, 0, n)
+}
+
+// publishFrom publishes n node_added events of priority p, ids <p>-<from>
+// to <p>-<from+n-1>, asynchronously (the client blocks once too many
+// acks are outstanding) and waits for every ack; it returns when each was
+// handed to the client, indexed like the ids from from.
+func publishFrom(t *testing.T, js jetstream.JetStream, p wire.Priority, from, n int) []time.Time {
+	t.Helper()
 	ctx := testkit.Context(t, 60*time.Second)
 	futs := make([]jetstream.PubAckFuture, 0, n)
-	for i := range n {
+	sent := make([]time.Time, 0, n)
+	for i := from; i < from+n; i++ {
 		id := fmt.Sprintf("%s-%d", p, i)
 		msg := nats.NewMsg(wire.ChangeSubject(p, wire.NodeAdded))
 		msg.Data = fmt.Appendf(nil, `{"id":%q,"change_type":"node_added","timestamp":"2026-01-01T00:00:00Z",`+
 			`"subject":"urn:test:%s","properties":{"rdfs:label":"Node %s"}}`, id, id, id)
 		msg.Header.Set(nats.MsgIdHdr, id)
+		sent = append(sent, time.Now())
 		fut, err := js.PublishMsgAsync(msg)
 		if err != nil {
 			t.Fatal(err)
@@ -43,6 +54,7 @@ func publishAt(t *testing.T, js jetstream.JetStream, p wire.Priority, n int) {
 			t.Fatal("publish acks did not arrive")
 		}
 	}
+	return sent
 }
 
 // 2,000 low events queued behind a slow engine, then 50 critical ones:
