@@ -85,8 +85,9 @@ func (p *PrioritySource) Fetch(ctx context.Context, max int, wait time.Duration)
 	return p.pullAll(ctx, idleQuotas(max), wait)
 }
 
-// quotas splits max by the scheduler over the believed backlogs, levels
-// believed empty counting as Unknown on a probe fetch.
+// quotas splits max by the scheduler over the believed backlogs; on a
+// probe fetch levels believed empty count as Unknown and get at least one
+// slot each.
 func (p *PrioritySource) quotas(max int) [len(Levels)]int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
