@@ -198,17 +198,34 @@ func (p *PrioritySource) Release() []wire.Message {
 	return p.takeArrived()
 }
 
-// quotas splits max by the scheduler over the believed backlogs, levels
-// believed empty counting as Unknown on a probe fetch.
+// quotas splits max by the scheduler over the believed backlogs; on a
+// probe fetch levels believed empty count as Unknown and get at least one
+// slot each.
 func (p *PrioritySource) quotas(max int) [len(Levels)]int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.fetches++
-	b := p.backlog
-	if p.fetches%p.probeEvery == 0 {
-		b = saturatedBacklog()
+	if p.fetches%p.probeEvery != 0 {
+		return p.sched.Split(max, p.backlog)
 	}
-	return p.sched.Split(max, b)
+	q := p.sched.Split(max, saturatedBacklog())
+	probeEmpty(&q, p.backlog)
+	return q
+}
+
+// probeEmpty gives one slot, taken from the largest quota, to each level
+// believed empty that q leaves out, so that a probe fetch pulls every
+// such level (under strict order or a small max the split alone may not).
+func probeEmpty(q *[len(Levels)]int, backlog [len(Levels)]uint64) {
+	for i := range q {
+		if backlog[i] != 0 || q[i] > 0 {
+			continue
+		}
+		if d := largest(q); q[d] > 1 {
+			q[d]--
+			q[i] = 1
+		}
+	}
 }
 
 // idleQuotas shares max evenly (higher levels taking the remainder), each

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -20,28 +21,54 @@ import (
 // publishAt publishes n node_added events of priority p, ids <p>-<i>.
 func publishAt(t *testing.T, js jetstream.JetStream, p wire.Priority, n int) {
 	t.Helper()
+	publishFrom(t, js, p, 0, n)
+}
+
+// publishWindow bounds the publishes awaiting their ack, well below the
+// client's own limit (PublishAsyncMaxPending, 4,000) past which a publish
+// stalls and then fails: on a loaded machine the acks fall behind.
+const publishWindow = 512
+
+// publishFrom publishes n node_added events of priority p, ids <p>-<from>
+// to <p>-<from+n-1>, asynchronously with at most publishWindow awaiting
+// their ack, and waits for every ack; it returns when each was handed to
+// the client, indexed like the ids from from.
+func publishFrom(t *testing.T, js jetstream.JetStream, p wire.Priority, from, n int) []time.Time {
+	t.Helper()
 	ctx := testkit.Context(t, 60*time.Second)
 	futs := make([]jetstream.PubAckFuture, 0, n)
-	for i := range n {
+	sent := make([]time.Time, 0, n)
+	acked := 0
+	for i := from; i < from+n; i++ {
 		id := fmt.Sprintf("%s-%d", p, i)
 		msg := nats.NewMsg(wire.ChangeSubject(p, wire.NodeAdded))
 		msg.Data = fmt.Appendf(nil, `{"id":%q,"change_type":"node_added","timestamp":"2026-01-01T00:00:00Z",`+
 			`"subject":"urn:test:%s","properties":{"rdfs:label":"Node %s"}}`, id, id, id)
 		msg.Header.Set(nats.MsgIdHdr, id)
+		sent = append(sent, time.Now())
 		fut, err := js.PublishMsgAsync(msg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		futs = append(futs, fut)
-	}
-	for _, fut := range futs {
-		select {
-		case <-fut.Ok():
-		case err := <-fut.Err():
-			t.Fatalf("publish: %v", err)
-		case <-ctx.Done():
-			t.Fatal("publish acks did not arrive")
+		for ; len(futs)-acked > publishWindow; acked++ {
+			awaitAck(ctx, t, futs[acked])
 		}
+	}
+	for _, fut := range futs[acked:] {
+		awaitAck(ctx, t, fut)
+	}
+	return sent
+}
+
+func awaitAck(ctx context.Context, t *testing.T, fut jetstream.PubAckFuture) {
+	t.Helper()
+	select {
+	case <-fut.Ok():
+	case err := <-fut.Err():
+		t.Fatalf("publish: %v", err)
+	case <-ctx.Done():
+		t.Fatal("publish acks did not arrive")
 	}
 }
 

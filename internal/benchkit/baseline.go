@@ -2,10 +2,12 @@ package benchkit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"time"
 
+	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/bus/wire"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -32,7 +34,7 @@ func (e *env) runBaselineHook(ctx context.Context, events, batch int, started fu
 		return 0, err
 	}
 	defer nc.Close()
-	cons, err := js.Consumer(ctx, wire.ChangesStream, wire.ConsumerDefault)
+	cons, err := fillConsumer(ctx, js)
 	if err != nil {
 		return 0, fmt.Errorf("bench baseline: %w", err)
 	}
@@ -46,6 +48,17 @@ func (e *env) runBaselineHook(ctx context.Context, events, batch int, started fu
 		return 0, fmt.Errorf("bench baseline flush: %w", err)
 	}
 	return float64(events) / time.Since(start).Seconds(), nil
+}
+
+// fillConsumer is the consumer that delivers what fill published: the
+// shared consumer or, when it does not exist (provisioned with priority
+// levels), the normal level's.
+func fillConsumer(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, error) {
+	cons, err := js.Consumer(ctx, wire.ChangesStream, wire.ConsumerDefault)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return js.Consumer(ctx, wire.ChangesStream, bus.LevelConsumer(wire.ConsumerDefault, wire.PriorityNormal))
+	}
+	return cons, err
 }
 
 func fetchAckLoop(ctx context.Context, cons jetstream.Consumer, events, batch int) error {

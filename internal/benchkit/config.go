@@ -38,6 +38,11 @@ type Sizes struct {
 	RSSEvents int
 	// RealEvents is the backlog of the end-to-end run (graph engine, dir deployer).
 	RealEvents int
+	// PriorityLowEvents is the low backlog of the priority scenario, queued
+	// behind an engine slowed by PriorityEngineDelay a call (5ms), before
+	// PriorityCriticalEvents critical events are timed.
+	PriorityLowEvents, PriorityCriticalEvents int
+	PriorityEngineDelay                       time.Duration
 	// WatermillNoopEvents and WatermillIOEvents size the Watermill runs.
 	WatermillNoopEvents, WatermillIOEvents int
 	// FetchWait is the orchestrators' fetch wait. Backlogs are whole
@@ -53,6 +58,7 @@ func FullSizes() Sizes {
 		IOWork: 10 * time.Millisecond, CycleWork: 2 * time.Millisecond, CycleConcurrency: 64,
 		Cycles1k: 20, Cycles10k: 5, CycleSmall: 1_000, CycleLarge: 10_000,
 		RSSEvents: 100_000, RealEvents: 2_000, WatermillNoopEvents: 10_000, WatermillIOEvents: 300,
+		PriorityLowEvents: 20_000, PriorityCriticalEvents: 200, PriorityEngineDelay: 5 * time.Millisecond,
 		FetchWait: 500 * time.Millisecond}
 }
 
@@ -64,6 +70,7 @@ func QuickSizes() Sizes {
 		IOWork: 10 * time.Millisecond, CycleWork: 2 * time.Millisecond, CycleConcurrency: 64,
 		Cycles1k: 2, Cycles10k: 1, CycleSmall: 100, CycleLarge: 300,
 		RSSEvents: 500, RealEvents: 20, WatermillNoopEvents: 50, WatermillIOEvents: 10,
+		PriorityLowEvents: 2_000, PriorityCriticalEvents: 20, PriorityEngineDelay: 5 * time.Millisecond,
 		FetchWait: 50 * time.Millisecond}
 }
 
@@ -118,5 +125,6 @@ func (z Sizes) Scaled(f float64) Sizes {
 	z.Cycles1k, z.Cycles10k = n(z.Cycles1k), n(z.Cycles10k)
 	z.RSSEvents, z.RealEvents = n(z.RSSEvents), n(z.RealEvents)
 	z.WatermillNoopEvents, z.WatermillIOEvents = n(z.WatermillNoopEvents), n(z.WatermillIOEvents)
+	z.PriorityLowEvents, z.PriorityCriticalEvents = n(z.PriorityLowEvents), n(z.PriorityCriticalEvents)
 	return z
 }

@@ -83,13 +83,20 @@ func (e *env) provision(ctx context.Context, maxAckPending int) error {
 	return nil
 }
 
-// fill publishes n events to REGEN_CHANGES and waits until all are stored.
+// fill publishes n events of priority normal to REGEN_CHANGES and waits
+// until all are stored.
 func (e *env) fill(ctx context.Context, n int, gen func(i int) (wire.ChangeEvent, []byte)) error {
+	return e.fillAt(ctx, wire.PriorityNormal, n, gen)
+}
+
+// fillAt publishes n events of priority p to REGEN_CHANGES and waits until
+// all are stored.
+func (e *env) fillAt(ctx context.Context, p wire.Priority, n int, gen func(i int) (wire.ChangeEvent, []byte)) error {
 	const window = 4096
 	for start := 0; start < n; start += window {
 		for i := start; i < min(start+window, n); i++ {
 			ev, data := gen(i)
-			msg := nats.NewMsg(ev.NATSSubject(wire.PriorityNormal))
+			msg := nats.NewMsg(ev.NATSSubject(p))
 			msg.Data = data
 			msg.Header.Set(nats.MsgIdHdr, ev.ID)
 			if _, err := e.js.PublishMsgAsync(msg); err != nil {
@@ -120,4 +127,41 @@ func (e *env) checkStored(ctx context.Context, n int) error {
 		return fmt.Errorf("bench fill: stream holds %d messages, want %d", info.State.Msgs, n)
 	}
 	return nil
+}
+
+// pending is the changes delivered to no replica or not yet acked: those
+// of the levels' consumers when levels are given, else those of the
+// shared consumer or, when it does not exist (a replica with priority
+// levels on replaced it), the sum over every level's consumer.
+func (e *env) pending(ctx context.Context, levels ...wire.Priority) (int, error) {
+	if len(levels) == 0 {
+		n, err := e.consumerPending(ctx, wire.ConsumerDefault)
+		if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return n, err
+		}
+		levels = wire.Priorities
+	}
+	total := 0
+	for _, p := range levels {
+		n, err := e.consumerPending(ctx, bus.LevelConsumer(wire.ConsumerDefault, p))
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// consumerPending is the REGEN_CHANGES consumer name's messages not yet
+// delivered or not yet acked.
+func (e *env) consumerPending(ctx context.Context, name string) (int, error) {
+	c, err := e.js.Consumer(ctx, wire.ChangesStream, name)
+	if err != nil {
+		return 0, fmt.Errorf("bench pending %s: %w", name, err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("bench pending %s: %w", name, err)
+	}
+	return int(info.NumPending) + info.NumAckPending, nil
 }

@@ -25,6 +25,12 @@ type Report struct {
 	// ChangeP99MS is the p99 of publish → done of one property change on
 	// the loaded model (the artifacts it touched rendered and deployed).
 	ChangeP99MS *float64 `json:"change_p99_ms"`
+	// PriorityP99MSCriticalUnderLoad is the p99 of publish → done (last
+	// artifact deployed) of critical events published behind a backlog of
+	// low ones and a slow engine, priority levels on;
+	// PriorityP99MSCriticalIdle the same on an idle replica.
+	PriorityP99MSCriticalUnderLoad *float64 `json:"priority_p99_ms_critical_under_load"`
+	PriorityP99MSCriticalIdle      *float64 `json:"priority_p99_ms_critical_idle"`
 	// Targets says, per figure, what it must reach and whether it did.
 	Targets []Target `json:"targets"`
 	// Detail holds the absolute figures and run parameters.
@@ -66,6 +72,7 @@ type Detail struct {
 	RSS                         RSSDetail          `json:"rss"`
 	RealEvents                  int                `json:"real_events"`
 	Graph                       GraphDetail        `json:"graph"`
+	Priority                    PriorityDetail     `json:"priority"`
 	Seconds                     float64            `json:"seconds"`
 }
 

@@ -30,7 +30,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer e.close()
 	s := &suite{cfg: cfg, env: e, rep: &Report{Errors: map[string]string{}}}
-	for _, step := range []func(context.Context) error{s.overhead, s.efficiency, s.cycles, s.watermill, s.rss, s.real, s.graph} {
+	for _, step := range []func(context.Context) error{s.overhead, s.efficiency, s.cycles, s.watermill, s.rss, s.real, s.graph, s.priority} {
 		if err := step(ctx); err != nil {
 			return nil, err
 		}

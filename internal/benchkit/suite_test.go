@@ -39,7 +39,8 @@ func TestQuickRunReportsEveryFigure(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"overhead_ratio", "p95_cycle_ms_1000", "p95_cycle_ms_10000", "watermill_ratio_noop",
-		"watermill_ratio_io64", "rss_mb_100k", "events_per_s_real", "load_vs_render_ratio", "change_p99_ms"} {
+		"watermill_ratio_io64", "rss_mb_100k", "events_per_s_real", "load_vs_render_ratio", "change_p99_ms",
+		"priority_p99_ms_critical_under_load", "priority_p99_ms_critical_idle"} {
 		if v, ok := got[k].(float64); !ok || v <= 0 {
 			t.Errorf("%s = %v, want a positive number (errors: %v)", k, got[k], rep.Errors)
 		}
@@ -75,7 +76,7 @@ func checkOutputs(t *testing.T, rep *benchkit.Report) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"overhead_ratio", "efficiency[256]", "p95_cycle_ms_10000", "rss_mb_100k",
-		"load_vs_render_ratio", "change_p99_ms"} {
+		"load_vs_render_ratio", "change_p99_ms", "priority_p99_ms_critical_under_load", "priority_p99_ms_critical_idle"} {
 		if !strings.Contains(table.String(), want) || !strings.Contains(string(md), want) {
 			t.Errorf("table or doc lacks %s:\n%s\n%s", want, table.String(), md)
 		}

@@ -47,7 +47,13 @@ func (r *Report) rows() [][4]string {
 		r.row("load_vs_render_ratio", fp(r.LoadVsRenderRatio), fmt.Sprintf("%d events of %s: drain %.2fs, regen render %.2fs (from the server %.2fs), %d artifacts",
 			d.Graph.Events, d.Graph.Vocabulary, d.Graph.DrainSeconds, d.Graph.RenderSeconds, d.Graph.RenderFromServerSeconds, d.Graph.Artifacts)),
 		r.row("change_p99_ms", fp(r.ChangeP99MS), fmt.Sprintf("%d domain changes: p50 %.1f ms, class file p99 %.1f ms, renders per change (min, median, max) %v",
-			d.Graph.Changes, d.Graph.ChangeP50MS, d.Graph.ClassDeployP99MS, d.Graph.RendersPerChange)))
+			d.Graph.Changes, d.Graph.ChangeP50MS, d.Graph.ClassDeployP99MS, d.Graph.RendersPerChange)),
+		r.row("priority_p99_ms_critical_under_load", fp(r.PriorityP99MSCriticalUnderLoad), fmt.Sprintf(
+			"%d critical behind %d low, engine +%.0fms, concurrency %d, batch %d: p50 %.1f ms; %d low pending when done",
+			d.Priority.CriticalEvents, d.Priority.LowEvents, d.Priority.EngineDelayMS, d.Priority.MaxConcurrent,
+			d.Priority.BatchSize, d.Priority.P50MSUnderLoad, d.Priority.LowPendingWhenDone)),
+		r.row("priority_p99_ms_critical_idle", fp(r.PriorityP99MSCriticalIdle), fmt.Sprintf(
+			"the same critical events, nothing queued: p50 %.1f ms", d.Priority.P50MSIdle)))
 	return rows
 }
 
