@@ -67,8 +67,9 @@ func (e *env) close() {
 	_ = os.RemoveAll(e.dir)
 }
 
-// provision recreates the changes stream and the shared consumer, sized
-// for maxAckPending unacked messages: every drain starts on a fresh,
+// provision recreates the changes stream and the level consumers (the
+// layout regen runs by default), sized for maxAckPending unacked messages
+// each: every drain starts on a fresh,
 // empty stream, so no run inherits the deleted messages of the runs
 // before it (the later of two otherwise equal drains was measurably
 // slower).
@@ -76,7 +77,8 @@ func (e *env) provision(ctx context.Context, maxAckPending int) error {
 	if err := e.js.DeleteStream(ctx, wire.ChangesStream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("bench provision: %w", err)
 	}
-	err := bus.Provision(ctx, e.js, bus.ProvisionConfig{MaxAckPending: max(maxAckPending, bus.MaxAckPendingDefault)})
+	err := bus.Provision(ctx, e.js, bus.ProvisionConfig{MaxAckPending: max(maxAckPending, bus.MaxAckPendingDefault),
+		Levels: wire.Priorities})
 	if err != nil {
 		return fmt.Errorf("bench provision: %w", err)
 	}

@@ -123,7 +123,7 @@ func orchConfig(concurrency, batch int, fetchWait time.Duration) orchestrator.Co
 // a no-op deployer.
 func newOrchestrator(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, log *slog.Logger,
 	cfg orchestrator.Config, eng orchestrator.Engine, obs orchestrator.Observer, asyncAck bool) (*orchestrator.Orchestrator, error) {
-	src, err := bus.NewSource(ctx, js, bus.SourceConfig{AsyncAck: asyncAck})
+	src, err := prioritySource(ctx, js, asyncAck)
 	if err != nil {
 		return nil, fmt.Errorf("bench source: %w", err)
 	}
@@ -142,6 +142,20 @@ func newOrchestrator(ctx context.Context, nc *nats.Conn, js jetstream.JetStream,
 		return nil, fmt.Errorf("bench orchestrator: %w", err)
 	}
 	return o, nil
+}
+
+// prioritySource is the Source regen run builds by default: a
+// PrioritySource over the level consumers provision created.
+func prioritySource(ctx context.Context, js jetstream.JetStream, asyncAck bool) (*orchestrator.PrioritySource, error) {
+	srcs, err := bus.NewLevelSources(ctx, js, bus.SourceConfig{AsyncAck: asyncAck}, orchestrator.Levels[:])
+	if err != nil {
+		return nil, err
+	}
+	var levels [len(orchestrator.Levels)]orchestrator.LevelSource
+	for i, src := range srcs {
+		levels[i] = src
+	}
+	return orchestrator.NewPrioritySource(levels, orchestrator.PriorityConfig{}, 0)
 }
 
 // countObserver closes done once target events ended acked (succeeded or
