@@ -62,12 +62,16 @@ type CostReportData struct {
 	ProcessCPUSeconds float64 `json:"process_cpu_seconds"`
 	// BusySeconds is the summed in-process stage time of the interval's
 	// events, the base of the CPU attribution.
-	BusySeconds float64               `json:"busy_seconds"`
-	Total       CostTotals            `json:"total"`
-	ByTemplate  map[string]CostTotals `json:"by_template"`
-	BySource    map[string]CostTotals `json:"by_source"`
-	ByPriority  map[string]CostTotals `json:"by_priority"`
-	ByTarget    map[string]CostTotals `json:"by_target"`
+	BusySeconds float64 `json:"busy_seconds"`
+	// RateLimitSeconds is the time the interval's events waited for
+	// rate-limit tokens, plus the delays of those nak'ed until a token was
+	// due: time that more replicas would not shorten.
+	RateLimitSeconds float64               `json:"rate_limit_seconds"`
+	Total            CostTotals            `json:"total"`
+	ByTemplate       map[string]CostTotals `json:"by_template"`
+	BySource         map[string]CostTotals `json:"by_source"`
+	ByPriority       map[string]CostTotals `json:"by_priority"`
+	ByTarget         map[string]CostTotals `json:"by_target"`
 }
 
 // TelemetryType returns CostReport.

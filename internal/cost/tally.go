@@ -1,0 +1,253 @@
+package cost
+
+import (
+	"math"
+	"sync"
+	"time"
+
+	"github.com/regen-dev/regen/bus/wire"
+)
+
+// None is the name of the source (or priority) of an event that has none.
+const None = "(none)"
+
+// Event names the groups one event's cost is added to.
+type Event struct {
+	Source   string // the event's source; "" counts under None
+	Priority string // the priority of its subject; "" counts under None
+}
+
+// Tally adds event records up over an interval, per template, deploy
+// target, source and priority, and turns them into a cost_report (Report).
+// Safe for concurrent use.
+//
+// An event's cost is split over the templates it rendered by each
+// template's share of its render time (by share of the bytes rendered when
+// no render time was measured, evenly when neither), and over its targets
+// by each target's share of its deploy time (evenly when none was
+// measured); bytes rendered and deployed and exec children's CPU are each
+// template's and target's own. A group of events processed together is
+// split evenly over its events for their sources and priorities. The ack
+// stage is known only once the server confirms the ack, after the record
+// is added: it counts in the total, the source and the priority (Ack), not
+// in templates and targets.
+type Tally struct {
+	mu       sync.Mutex
+	since    time.Time
+	cpuSince time.Duration
+	rateWait float64
+	total    acc
+	groups   [numGroups]map[string]*acc
+}
+
+// The groups of a report.
+const (
+	byTemplate = iota
+	bySource
+	byPriority
+	byTarget
+	numGroups
+)
+
+// acc is the cost of a set of events (floats: shares split them).
+type acc struct {
+	events                      int64
+	wall, busy, childCPU        float64
+	bytesRendered, bytesOut, kv float64
+	stages                      [numStages]float64
+}
+
+// NewTally starts a tally at now, with the process CPU time cpu at now.
+func NewTally(now time.Time, cpu time.Duration) *Tally {
+	t := &Tally{}
+	t.restart(now, cpu)
+	return t
+}
+
+func (t *Tally) restart(now time.Time, cpu time.Duration) {
+	t.since, t.cpuSince, t.rateWait, t.total = now, cpu, 0, acc{}
+	for g := range t.groups {
+		t.groups[g] = map[string]*acc{}
+	}
+}
+
+// Add adds the record of r, the work done for events (one event, or a
+// group processed together).
+func (t *Tally) Add(r *Recorder, events ...Event) {
+	if len(events) == 0 {
+		return
+	}
+	r.Visit(func(rec *Record) {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		t.add(rec, events)
+	})
+}
+
+func (t *Tally) add(rec *Record, events []Event) {
+	e := costOf(rec)
+	n := int64(len(events))
+	t.rateWait += rec.RateWait.Seconds()
+	t.total.add(e, 1, n)
+	for _, ev := range events {
+		t.get(bySource, ev.Source).add(e, 1/float64(n), 1)
+		t.get(byPriority, ev.Priority).add(e, 1/float64(n), 1)
+	}
+	shares := templateShares(rec.Templates)
+	for i, p := range rec.Templates {
+		ep := e
+		ep.bytesRendered, ep.bytesOut, ep.childCPU = float64(p.BytesRendered), float64(p.BytesOut), 0
+		a := t.get(byTemplate, p.Name)
+		a.add(ep.scaledExceptBytes(shares(i)), 1, n)
+		a.childCPU += p.ChildCPU.Seconds()
+	}
+	tshares := targetShares(rec.Targets)
+	for i, p := range rec.Targets {
+		ep := e
+		ep.bytesRendered, ep.bytesOut = 0, float64(p.BytesOut)
+		t.get(byTarget, p.Name).add(ep.scaledExceptBytes(tshares(i)), 1, n)
+	}
+}
+
+// Ack adds the ack stage of one event, d from the ack sent to its
+// confirmation.
+func (t *Tally) Ack(ev Event, d time.Duration) {
+	s := d.Seconds()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, a := range []*acc{&t.total, t.get(bySource, ev.Source), t.get(byPriority, ev.Priority)} {
+		a.stages[Ack] += s
+		a.wall += s
+	}
+}
+
+// get returns the acc of name in group g, creating it.
+func (t *Tally) get(g int, name string) *acc {
+	if name == "" {
+		name = None
+	}
+	a, ok := t.groups[g][name]
+	if !ok {
+		a = &acc{}
+		t.groups[g][name] = a
+	}
+	return a
+}
+
+// costOf is the cost of one record, whole.
+func costOf(rec *Record) acc {
+	e := acc{kv: float64(rec.KVOps), childCPU: rec.ChildCPU.Seconds()}
+	for s, d := range rec.Stages {
+		e.stages[s] = d.Seconds()
+		e.wall += d.Seconds()
+	}
+	e.busy = max(0, e.wall-rec.ChildWall.Seconds())
+	for _, p := range rec.Templates {
+		e.bytesRendered += float64(p.BytesRendered)
+		e.bytesOut += float64(p.BytesOut)
+	}
+	return e
+}
+
+// add adds f times e, counting events events.
+func (a *acc) add(e acc, f float64, events int64) {
+	a.events += events
+	a.wall += f * e.wall
+	a.busy += f * e.busy
+	a.childCPU += f * e.childCPU
+	a.bytesRendered += f * e.bytesRendered
+	a.bytesOut += f * e.bytesOut
+	a.kv += f * e.kv
+	for s := range a.stages {
+		a.stages[s] += f * e.stages[s]
+	}
+}
+
+// scaledExceptBytes is e times f, its bytes left whole.
+func (e acc) scaledExceptBytes(f float64) acc {
+	out := acc{}
+	out.add(e, f, 0)
+	out.bytesRendered, out.bytesOut = e.bytesRendered, e.bytesOut
+	return out
+}
+
+// templateShares returns each template's share of an event: by render
+// time, else by bytes rendered, else even.
+func templateShares(ps []Part) func(i int) float64 {
+	var wall time.Duration
+	var bytes int64
+	for _, p := range ps {
+		wall += p.Wall
+		bytes += p.BytesRendered
+	}
+	return func(i int) float64 {
+		switch {
+		case wall > 0:
+			return float64(ps[i].Wall) / float64(wall)
+		case bytes > 0:
+			return float64(ps[i].BytesRendered) / float64(bytes)
+		}
+		return 1 / float64(len(ps))
+	}
+}
+
+// targetShares returns each target's share of an event: by deploy time,
+// else even.
+func targetShares(ps []Part) func(i int) float64 {
+	var wall time.Duration
+	for _, p := range ps {
+		wall += p.Wall
+	}
+	return func(i int) float64 {
+		if wall > 0 {
+			return float64(ps[i].Wall) / float64(wall)
+		}
+		return 1 / float64(len(ps))
+	}
+}
+
+// Report returns the cost of the interval from the previous report (or
+// NewTally) to now and starts the next; cpu is the process's CPU time at
+// now (ProcessCPU). The process CPU time of the interval is attributed to
+// each group by its share of the interval's busy time (the in-process
+// stage time of its events); exec children's CPU time is added exactly.
+// Process CPU time of an interval without busy time is reported in
+// process_cpu_seconds only.
+func (t *Tally) Report(now time.Time, cpu time.Duration) wire.CostReportData {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	proc := max(0, (cpu - t.cpuSince).Seconds())
+	d := wire.CostReportData{IntervalSeconds: now.Sub(t.since).Seconds(), ProcessCPUSeconds: proc,
+		BusySeconds: t.total.busy, RateLimitSeconds: t.rateWait}
+	perBusy := 0.0
+	if t.total.busy > 0 {
+		perBusy = proc / t.total.busy
+	}
+	d.Total = t.total.totals(perBusy)
+	groups := [numGroups]map[string]wire.CostTotals{}
+	for g, m := range t.groups {
+		groups[g] = make(map[string]wire.CostTotals, len(m))
+		for name, a := range m {
+			groups[g][name] = a.totals(perBusy)
+		}
+	}
+	d.ByTemplate, d.BySource, d.ByPriority, d.ByTarget = groups[byTemplate], groups[bySource], groups[byPriority], groups[byTarget]
+	t.restart(now, cpu)
+	return d
+}
+
+// totals is a as wire totals, with perBusy CPU seconds per busy second.
+func (a *acc) totals(perBusy float64) wire.CostTotals {
+	ct := wire.CostTotals{Events: a.events, CPUSeconds: a.childCPU + perBusy*a.busy, WallSeconds: a.wall,
+		BytesRendered: int64(math.Round(a.bytesRendered)), BytesOut: int64(math.Round(a.bytesOut)),
+		KVOps: int64(math.Round(a.kv))}
+	for s, v := range a.stages {
+		if v > 0 {
+			if ct.StageSeconds == nil {
+				ct.StageSeconds = make(map[string]float64, numStages)
+			}
+			ct.StageSeconds[wire.Stages[s]] = v
+		}
+	}
+	return ct
+}
