@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/cost"
 )
 
 // maxRerenders is how many times one artifact is rendered again in a row
@@ -19,8 +21,10 @@ const maxRerenders = 4
 const MetaRevision = "revision"
 
 // renderIDs renders own and derived; when Stale is set, the derived past
-// InlineMax are published as artifact_stale events instead.
+// InlineMax are published as artifact_stale events instead. Its time is
+// the render stage of the change's cost.
 func (e *Engine) renderIDs(ctx context.Context, ch wire.Change, own, derived []ArtifactID) ([]wire.Artifact, error) {
+	defer addStage(ctx, cost.Render, time.Now())
 	if e.cfg.Stale != nil && len(derived) > e.cfg.InlineMax {
 		rev := e.index.Rev()
 		tasks := make([]StaleTask, 0, len(derived)-e.cfg.InlineMax)
@@ -65,7 +69,9 @@ func (e *Engine) renderOne(ctx context.Context, ch wire.Change, id ArtifactID) (
 	}
 	var moved []string // paths of records replaced by the attempts
 	for attempt := 1; ; attempt++ {
+		start := time.Now()
 		r, err := bounded(e, ctx, "render "+id.String(), func() (rendering, error) { return e.renderAt(ctx, t, id) })
+		cost.From(ctx).Rendered(id.Template, time.Since(start), len(r.content))
 		if err != nil {
 			return nil, err
 		}
@@ -244,7 +250,13 @@ func (e *Engine) stale(ctx context.Context, chs []wire.Change) ([]wire.Artifact,
 	if last, ok := e.rendered.Load(id.key()); ok && last.(uint64) >= rev && rev > 0 {
 		return nil, nil
 	}
+	defer addStage(ctx, cost.Render, time.Now())
 	return e.renderOne(ctx, chs[0], id)
+}
+
+// addStage adds the time since start to stage s of ctx's cost.Recorder.
+func addStage(ctx context.Context, s cost.Stage, start time.Time) {
+	cost.From(ctx).AddStage(s, time.Since(start))
 }
 
 // staleID is the artifact an artifact_stale event names: Subject is the
