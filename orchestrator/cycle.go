@@ -128,6 +128,8 @@ func (p *cyclePool) processOne(w *worker, i int) {
 	o.inFlight.Add(1)
 	start := time.Now()
 	res := w.process(p.r.workCtx, p.execID, p.msgs[i], start)
+	res.costKey = w.costKey
+	w.foldCost(w.costKey)
 	o.inFlight.Add(-1)
 	p.record(i, res, start)
 }
@@ -145,11 +147,14 @@ func (p *cyclePool) record(i int, res result, start time.Time) {
 		return
 	}
 	p.acks.Add(1)
+	p.results[i].ackSent = time.Now()
 	p.msgs[i].Ack(func(err error) { p.acked(i, err) })
 }
 
-// acked settles message i once its ack is confirmed (err nil) or failed.
+// acked settles message i once its ack is confirmed (err nil) or failed,
+// and counts the ack stage of its cost.
 func (p *cyclePool) acked(i int, err error) {
+	p.o.cost.Ack(p.results[i].costKey, time.Since(p.results[i].ackSent))
 	if err != nil {
 		p.o.log.Warn("ack failed; the event will be redelivered and skipped",
 			eventAttrs(p.results[i].eventID, p.execID, slog.Any("error", err))...)

@@ -3,10 +3,12 @@ package orchestrator
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
 
+	"github.com/regen-dev/regen/internal/cost"
 	"github.com/regen-dev/regen/internal/deadline"
 )
 
@@ -49,6 +51,10 @@ type result struct {
 	ack     bool
 	eventID string
 	start   time.Time // when the worker took the event
+	// costKey names the event's cost groups; ackSent is when its ack was
+	// sent (the ack stage ends at its confirmation).
+	costKey cost.Event
+	ackSent time.Time
 }
 
 // worker is one worker of a cycle: the event it is on, and the calls it
@@ -69,6 +75,10 @@ type worker struct {
 	startedHook *deadline.KeyValue
 	// group is the call of a GroupEngine on a group (nil without one).
 	group *groupCall
+	// rec records the current event's cost (the event context carries
+	// it, chained after startedHook); costKey names its cost groups.
+	rec     cost.Recorder
+	costKey cost.Event
 }
 
 // getWorker takes a worker from the pool, or builds one.
@@ -91,7 +101,8 @@ func (o *Orchestrator) newWorker() *worker {
 		w.deployed, err = o.deps.Deployer.Deploy(ctx, w.art)
 		return err
 	}
-	w.startedHook = &deadline.KeyValue{Key: wire.DeployStartedKey{}, Val: w.deployStarted}
+	w.startedHook = &deadline.KeyValue{Key: wire.DeployStartedKey{}, Val: w.deployStarted,
+		Next: &deadline.KeyValue{Key: cost.Key{}, Val: &w.rec}}
 	if o.group != nil {
 		w.group = newGroupCall(w, o.group)
 	}
@@ -115,6 +126,8 @@ func (w *worker) deployStarted() {
 func (w *worker) process(ctx context.Context, execID string, m wire.Message, start time.Time) result {
 	o := w.o
 	ev, err := wire.DecodeMessage(m, o.cfg.MaxPayload)
+	w.rec.AddStage(cost.Decode, time.Since(start))
+	w.costKey = costKey(ev, m)
 	if err != nil {
 		return o.reject(ctx, execID, m, ev.ID, err)
 	}
@@ -184,6 +197,24 @@ func (w *worker) deployAll(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// foldCost adds the cost the worker recorded to the orchestrator's tally,
+// as the work of the events named by keys, and empties the record.
+func (w *worker) foldCost(keys ...cost.Event) {
+	w.o.cost.Add(&w.rec, keys...)
+	w.rec.Reset()
+}
+
+// costKey names the cost groups of ev, delivered as m: its source and the
+// priority of m's subject (regen.changes.<priority>.<change_type>).
+func costKey(ev wire.ChangeEvent, m wire.Message) cost.Event {
+	rest, _ := strings.CutPrefix(m.Subject(), "regen.changes.")
+	prio, _, ok := strings.Cut(rest, ".")
+	if !ok {
+		prio = ""
+	}
+	return cost.Event{Source: ev.Source, Priority: prio}
 }
 
 func eventAttrs(eventID, execID string, more ...any) []any {

@@ -246,6 +246,12 @@ type ScalingAdviceData struct {
 	PredictedDrainS     *float64 `json:"predicted_drain_s"`
 	Reason              string   `json:"reason"`
 	RecommendedReplicas int      `json:"recommended_replicas"`
+	// Bound is what bounded the replica over the interval: "cpu" (more
+	// replicas help), "rate_limit" or "target" (they do not: the
+	// recommendation is then the current count), omitted when none;
+	// BoundReason says why.
+	Bound       string `json:"bound,omitempty"`
+	BoundReason string `json:"bound_reason,omitempty"`
 }
 
 // TuningChangedData is the data of tuning_changed: the adaptive tuner
