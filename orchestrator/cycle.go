@@ -83,7 +83,7 @@ type cyclePool struct {
 // work is one worker: it takes messages until none is left.
 func (p *cyclePool) work() {
 	w := p.o.getWorker()
-	defer p.o.workers.Put(w)
+	defer p.o.putWorker(w)
 	for i := int(p.next.Add(1) - 1); i < len(p.msgs); i = int(p.next.Add(1) - 1) {
 		if !p.o.gate.acquire(p.r.fetchCtx) {
 			p.results[i] = p.o.release(p.msgs[i], p.execID)
@@ -152,9 +152,9 @@ func (p *cyclePool) record(i int, res result, start time.Time) {
 }
 
 // acked settles message i once its ack is confirmed (err nil) or failed,
-// and counts the ack stage of its cost.
+// and notes the ack stage of its cost (finaliseCycle counts it).
 func (p *cyclePool) acked(i int, err error) {
-	p.o.cost.Ack(p.results[i].costKey, time.Since(p.results[i].ackSent))
+	p.results[i].ackDur = time.Since(p.results[i].ackSent)
 	if err != nil {
 		p.o.log.Warn("ack failed; the event will be redelivered and skipped",
 			eventAttrs(p.results[i].eventID, p.execID, slog.Any("error", err))...)
@@ -208,12 +208,15 @@ func raisePeak(peak *atomic.Int64, n int64) {
 	}
 }
 
-// finaliseCycle tallies the results into the execution record and the
-// stats, and publishes regeneration_completed.
+// finaliseCycle tallies the results into the execution record, the stats
+// and the ack stage of the costs, and publishes regeneration_completed.
 func (o *Orchestrator) finaliseCycle(pe *ParallelExecution, results []result, peak int) {
 	regenerations, deadLettered := 0, 0
 	for _, res := range results {
 		pe.count(res)
+		if res.ack {
+			o.cost.Ack(res.costKey, res.ackDur)
+		}
 		if res.regenerated {
 			regenerations++
 		}

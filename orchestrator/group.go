@@ -127,7 +127,7 @@ func (p *groupPool) group(ge GroupEngine) [][]int {
 // left, each under one gate slot.
 func (p *groupPool) work() {
 	w := p.o.getWorker()
-	defer p.o.workers.Put(w)
+	defer p.o.putWorker(w)
 	for u := int(p.next.Add(1) - 1); u < len(p.units); u = int(p.next.Add(1) - 1) {
 		if !p.o.gate.acquire(p.r.fetchCtx) {
 			p.releaseUnit(p.units[u])

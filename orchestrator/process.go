@@ -55,6 +55,7 @@ type result struct {
 	// sent (the ack stage ends at its confirmation).
 	costKey cost.Event
 	ackSent time.Time
+	ackDur  time.Duration // from ackSent to the ack's confirmation (or failure)
 }
 
 // worker is one worker of a cycle: the event it is on, and the calls it
@@ -77,8 +78,11 @@ type worker struct {
 	group *groupCall
 	// rec records the current event's cost (the event context carries
 	// it, chained after startedHook); costKey names its cost groups.
+	// sheet adds up the worker's events' costs until it leaves the cycle
+	// (putWorker merges it into the orchestrator's tally).
 	rec     cost.Recorder
 	costKey cost.Event
+	sheet   *cost.Sheet
 }
 
 // getWorker takes a worker from the pool, or builds one.
@@ -90,7 +94,7 @@ func (o *Orchestrator) getWorker() *worker {
 }
 
 func (o *Orchestrator) newWorker() *worker {
-	w := &worker{o: o}
+	w := &worker{o: o, sheet: cost.NewSheet()}
 	w.regenerateFn = func(ctx context.Context) error {
 		var err error
 		w.arts, err = o.deps.Engine.Regenerate(ctx, w.ch)
@@ -199,10 +203,17 @@ func (w *worker) deployAll(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// foldCost adds the cost the worker recorded to the orchestrator's tally,
-// as the work of the events named by keys, and empties the record.
+// putWorker merges the worker's costs into the orchestrator's tally and
+// gives it back to the pool.
+func (o *Orchestrator) putWorker(w *worker) {
+	o.cost.Merge(w.sheet)
+	o.workers.Put(w)
+}
+
+// foldCost adds the cost the worker recorded to its sheet, as the work of
+// the events named by keys, and empties the record.
 func (w *worker) foldCost(keys ...cost.Event) {
-	w.o.cost.Add(&w.rec, keys...)
+	w.sheet.Add(&w.rec, keys...)
 	w.rec.Reset()
 }
 

@@ -238,7 +238,13 @@ type MemoryPressureData struct {
 // ScalingAdviceData is the data of scaling_advice: the backlog would not
 // drain within the target cycle.
 type ScalingAdviceData struct {
-	ArrivalRate             float64 `json:"arrival_rate"`
+	ArrivalRate float64 `json:"arrival_rate"`
+	// Bound is what bounded the replica over the interval: "cpu" (more
+	// replicas help), "rate_limit" or "target" (they do not: the
+	// recommendation is then the current count), omitted when none;
+	// BoundReason says why.
+	Bound                   string  `json:"bound,omitempty"`
+	BoundReason             string  `json:"bound_reason,omitempty"`
 	CurrentReplicasEstimate int     `json:"current_replicas_estimate"`
 	DrainRate               float64 `json:"drain_rate"`
 	Pending                 uint64  `json:"pending"`
@@ -246,12 +252,6 @@ type ScalingAdviceData struct {
 	PredictedDrainS     *float64 `json:"predicted_drain_s"`
 	Reason              string   `json:"reason"`
 	RecommendedReplicas int      `json:"recommended_replicas"`
-	// Bound is what bounded the replica over the interval: "cpu" (more
-	// replicas help), "rate_limit" or "target" (they do not: the
-	// recommendation is then the current count), omitted when none;
-	// BoundReason says why.
-	Bound       string `json:"bound,omitempty"`
-	BoundReason string `json:"bound_reason,omitempty"`
 }
 
 // TuningChangedData is the data of tuning_changed: the adaptive tuner

@@ -17,27 +17,44 @@ type Event struct {
 	Priority string // the priority of its subject; "" counts under None
 }
 
-// Tally adds event records up over an interval, per template, deploy
-// target, source and priority, and turns them into a cost_report (Report).
-// Safe for concurrent use.
+// Sheet adds event records up, per template, deploy target, source and
+// priority, without a lock: each worker keeps one and merges it into the
+// Tally (Tally.Merge) when it leaves a cycle, so that no event waits on
+// another's accounting. Not safe for concurrent use.
 //
 // An event's cost is split over the templates it rendered by each
 // template's share of its render time (by share of the bytes rendered when
 // no render time was measured, evenly when neither), and over its targets
 // by each target's share of its deploy time (evenly when none was
 // measured); bytes rendered and deployed and exec children's CPU are each
-// template's and target's own. A group of events processed together is
-// split evenly over its events for their sources and priorities. The ack
-// stage is known only once the server confirms the ack, after the record
-// is added: it counts in the total, the source and the priority (Ack), not
-// in templates and targets.
+// template's own, bytes deployed each target's own. A group of events
+// processed together is split evenly over its events for their sources
+// and priorities. The ack stage is known only once the server confirms
+// the ack, after the record is added: it counts in the total, the source
+// and the priority (Tally.Ack), not in templates and targets.
+type Sheet struct {
+	rateWait float64
+	total    acc
+	groups   [numGroups]map[string]*acc
+}
+
+// NewSheet returns an empty sheet.
+func NewSheet() *Sheet {
+	s := &Sheet{}
+	for g := range s.groups {
+		s.groups[g] = map[string]*acc{}
+	}
+	return s
+}
+
+// Tally is the cost of the events since the last report: what the
+// workers' sheets merged into it, and the acks. Report turns it into a
+// cost_report. Safe for concurrent use.
 type Tally struct {
 	mu       sync.Mutex
 	since    time.Time
 	cpuSince time.Duration
-	rateWait float64
-	total    acc
-	groups   [numGroups]map[string]*acc
+	sheet    *Sheet
 }
 
 // The groups of a report.
@@ -59,45 +76,32 @@ type acc struct {
 
 // NewTally starts a tally at now, with the process CPU time cpu at now.
 func NewTally(now time.Time, cpu time.Duration) *Tally {
-	t := &Tally{}
-	t.restart(now, cpu)
-	return t
-}
-
-func (t *Tally) restart(now time.Time, cpu time.Duration) {
-	t.since, t.cpuSince, t.rateWait, t.total = now, cpu, 0, acc{}
-	for g := range t.groups {
-		t.groups[g] = map[string]*acc{}
-	}
+	return &Tally{since: now, cpuSince: cpu, sheet: NewSheet()}
 }
 
 // Add adds the record of r, the work done for events (one event, or a
 // group processed together).
-func (t *Tally) Add(r *Recorder, events ...Event) {
+func (s *Sheet) Add(r *Recorder, events ...Event) {
 	if len(events) == 0 {
 		return
 	}
-	r.Visit(func(rec *Record) {
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		t.add(rec, events)
-	})
+	r.Visit(func(rec *Record) { s.add(rec, events) })
 }
 
-func (t *Tally) add(rec *Record, events []Event) {
+func (s *Sheet) add(rec *Record, events []Event) {
 	e := costOf(rec)
 	n := int64(len(events))
-	t.rateWait += rec.RateWait.Seconds()
-	t.total.add(e, 1, n)
+	s.rateWait += rec.RateWait.Seconds()
+	s.total.add(e, 1, n)
 	for _, ev := range events {
-		t.get(bySource, ev.Source).add(e, 1/float64(n), 1)
-		t.get(byPriority, ev.Priority).add(e, 1/float64(n), 1)
+		s.get(bySource, ev.Source).add(e, 1/float64(n), 1)
+		s.get(byPriority, ev.Priority).add(e, 1/float64(n), 1)
 	}
 	shares := templateShares(rec.Templates)
 	for i, p := range rec.Templates {
 		ep := e
 		ep.bytesRendered, ep.bytesOut, ep.childCPU = float64(p.BytesRendered), float64(p.BytesOut), 0
-		a := t.get(byTemplate, p.Name)
+		a := s.get(byTemplate, p.Name)
 		a.add(ep.scaledExceptBytes(shares(i)), 1, n)
 		a.childCPU += p.ChildCPU.Seconds()
 	}
@@ -105,31 +109,48 @@ func (t *Tally) add(rec *Record, events []Event) {
 	for i, p := range rec.Targets {
 		ep := e
 		ep.bytesRendered, ep.bytesOut = 0, float64(p.BytesOut)
-		t.get(byTarget, p.Name).add(ep.scaledExceptBytes(tshares(i)), 1, n)
+		s.get(byTarget, p.Name).add(ep.scaledExceptBytes(tshares(i)), 1, n)
 	}
+}
+
+// Merge adds s to the tally and empties s (keeping its storage).
+func (t *Tally) Merge(s *Sheet) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.sheet.rateWait += s.rateWait
+	t.sheet.total.add(s.total, 1, s.total.events)
+	for g, m := range s.groups {
+		for name, a := range m {
+			if *a != (acc{}) {
+				t.sheet.get(g, name).add(*a, 1, a.events)
+				*a = acc{}
+			}
+		}
+	}
+	s.rateWait, s.total = 0, acc{}
 }
 
 // Ack adds the ack stage of one event, d from the ack sent to its
 // confirmation.
 func (t *Tally) Ack(ev Event, d time.Duration) {
-	s := d.Seconds()
+	sec := d.Seconds()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, a := range []*acc{&t.total, t.get(bySource, ev.Source), t.get(byPriority, ev.Priority)} {
-		a.stages[Ack] += s
-		a.wall += s
+	for _, a := range []*acc{&t.sheet.total, t.sheet.get(bySource, ev.Source), t.sheet.get(byPriority, ev.Priority)} {
+		a.stages[Ack] += sec
+		a.wall += sec
 	}
 }
 
 // get returns the acc of name in group g, creating it.
-func (t *Tally) get(g int, name string) *acc {
+func (s *Sheet) get(g int, name string) *acc {
 	if name == "" {
 		name = None
 	}
-	a, ok := t.groups[g][name]
+	a, ok := s.groups[g][name]
 	if !ok {
 		a = &acc{}
-		t.groups[g][name] = a
+		s.groups[g][name] = a
 	}
 	return a
 }
@@ -216,23 +237,24 @@ func targetShares(ps []Part) func(i int) float64 {
 func (t *Tally) Report(now time.Time, cpu time.Duration) wire.CostReportData {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	sh := t.sheet
 	proc := max(0, (cpu - t.cpuSince).Seconds())
 	d := wire.CostReportData{IntervalSeconds: now.Sub(t.since).Seconds(), ProcessCPUSeconds: proc,
-		BusySeconds: t.total.busy, RateLimitSeconds: t.rateWait}
+		BusySeconds: sh.total.busy, RateLimitSeconds: sh.rateWait}
 	perBusy := 0.0
-	if t.total.busy > 0 {
-		perBusy = proc / t.total.busy
+	if sh.total.busy > 0 {
+		perBusy = proc / sh.total.busy
 	}
-	d.Total = t.total.totals(perBusy)
+	d.Total = sh.total.totals(perBusy)
 	groups := [numGroups]map[string]wire.CostTotals{}
-	for g, m := range t.groups {
+	for g, m := range sh.groups {
 		groups[g] = make(map[string]wire.CostTotals, len(m))
 		for name, a := range m {
 			groups[g][name] = a.totals(perBusy)
 		}
 	}
 	d.ByTemplate, d.BySource, d.ByPriority, d.ByTarget = groups[byTemplate], groups[bySource], groups[byPriority], groups[byTarget]
-	t.restart(now, cpu)
+	t.since, t.cpuSince, t.sheet = now, cpu, NewSheet()
 	return d
 }
 
