@@ -89,7 +89,7 @@ func TestCostBound(t *testing.T) {
 	t.Parallel()
 	rep := func(mod func(r *wire.CostReportData)) wire.CostReportData {
 		r := wire.CostReportData{IntervalSeconds: 10, ProcessCPUSeconds: 2,
-			Total: wire.CostTotals{CPUSeconds: 2, WallSeconds: 10, StageSeconds: map[string]float64{wire.StageRender: 10}},
+			Total:    wire.CostTotals{CPUSeconds: 2, WallSeconds: 10, StageSeconds: map[string]float64{wire.StageRender: 10}},
 			ByTarget: map[string]wire.CostTotals{"dir:fast": {Events: 10, WallSeconds: 1}, "dir:slow": {Events: 10, WallSeconds: 9}}}
 		mod(&r)
 		return r
