@@ -38,10 +38,15 @@ const (
 	targetBoundShare = 0.5 // deploy stage of at least this share of the events' wall time
 )
 
+// costMergeEvery is how often a worker tries to merge its sheet into the
+// tally between events (it always does when it leaves a cycle), so that a
+// report counts the events finished in its interval even in long cycles.
+const costMergeEvery = 10 * time.Millisecond
+
 // costReport returns the interval's cost_report and starts the next.
 func (o *Orchestrator) costReport() wire.CostReportData {
 	cpu, _ := cost.ProcessCPU()
-	rep := o.cost.Report(time.Now(), cpu)
+	rep := o.cost.Report(time.Now(), cpu, o.InFlight() > 0)
 	if co, ok := o.deps.Observer.(CostObserver); ok {
 		co.CostReported(rep)
 	}

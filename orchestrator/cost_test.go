@@ -79,7 +79,7 @@ func TestGroupedCycleCountsEveryEventsCost(t *testing.T) {
 	t.Parallel()
 	b := setupGroup(t, func(*Config) {})
 	b.cycle(nodeMsg(1, "A"), nodeMsg(2, "A"), nodeMsg(3, "B"))
-	rep := b.o.cost.Report(time.Now(), 0)
+	rep := b.o.cost.Report(time.Now(), 0, false)
 	if rep.Total.Events != 3 || rep.ByPriority["normal"].Events != 3 || rep.Total.StageSeconds[wire.StageDecode] <= 0 {
 		t.Fatalf("report = %+v, want 3 events decoded", rep)
 	}

@@ -129,7 +129,7 @@ func (p *cyclePool) processOne(w *worker, i int) {
 	start := time.Now()
 	res := w.process(p.r.workCtx, p.execID, p.msgs[i], start)
 	res.costKey = w.costKey
-	w.foldCost(w.costKey)
+	w.foldCost(start, w.costKey)
 	o.inFlight.Add(-1)
 	p.record(i, res, start)
 }

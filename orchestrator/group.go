@@ -167,7 +167,7 @@ func (p *groupPool) processUnit(w *worker, unit []int) {
 	res := w.processPrepared(p.r.workCtx, p.msgs[i], &p.prep[i], start)
 	w.rec.AddStage(cost.Decode, p.prep[i].decode)
 	res.costKey = p.prep[i].costKey
-	w.foldCost(res.costKey)
+	w.foldCost(start, res.costKey)
 	p.o.inFlight.Add(-1)
 	p.record(i, res, start)
 }
@@ -198,7 +198,7 @@ func (p *groupPool) processGroup(w *worker, unit []int) {
 		w.rec.AddStage(cost.Decode, p.prep[i].decode)
 	}
 	g := w.runGroup(ctx, chs, start)
-	w.foldCost(keys...)
+	w.foldCost(start, keys...)
 	for k, i := range unit {
 		res := o.groupOutcome(ctx, p.msgs[i], chs[k], k, g)
 		res.costKey = keys[k]

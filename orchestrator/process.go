@@ -80,9 +80,10 @@ type worker struct {
 	// it, chained after startedHook); costKey names its cost groups.
 	// sheet adds up the worker's events' costs until it leaves the cycle
 	// (putWorker merges it into the orchestrator's tally).
-	rec     cost.Recorder
-	costKey cost.Event
-	sheet   *cost.Sheet
+	rec      cost.Recorder
+	costKey  cost.Event
+	sheet    *cost.Sheet
+	mergedAt time.Time // when foldCost last merged sheet
 }
 
 // getWorker takes a worker from the pool, or builds one.
@@ -211,10 +212,15 @@ func (o *Orchestrator) putWorker(w *worker) {
 }
 
 // foldCost adds the cost the worker recorded to its sheet, as the work of
-// the events named by keys, and empties the record.
-func (w *worker) foldCost(keys ...cost.Event) {
+// the events named by keys, started at start, and empties the record; it
+// merges the sheet into the tally every costMergeEvery, unless another
+// goroutine holds the tally (never waiting for it).
+func (w *worker) foldCost(start time.Time, keys ...cost.Event) {
 	w.sheet.Add(&w.rec, keys...)
 	w.rec.Reset()
+	if start.Sub(w.mergedAt) >= costMergeEvery && w.o.cost.TryMerge(w.sheet) {
+		w.mergedAt = start
+	}
 }
 
 // costKey names the cost groups of ev, delivered as m: its source and the

@@ -235,7 +235,7 @@ func costCases(t *testing.T, b goldenBundle) []goldenCase {
 			sh.Add(&rec, cost.Event{Source: "crm", Priority: "high"})
 			tally.Merge(sh)
 		}
-		rep := tally.Report(time.Unix(101, 0), 1500*time.Millisecond)
+		rep := tally.Report(time.Unix(101, 0), 1500*time.Millisecond, false)
 		out = append(out, goldenCase{"cost report", wire.CostReport, legacyCost(rep), rep})
 	}
 	return out

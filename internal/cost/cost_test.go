@@ -61,7 +61,7 @@ func report(cpu time.Duration, add func(s *cost.Sheet)) wire.CostReportData {
 	s := cost.NewSheet()
 	add(s)
 	tally.Merge(s)
-	return tally.Report(at.Add(10*time.Second), time.Minute+cpu)
+	return tally.Report(at.Add(10*time.Second), time.Minute+cpu, false)
 }
 
 func recorder(fn func(r *cost.Recorder)) *cost.Recorder {
@@ -135,7 +135,7 @@ func TestTallyGroupsAndAcks(t *testing.T) {
 	s.Add(g, cost.Event{Source: "a", Priority: "low"}, cost.Event{Source: "a", Priority: "low"}, cost.Event{Source: "b", Priority: "low"})
 	tally.Merge(s)
 	tally.Ack(cost.Event{Source: "b", Priority: "low"}, time.Second)
-	rep := tally.Report(at.Add(time.Second), time.Second)
+	rep := tally.Report(at.Add(time.Second), time.Second, false)
 	if a := rep.BySource["a"]; a.Events != 2 || a.KVOps != 2 || math.Abs(a.WallSeconds-2) > eps {
 		t.Fatalf("source a = %+v, want 2 events, 2 KV ops, 2s", a)
 	}
@@ -158,8 +158,8 @@ func TestTallyReportsDeltas(t *testing.T) {
 	s.Add(recorder(func(r *cost.Recorder) { r.AddStage(cost.Render, time.Second) }), cost.Event{})
 	tally.Merge(s)
 	tally.Merge(s) // empty now
-	first := tally.Report(at.Add(time.Second), time.Second)
-	second := tally.Report(at.Add(3*time.Second), 2*time.Second)
+	first := tally.Report(at.Add(time.Second), time.Second, false)
+	second := tally.Report(at.Add(3*time.Second), 2*time.Second, false)
 	if first.Total.Events != 1 || second.Total.Events != 0 || len(second.BySource) != 0 {
 		t.Fatalf("reports %+v then %+v, want 1 event then none", first, second)
 	}
@@ -185,4 +185,22 @@ func TestProcessCPUGrows(t *testing.T) {
 		}
 	}
 	_ = x
+}
+
+// The CPU time of an interval in which no event finished goes to the next
+// events when some were in flight, and to none when the replica was idle.
+func TestTallyCarriesCPUWhileEventsAreInFlight(t *testing.T) {
+	t.Parallel()
+	at := time.Unix(0, 0)
+	tally := cost.NewTally(at, 0)
+	tally.Report(at.Add(time.Second), 2*time.Second, false)         // idle: dropped
+	tally.Report(at.Add(2*time.Second), 3*time.Second, true)        // in flight: carried
+	mid := tally.Report(at.Add(3*time.Second), 4*time.Second, true) // carried again
+	s := cost.NewSheet()
+	s.Add(recorder(func(r *cost.Recorder) { r.AddStage(cost.Render, time.Second) }), cost.Event{})
+	tally.Merge(s)
+	last := tally.Report(at.Add(4*time.Second), 5*time.Second, false)
+	near(t, "in-flight interval's total cpu", mid.Total.CPUSeconds, 0)
+	near(t, "last process cpu", last.ProcessCPUSeconds, 1)
+	near(t, "last total cpu", last.Total.CPUSeconds, 3)
 }

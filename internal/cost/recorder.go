@@ -50,11 +50,13 @@ type Key struct{}
 
 // Part is what one template or one deploy target cost within an event:
 // its wall time (render time for a template, deploy time for a target),
-// the bytes it rendered and deployed, and the exact CPU time of the exec
-// children that rendered it.
+// for a template the CPU time its renders measured (OnThread; 0 when not
+// measured), the bytes it rendered and deployed, and the exact CPU time
+// of the exec children that rendered it.
 type Part struct {
 	Name          string
 	Wall          time.Duration
+	RenderCPU     time.Duration
 	BytesRendered int64
 	BytesOut      int64
 	ChildCPU      time.Duration
@@ -107,12 +109,19 @@ func (r *Recorder) AddStage(s Stage, d time.Duration) {
 
 // Rendered records one render of template that took d and produced n bytes.
 func (r *Recorder) Rendered(template string, d time.Duration, n int) {
+	r.RenderedCPU(template, d, 0, n)
+}
+
+// RenderedCPU is Rendered for a render whose CPU time cpu was measured
+// (OnThread).
+func (r *Recorder) RenderedCPU(template string, d, cpu time.Duration, n int) {
 	if r == nil {
 		return
 	}
 	r.mu.Lock()
 	p := part(&r.rec.Templates, template)
 	p.Wall += d
+	p.RenderCPU += cpu
 	p.BytesRendered += int64(n)
 	r.mu.Unlock()
 }

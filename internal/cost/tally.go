@@ -23,8 +23,9 @@ type Event struct {
 // another's accounting. Not safe for concurrent use.
 //
 // An event's cost is split over the templates it rendered by each
-// template's share of its render time (by share of the bytes rendered when
-// no render time was measured, evenly when neither), and over its targets
+// template's share of its renders' CPU time (measured on their thread,
+// OnThread; by share of render time where that is not measured, of the
+// bytes rendered when no time was, evenly when neither), and over its targets
 // by each target's share of its deploy time (evenly when none was
 // measured); bytes rendered and deployed and exec children's CPU are each
 // template's own, bytes deployed each target's own. A group of events
@@ -54,6 +55,7 @@ type Tally struct {
 	mu       sync.Mutex
 	since    time.Time
 	cpuSince time.Duration
+	carry    float64 // process CPU seconds of earlier intervals, not attributed yet
 	sheet    *Sheet
 }
 
@@ -117,6 +119,21 @@ func (s *Sheet) add(rec *Record, events []Event) {
 func (t *Tally) Merge(s *Sheet) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.merge(s)
+}
+
+// TryMerge is Merge unless another goroutine holds the tally: then it
+// does nothing and returns false, so that a worker never waits on it.
+func (t *Tally) TryMerge(s *Sheet) bool {
+	if !t.mu.TryLock() {
+		return false
+	}
+	defer t.mu.Unlock()
+	t.merge(s)
+	return true
+}
+
+func (t *Tally) merge(s *Sheet) {
 	t.sheet.rateWait += s.rateWait
 	t.sheet.total.add(s.total, 1, s.total.events)
 	for g, m := range s.groups {
@@ -192,17 +209,23 @@ func (e acc) scaledExceptBytes(f float64) acc {
 	return out
 }
 
-// templateShares returns each template's share of an event: by render
+// templateShares returns each template's share of an event: by the CPU
+// time of its renders when every template's was measured, else by render
 // time, else by bytes rendered, else even.
 func templateShares(ps []Part) func(i int) float64 {
-	var wall time.Duration
+	var cpu, wall time.Duration
 	var bytes int64
+	allCPU := true
 	for _, p := range ps {
+		cpu += p.RenderCPU
 		wall += p.Wall
 		bytes += p.BytesRendered
+		allCPU = allCPU && p.RenderCPU > 0
 	}
 	return func(i int) float64 {
 		switch {
+		case allCPU && cpu > 0:
+			return float64(ps[i].RenderCPU) / float64(cpu)
 		case wall > 0:
 			return float64(ps[i].Wall) / float64(wall)
 		case bytes > 0:
@@ -231,19 +254,26 @@ func targetShares(ps []Part) func(i int) float64 {
 // NewTally) to now and starts the next; cpu is the process's CPU time at
 // now (ProcessCPU). The process CPU time of the interval is attributed to
 // each group by its share of the interval's busy time (the in-process
-// stage time of its events); exec children's CPU time is added exactly.
-// Process CPU time of an interval without busy time is reported in
-// process_cpu_seconds only.
-func (t *Tally) Report(now time.Time, cpu time.Duration) wire.CostReportData {
+// stage time of the events that finished in it); exec children's CPU time
+// is added exactly. The CPU time of an interval in which no event
+// finished is carried to the next report's events when inFlight says
+// events were under way at now (they used it, and finish later); else it
+// is in process_cpu_seconds only.
+func (t *Tally) Report(now time.Time, cpu time.Duration, inFlight bool) wire.CostReportData {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	sh := t.sheet
 	proc := max(0, (cpu - t.cpuSince).Seconds())
 	d := wire.CostReportData{IntervalSeconds: now.Sub(t.since).Seconds(), ProcessCPUSeconds: proc,
 		BusySeconds: sh.total.busy, RateLimitSeconds: sh.rateWait}
-	perBusy := 0.0
-	if sh.total.busy > 0 {
-		perBusy = proc / sh.total.busy
+	perBusy, pool := 0.0, proc+t.carry
+	switch {
+	case sh.total.busy > 0:
+		perBusy, t.carry = pool/sh.total.busy, 0
+	case inFlight:
+		t.carry = pool
+	default:
+		t.carry = 0
 	}
 	d.Total = sh.total.totals(perBusy)
 	groups := [numGroups]map[string]wire.CostTotals{}

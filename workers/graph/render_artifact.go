@@ -57,6 +57,8 @@ type rendering struct {
 	deps    []string
 	old     ReadSet // the stored read set, if had
 	had     bool
+	took    time.Duration // the render's own time (timedRenderAt)
+	cpu     time.Duration // and its CPU time, when measured
 }
 
 // renderOne renders id from the current model and records its read set;
@@ -69,9 +71,9 @@ func (e *Engine) renderOne(ctx context.Context, ch wire.Change, id ArtifactID) (
 	}
 	var moved []string // paths of records replaced by the attempts
 	for attempt := 1; ; attempt++ {
-		start := time.Now()
-		r, err := bounded(e, ctx, "render "+id.String(), func() (rendering, error) { return e.renderAt(ctx, t, id) })
-		cost.From(ctx).Rendered(id.Template, time.Since(start), len(r.content))
+		rec := cost.From(ctx)
+		r, err := bounded(e, ctx, "render "+id.String(), func() (rendering, error) { return e.timedRenderAt(ctx, rec, t, id) })
+		rec.RenderedCPU(id.Template, r.took, r.cpu, len(r.content))
 		if err != nil {
 			return nil, err
 		}
@@ -137,6 +139,24 @@ func (e *Engine) gone(ctx context.Context, ch wire.Change, id ArtifactID) ([]wir
 		return nil, nil
 	}
 	return []wire.Artifact{deleteArtifact(ch, id, old.Path, rev)}, nil
+}
+
+// timedRenderAt is renderAt timed from within the goroutine that renders
+// (so that the time is the render's, not the wait for its result): with a
+// recorder rec, also its CPU time, on its OS thread (cost.OnThread). The
+// time is the template's share of the event's cost.
+func (e *Engine) timedRenderAt(ctx context.Context, rec *cost.Recorder, t *Template, id ArtifactID) (rendering, error) {
+	start := time.Now()
+	if rec == nil {
+		r, err := e.renderAt(ctx, t, id)
+		r.took = time.Since(start)
+		return r, err
+	}
+	var r rendering
+	var err error
+	cpu, _ := cost.OnThread(func() { r, err = e.renderAt(ctx, t, id) })
+	r.took, r.cpu = time.Since(start), cpu
+	return r, err
 }
 
 // renderAt renders t for id from the model at the index's current
