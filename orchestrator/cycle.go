@@ -1,12 +1,14 @@
 package orchestrator
 
 import (
+	"iter"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/cost"
 
 	"github.com/google/uuid"
 )
@@ -214,9 +216,6 @@ func (o *Orchestrator) finaliseCycle(pe *ParallelExecution, results []result, pe
 	regenerations, deadLettered := 0, 0
 	for _, res := range results {
 		pe.count(res)
-		if res.ack {
-			o.cost.Ack(res.costKey, res.ackDur)
-		}
 		if res.regenerated {
 			regenerations++
 		}
@@ -224,6 +223,7 @@ func (o *Orchestrator) finaliseCycle(pe *ParallelExecution, results []result, pe
 			deadLettered++
 		}
 	}
+	o.cost.Acks(acks(results))
 	d := time.Since(pe.StartedAt)
 	pe.DurationMS = float64(d) / float64(time.Millisecond)
 	pe.AchievedParallelism = peak
@@ -235,6 +235,17 @@ func (o *Orchestrator) finaliseCycle(pe *ParallelExecution, results []result, pe
 	o.lastExec.Store(pe)
 	o.deps.Observer.CycleDone(*pe)
 	o.publish(pe.telemetry())
+}
+
+// acks yields the cost key and ack time of each acked result.
+func acks(results []result) iter.Seq2[cost.Event, time.Duration] {
+	return func(yield func(cost.Event, time.Duration) bool) {
+		for i := range results {
+			if results[i].ack && !yield(results[i].costKey, results[i].ackDur) {
+				return
+			}
+		}
+	}
 }
 
 func (pe *ParallelExecution) count(res result) {

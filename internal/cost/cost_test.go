@@ -134,7 +134,9 @@ func TestTallyGroupsAndAcks(t *testing.T) {
 	g := recorder(func(r *cost.Recorder) { r.AddStage(cost.Model, 3*time.Second); r.KVOps(3) })
 	s.Add(g, cost.Event{Source: "a", Priority: "low"}, cost.Event{Source: "a", Priority: "low"}, cost.Event{Source: "b", Priority: "low"})
 	tally.Merge(s)
-	tally.Ack(cost.Event{Source: "b", Priority: "low"}, time.Second)
+	tally.Acks(func(yield func(cost.Event, time.Duration) bool) {
+		yield(cost.Event{Source: "b", Priority: "low"}, time.Second)
+	})
 	rep := tally.Report(at.Add(time.Second), time.Second, false)
 	if a := rep.BySource["a"]; a.Events != 2 || a.KVOps != 2 || math.Abs(a.WallSeconds-2) > eps {
 		t.Fatalf("source a = %+v, want 2 events, 2 KV ops, 2s", a)

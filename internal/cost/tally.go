@@ -1,6 +1,7 @@
 package cost
 
 import (
+	"iter"
 	"math"
 	"sync"
 	"time"
@@ -32,7 +33,7 @@ type Event struct {
 // processed together is split evenly over its events for their sources
 // and priorities. The ack stage is known only once the server confirms
 // the ack, after the record is added: it counts in the total, the source
-// and the priority (Tally.Ack), not in templates and targets.
+// and the priority (Tally.Acks), not in templates and targets.
 type Sheet struct {
 	rateWait float64
 	total    acc
@@ -147,15 +148,18 @@ func (t *Tally) merge(s *Sheet) {
 	s.rateWait, s.total = 0, acc{}
 }
 
-// Ack adds the ack stage of one event, d from the ack sent to its
-// confirmation.
-func (t *Tally) Ack(ev Event, d time.Duration) {
-	sec := d.Seconds()
+// Acks adds the ack stage of each event acks yields, with the time from
+// its ack sent to its confirmation, under one lock.
+func (t *Tally) Acks(acks iter.Seq2[Event, time.Duration]) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, a := range []*acc{&t.sheet.total, t.sheet.get(bySource, ev.Source), t.sheet.get(byPriority, ev.Priority)} {
-		a.stages[Ack] += sec
-		a.wall += sec
+	sh := t.sheet
+	for ev, d := range acks {
+		sec := d.Seconds()
+		for _, a := range [...]*acc{&sh.total, sh.get(bySource, ev.Source), sh.get(byPriority, ev.Priority)} {
+			a.stages[Ack] += sec
+			a.wall += sec
+		}
 	}
 }
 
