@@ -63,7 +63,7 @@ func costBound(rep wire.CostReportData, cores int) (bound, reason string) {
 	if rep.IntervalSeconds <= 0 || cores <= 0 {
 		return "", ""
 	}
-	cpu := max(rep.Total.CPUSeconds, rep.ProcessCPUSeconds)
+	cpu := rep.ProcessCPUSeconds + rep.ChildCPUSeconds
 	avail := float64(cores) * rep.IntervalSeconds
 	wall := rep.Total.WallSeconds
 	switch {

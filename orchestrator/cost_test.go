@@ -101,7 +101,8 @@ func TestCostBound(t *testing.T) {
 		{"idle", "", wire.CostReportData{}},
 		{"neither", "", rep(func(*wire.CostReportData) {})},
 		{"every core busy", boundCPU, rep(func(r *wire.CostReportData) { r.ProcessCPUSeconds = 17 })},
-		{"children's CPU counts", boundCPU, rep(func(r *wire.CostReportData) { r.Total.CPUSeconds = 16 })},
+		{"children's CPU counts", boundCPU, rep(func(r *wire.CostReportData) { r.ChildCPUSeconds = 14 })},
+		{"CPU carried from earlier intervals does not", "", rep(func(r *wire.CostReportData) { r.Total.CPUSeconds = 30 })},
 		{"waits on rate limits", boundRateLimit, rep(func(r *wire.CostReportData) { r.RateLimitSeconds = 10 })},
 		{"short waits on rate limits", "", rep(func(r *wire.CostReportData) { r.RateLimitSeconds = 5 })},
 		{"deploy takes most of the time", boundTarget, rep(func(r *wire.CostReportData) {

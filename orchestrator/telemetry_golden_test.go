@@ -447,7 +447,7 @@ func legacyCost(r wire.CostReportData) map[string]any {
 		return out
 	}
 	return map[string]any{"interval_seconds": r.IntervalSeconds, "process_cpu_seconds": r.ProcessCPUSeconds,
-		"busy_seconds": r.BusySeconds, "rate_limit_seconds": r.RateLimitSeconds, "total": legacyCostTotals(r.Total),
+		"busy_seconds": r.BusySeconds, "rate_limit_seconds": r.RateLimitSeconds, "child_cpu_seconds": r.ChildCPUSeconds, "total": legacyCostTotals(r.Total),
 		"by_template": groups(r.ByTemplate), "by_source": groups(r.BySource), "by_priority": groups(r.ByPriority),
 		"by_target": groups(r.ByTarget)}
 }

@@ -65,6 +65,9 @@ type CostReportData struct {
 	BySource    map[string]CostTotals `json:"by_source"`
 	ByTarget    map[string]CostTotals `json:"by_target"`
 	ByTemplate  map[string]CostTotals `json:"by_template"`
+	// ChildCPUSeconds is the CPU time (user and system) of the exec
+	// children of the interval's events, from their rusage.
+	ChildCPUSeconds float64 `json:"child_cpu_seconds"`
 	// IntervalSeconds is the time the report covers.
 	IntervalSeconds float64 `json:"interval_seconds"`
 	// ProcessCPUSeconds is the replica process's own CPU time (user and

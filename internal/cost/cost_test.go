@@ -122,6 +122,7 @@ func TestTallyChildCPUIsExact(t *testing.T) {
 	near(t, "busy", rep.BusySeconds, 1)
 	near(t, "exec cpu", rep.ByTemplate["exec"].CPUSeconds, 2.5)
 	near(t, "total cpu", rep.Total.CPUSeconds, 2.5)
+	near(t, "child cpu", rep.ChildCPUSeconds, 1.5)
 }
 
 // A group's cost is split evenly over its events' sources; the ack stage

@@ -269,7 +269,7 @@ func (t *Tally) Report(now time.Time, cpu time.Duration, inFlight bool) wire.Cos
 	sh := t.sheet
 	proc := max(0, (cpu - t.cpuSince).Seconds())
 	d := wire.CostReportData{IntervalSeconds: now.Sub(t.since).Seconds(), ProcessCPUSeconds: proc,
-		BusySeconds: sh.total.busy, RateLimitSeconds: sh.rateWait}
+		BusySeconds: sh.total.busy, RateLimitSeconds: sh.rateWait, ChildCPUSeconds: sh.total.childCPU}
 	perBusy, pool := 0.0, proc+t.carry
 	switch {
 	case sh.total.busy > 0:
