@@ -140,3 +140,43 @@ func TestAdviceWithBound(t *testing.T) {
 		}
 	}
 }
+
+// recordingLimiter admits every event at once but records a wait of wait
+// on each, as a limiter that paced it would.
+type recordingLimiter struct{ wait time.Duration }
+
+func (recordingLimiter) Empty() bool { return false }
+
+func (l recordingLimiter) Take(ctx context.Context, _ string, _ time.Duration) error {
+	cost.From(ctx).RateLimited(l.wait)
+	return nil
+}
+
+// A replica whose events mostly wait on rate limits is told that more
+// replicas would not help: the advice is bound by the rate limit and
+// recommends the current count.
+func TestScalingAdviceBoundByARateLimit(t *testing.T) {
+	t.Parallel()
+	src, tel := &streamSource{}, &fakeTelemetry{}
+	eng := &loadEngine{}
+	o, err := New(healthCfg(func(c *Config) { c.MaxConcurrent, c.BatchSize = 2, 4 }), Deps{Source: src, Engine: eng,
+		Deployer: nopDeployer{}, Telemetry: tel, RateLimits: recordingLimiter{wait: time.Second},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = o.Stop(context.Background()) })
+	eng.latency.Store(int64(time.Millisecond))
+	src.growth.Store(1_000_000)
+	if err := o.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, waitLimit, "scaling advice bound by the rate limit", func() bool {
+		for _, ev := range tel.ofType(wire.ScalingAdvice) {
+			if d := ev.Data.(wire.ScalingAdviceData); d.Bound == boundRateLimit {
+				return d.RecommendedReplicas == d.CurrentReplicasEstimate && d.BoundReason != ""
+			}
+		}
+		return false
+	})
+}
