@@ -145,7 +145,7 @@ func (p *cyclePool) record(i int, res result, start time.Time) {
 	res.start = start
 	p.results[i] = res
 	if !res.ack {
-		p.settle(i)
+		p.settle(i, time.Now())
 		return
 	}
 	p.acks.Add(1)
@@ -156,20 +156,21 @@ func (p *cyclePool) record(i int, res result, start time.Time) {
 // acked settles message i once its ack is confirmed (err nil) or failed,
 // and notes the ack stage of its cost (finaliseCycle counts it).
 func (p *cyclePool) acked(i int, err error) {
-	p.results[i].ackDur = time.Since(p.results[i].ackSent)
+	now := time.Now()
+	p.results[i].ackDur = now.Sub(p.results[i].ackSent)
 	if err != nil {
 		p.o.log.Warn("ack failed; the event will be redelivered and skipped",
 			eventAttrs(p.results[i].eventID, p.execID, slog.Any("error", err))...)
 	}
-	p.settle(i)
+	p.settle(i, now)
 	p.acks.Done()
 }
 
-// settle marks message i done and tells the observer.
-func (p *cyclePool) settle(i int) {
+// settle marks message i done at now and tells the observer.
+func (p *cyclePool) settle(i int, now time.Time) {
 	p.done[i].Store(true)
 	res := &p.results[i]
-	p.o.deps.Observer.EventDone(res.outcome.String(), time.Since(res.start))
+	p.o.deps.Observer.EventDone(res.outcome.String(), now.Sub(res.start))
 }
 
 // heartbeat sends InProgress every AckWait/2 to every message of the

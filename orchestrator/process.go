@@ -211,13 +211,12 @@ func (o *Orchestrator) putWorker(w *worker) {
 	o.workers.Put(w)
 }
 
-// foldCost adds the cost the worker recorded to its sheet, as the work of
-// the events named by keys, started at start, and empties the record; it
+// foldCost adds the cost the worker recorded to its sheet (emptying the
+// record), as the work of the events named by keys, started at start; it
 // merges the sheet into the tally every costMergeEvery, unless another
 // goroutine holds the tally (never waiting for it).
 func (w *worker) foldCost(start time.Time, keys ...cost.Event) {
 	w.sheet.Add(&w.rec, keys...)
-	w.rec.Reset()
 	if start.Sub(w.mergedAt) >= costMergeEvery && w.o.cost.TryMerge(w.sheet) {
 		w.mergedAt = start
 	}

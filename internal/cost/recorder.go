@@ -186,6 +186,10 @@ func (r *Recorder) Visit(fn func(*Record)) {
 func (r *Recorder) Reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.reset()
+}
+
+func (r *Recorder) reset() {
 	clear(r.rec.Templates) // drop the names' references
 	clear(r.rec.Targets)
 	r.rec = Record{Templates: r.rec.Templates[:0], Targets: r.rec.Targets[:0]}

@@ -38,6 +38,10 @@ type Sheet struct {
 	rateWait float64
 	total    acc
 	groups   [numGroups]map[string]*acc
+	// last is the event groupsOf looked up last, and its source and
+	// priority accs (consecutive events mostly share them).
+	last              Event
+	lastSrc, lastPrio *acc
 }
 
 // NewSheet returns an empty sheet.
@@ -83,12 +87,14 @@ func NewTally(now time.Time, cpu time.Duration) *Tally {
 }
 
 // Add adds the record of r, the work done for events (one event, or a
-// group processed together).
+// group processed together), and empties r (Recorder.Reset).
 func (s *Sheet) Add(r *Recorder, events ...Event) {
-	if len(events) == 0 {
-		return
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(events) > 0 {
+		s.add(&r.rec, events)
 	}
-	r.Visit(func(rec *Record) { s.add(rec, events) })
+	r.reset()
 }
 
 func (s *Sheet) add(rec *Record, events []Event) {
@@ -97,8 +103,9 @@ func (s *Sheet) add(rec *Record, events []Event) {
 	s.rateWait += rec.RateWait.Seconds()
 	s.total.add(e, 1, n)
 	for _, ev := range events {
-		s.get(bySource, ev.Source).add(e, 1/float64(n), 1)
-		s.get(byPriority, ev.Priority).add(e, 1/float64(n), 1)
+		src, prio := s.groupsOf(ev)
+		src.add(e, 1/float64(n), 1)
+		prio.add(e, 1/float64(n), 1)
 	}
 	shares := templateShares(rec.Templates)
 	for i, p := range rec.Templates {
@@ -156,11 +163,20 @@ func (t *Tally) Acks(acks iter.Seq2[Event, time.Duration]) {
 	sh := t.sheet
 	for ev, d := range acks {
 		sec := d.Seconds()
-		for _, a := range [...]*acc{&sh.total, sh.get(bySource, ev.Source), sh.get(byPriority, ev.Priority)} {
+		src, prio := sh.groupsOf(ev)
+		for _, a := range [...]*acc{&sh.total, src, prio} {
 			a.stages[Ack] += sec
 			a.wall += sec
 		}
 	}
+}
+
+// groupsOf returns the source and priority accs of ev.
+func (s *Sheet) groupsOf(ev Event) (src, prio *acc) {
+	if s.lastSrc == nil || ev != s.last {
+		s.last, s.lastSrc, s.lastPrio = ev, s.get(bySource, ev.Source), s.get(byPriority, ev.Priority)
+	}
+	return s.lastSrc, s.lastPrio
 }
 
 // get returns the acc of name in group g, creating it.
