@@ -20,8 +20,9 @@ type Event struct {
 
 // Sheet adds event records up, per template, deploy target, source and
 // priority, without a lock: each worker keeps one and merges it into the
-// Tally (Tally.Merge) when it leaves a cycle, so that no event waits on
-// another's accounting. Not safe for concurrent use.
+// Tally now and then when the tally is free (Tally.TryMerge) and when it
+// leaves a cycle (Tally.Merge), so that no event waits on another's
+// accounting. Not safe for concurrent use.
 //
 // An event's cost is split over the templates it rendered by each
 // template's share of its renders' CPU time (measured on their thread,
