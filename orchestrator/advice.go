@@ -40,6 +40,8 @@ type advice struct {
 	ArrivalRate     float64 // events/s arriving on the stream
 	DrainRate       float64 // events/s one replica drains while busy
 	Reason          string
+	// Bound and BoundReason say what bounded the replica (costBound).
+	Bound, BoundReason string
 }
 
 // scalingAdvice recommends a replica count when the backlog would not
@@ -83,19 +85,33 @@ func (a advice) telemetry() wire.ScalingAdviceData {
 	}
 	return wire.ScalingAdviceData{RecommendedReplicas: a.Recommended, CurrentReplicasEstimate: a.Current,
 		PredictedDrainS: drainS, Pending: a.Pending, ArrivalRate: a.ArrivalRate,
-		DrainRate: a.DrainRate, Reason: a.Reason}
+		DrainRate: a.DrainRate, Reason: a.Reason, Bound: a.Bound, BoundReason: a.BoundReason}
+}
+
+// withBound is a bounded by bound (costBound) for reason: bound by a rate
+// limit or a deploy target, more replicas would not drain the backlog
+// sooner, so it recommends the current count.
+func (a advice) withBound(bound, reason string) advice {
+	a.Bound, a.BoundReason = bound, reason
+	if bound == boundRateLimit || bound == boundTarget {
+		a.Recommended = a.Current
+	}
+	return a
 }
 
 // adviseScaling publishes scaling_advice when the backlog would breach the
-// target. prev is the pending count of the previous health check.
-func (o *Orchestrator) adviseScaling(w windowStats, pending, prev uint64) {
+// target. prev is the pending count of the previous health check; bound
+// and boundReason say what bounded the replica over the interval.
+func (o *Orchestrator) adviseScaling(w windowStats, pending, prev uint64, bound, boundReason string) {
 	a, ok := scalingAdvice(adviceInput{Pending: pending, PrevPending: prev, Interval: w.Span,
 		Removed: w.Removed, Busy: w.Busy, Replicas: 1, Target: o.cfg.TargetCycle})
 	if !ok {
 		return
 	}
+	a = a.withBound(bound, boundReason)
 	o.log.Warn("scaling advice", slog.Int("recommended_replicas", a.Recommended),
 		slog.Uint64("pending", a.Pending), slog.Float64("arrival_rate", a.ArrivalRate),
-		slog.Float64("drain_rate", a.DrainRate), slog.String("reason", a.Reason))
+		slog.Float64("drain_rate", a.DrainRate), slog.String("reason", a.Reason),
+		slog.String("bound", a.Bound), slog.String("bound_reason", a.BoundReason))
 	o.publish(a.telemetry())
 }

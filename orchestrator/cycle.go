@@ -1,12 +1,14 @@
 package orchestrator
 
 import (
+	"iter"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/cost"
 
 	"github.com/google/uuid"
 )
@@ -83,7 +85,7 @@ type cyclePool struct {
 // work is one worker: it takes messages until none is left.
 func (p *cyclePool) work() {
 	w := p.o.getWorker()
-	defer p.o.workers.Put(w)
+	defer p.o.putWorker(w)
 	for i := int(p.next.Add(1) - 1); i < len(p.msgs); i = int(p.next.Add(1) - 1) {
 		if !p.o.gate.acquire(p.r.fetchCtx) {
 			p.results[i] = p.o.release(p.msgs[i], p.execID)
@@ -128,6 +130,8 @@ func (p *cyclePool) processOne(w *worker, i int) {
 	o.inFlight.Add(1)
 	start := time.Now()
 	res := w.process(p.r.workCtx, p.execID, p.msgs[i], start)
+	res.costKey = w.costKey
+	w.foldCost(start, w.costKey)
 	o.inFlight.Add(-1)
 	p.record(i, res, start)
 }
@@ -141,28 +145,32 @@ func (p *cyclePool) record(i int, res result, start time.Time) {
 	res.start = start
 	p.results[i] = res
 	if !res.ack {
-		p.settle(i)
+		p.settle(i, time.Now())
 		return
 	}
 	p.acks.Add(1)
+	p.results[i].ackSent = time.Now()
 	p.msgs[i].Ack(func(err error) { p.acked(i, err) })
 }
 
-// acked settles message i once its ack is confirmed (err nil) or failed.
+// acked settles message i once its ack is confirmed (err nil) or failed,
+// and notes the ack stage of its cost (finaliseCycle counts it).
 func (p *cyclePool) acked(i int, err error) {
+	now := time.Now()
+	p.results[i].ackDur = now.Sub(p.results[i].ackSent)
 	if err != nil {
 		p.o.log.Warn("ack failed; the event will be redelivered and skipped",
 			eventAttrs(p.results[i].eventID, p.execID, slog.Any("error", err))...)
 	}
-	p.settle(i)
+	p.settle(i, now)
 	p.acks.Done()
 }
 
-// settle marks message i done and tells the observer.
-func (p *cyclePool) settle(i int) {
+// settle marks message i done at now and tells the observer.
+func (p *cyclePool) settle(i int, now time.Time) {
 	p.done[i].Store(true)
 	res := &p.results[i]
-	p.o.deps.Observer.EventDone(res.outcome.String(), time.Since(res.start))
+	p.o.deps.Observer.EventDone(res.outcome.String(), now.Sub(res.start))
 }
 
 // heartbeat sends InProgress every AckWait/2 to every message of the
@@ -203,8 +211,8 @@ func raisePeak(peak *atomic.Int64, n int64) {
 	}
 }
 
-// finaliseCycle tallies the results into the execution record and the
-// stats, and publishes regeneration_completed.
+// finaliseCycle tallies the results into the execution record, the stats
+// and the ack stage of the costs, and publishes regeneration_completed.
 func (o *Orchestrator) finaliseCycle(pe *ParallelExecution, results []result, peak int) {
 	regenerations, deadLettered := 0, 0
 	for _, res := range results {
@@ -216,6 +224,7 @@ func (o *Orchestrator) finaliseCycle(pe *ParallelExecution, results []result, pe
 			deadLettered++
 		}
 	}
+	o.cost.Acks(acks(results))
 	d := time.Since(pe.StartedAt)
 	pe.DurationMS = float64(d) / float64(time.Millisecond)
 	pe.AchievedParallelism = peak
@@ -227,6 +236,17 @@ func (o *Orchestrator) finaliseCycle(pe *ParallelExecution, results []result, pe
 	o.lastExec.Store(pe)
 	o.deps.Observer.CycleDone(*pe)
 	o.publish(pe.telemetry())
+}
+
+// acks yields the cost key and ack time of each acked result.
+func acks(results []result) iter.Seq2[cost.Event, time.Duration] {
+	return func(yield func(cost.Event, time.Duration) bool) {
+		for i := range results {
+			if results[i].ack && !yield(results[i].costKey, results[i].ackDur) {
+				return
+			}
+		}
+	}
 }
 
 func (pe *ParallelExecution) count(res result) {

@@ -16,6 +16,11 @@
 // telemetry. Invalid events and events without a key are processed one by
 // one, as in every cycle without a GroupEngine.
 //
+// Cost accounting: each event's context carries its worker's
+// cost.Recorder, to which the orchestrator, the engine and the deployers
+// add what the event cost; every health interval the sums become a
+// cost_report, which bounds the scaling advice and the tuner (cost.go).
+//
 //	o, err := orchestrator.New(orchestrator.DefaultConfig(), orchestrator.Deps{
 //		Source: src, Engine: eng, Deployer: dep, Telemetry: tel, DeadLetters: dlq,
 //	})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/regen-dev/regen/bus/wire"
 
+	"github.com/regen-dev/regen/internal/cost"
 	"github.com/regen-dev/regen/internal/deadline"
 )
 
@@ -41,6 +42,8 @@ type groupCall struct {
 // prepared is one message of a grouped cycle as plan decoded it.
 type prepared struct {
 	ch      wire.Change
+	decode  time.Duration // the decode stage of its cost
+	costKey cost.Event
 	invalid error // the decode error: the message is rejected with its reason
 	spent   error // earlier deliveries spent its budget: dead-lettered with this cause
 }
@@ -80,8 +83,10 @@ func (p *groupPool) plan(ge GroupEngine) {
 
 // prepare decodes m and checks its delivery budget, as process does.
 func (o *Orchestrator) prepare(ctx context.Context, execID string, m wire.Message) prepared {
+	start := time.Now()
 	ev, err := wire.DecodeMessage(m, o.cfg.MaxPayload)
-	pr := prepared{ch: wire.Change{Event: ev, Seq: m.Seq(), Deliveries: m.Deliveries(), ExecutionID: execID}}
+	pr := prepared{ch: wire.Change{Event: ev, Seq: m.Seq(), Deliveries: m.Deliveries(), ExecutionID: execID},
+		decode: time.Since(start), costKey: costKey(ev, m)}
 	if err != nil {
 		pr.invalid = err
 		return pr
@@ -122,7 +127,7 @@ func (p *groupPool) group(ge GroupEngine) [][]int {
 // left, each under one gate slot.
 func (p *groupPool) work() {
 	w := p.o.getWorker()
-	defer p.o.workers.Put(w)
+	defer p.o.putWorker(w)
 	for u := int(p.next.Add(1) - 1); u < len(p.units); u = int(p.next.Add(1) - 1) {
 		if !p.o.gate.acquire(p.r.fetchCtx) {
 			p.releaseUnit(p.units[u])
@@ -160,6 +165,9 @@ func (p *groupPool) processUnit(w *worker, unit []int) {
 	p.o.inFlight.Add(1)
 	start := time.Now()
 	res := w.processPrepared(p.r.workCtx, p.msgs[i], &p.prep[i], start)
+	w.rec.AddStage(cost.Decode, p.prep[i].decode)
+	res.costKey = p.prep[i].costKey
+	w.foldCost(start, res.costKey)
 	p.o.inFlight.Add(-1)
 	p.record(i, res, start)
 }
@@ -184,13 +192,16 @@ func (p *groupPool) processGroup(w *worker, unit []int) {
 	o, ctx := p.o, p.r.workCtx
 	o.inFlight.Add(int64(len(unit)))
 	start := time.Now()
-	chs := make([]wire.Change, len(unit))
+	chs, keys := make([]wire.Change, len(unit)), make([]cost.Event, len(unit))
 	for k, i := range unit {
-		chs[k] = p.prep[i].ch
+		chs[k], keys[k] = p.prep[i].ch, p.prep[i].costKey
+		w.rec.AddStage(cost.Decode, p.prep[i].decode)
 	}
 	g := w.runGroup(ctx, chs, start)
+	w.foldCost(start, keys...)
 	for k, i := range unit {
 		res := o.groupOutcome(ctx, p.msgs[i], chs[k], k, g)
+		res.costKey = keys[k]
 		o.inFlight.Add(-1)
 		p.record(i, res, start)
 	}

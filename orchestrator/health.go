@@ -51,6 +51,7 @@ func (o *Orchestrator) healthLoop(r *run) {
 			return
 		case <-t.C:
 			o.healthCheck(r.fetchCtx, h)
+			tu.bound = h.bound
 		case <-tuneTick:
 			o.tuneOnce(r.fetchCtx, tu)
 		}
@@ -62,24 +63,29 @@ type healthState struct {
 	last         mark
 	prevPending  uint64
 	pendingKnown bool
+	bound        string // what bounded the replica over the last interval (costBound)
 }
 
-// healthCheck publishes one performance_metric, then a warning or alert
-// per rule that fires, then scaling advice if the backlog needs it.
+// healthCheck publishes one performance_metric and one cost_report, then
+// a warning or alert per rule that fires, then scaling advice if the
+// backlog needs it.
 func (o *Orchestrator) healthCheck(ctx context.Context, h *healthState) {
 	w, now := o.windowSince(h.last)
 	pending, perr := o.pending(ctx, o.cfg.HealthCheckInterval)
 	mem := readMemory(defaultMemPaths)
 	o.publish(o.metricData(w, now.s, pending, perr, mem))
+	rep := o.costReport()
+	o.publish(rep)
+	bound, reason := costBound(rep, cores())
 	in := healthInput{w: w, pending: pending, pendingKnown: perr == nil, target: o.cfg.TargetCycle,
 		mem: mem, memLimit: uint64(o.cfg.MemoryLimit)}
 	for _, f := range evaluateHealth(in) {
 		o.report(ctx, f)
 	}
 	if perr == nil && h.pendingKnown {
-		o.adviseScaling(w, pending, h.prevPending)
+		o.adviseScaling(w, pending, h.prevPending, bound, reason)
 	}
-	h.last, h.prevPending, h.pendingKnown = now, pending, perr == nil
+	h.last, h.prevPending, h.pendingKnown, h.bound = now, pending, perr == nil, bound
 }
 
 // pending asks the source for the consumer's pending count, within a

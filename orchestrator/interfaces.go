@@ -97,8 +97,9 @@ type passGuard struct{}
 func (passGuard) Do(ctx context.Context, fn func(ctx context.Context) error) error { return fn(ctx) }
 
 // Observer sees every event outcome and every finished cycle as it happens
-// (Prometheus metrics hang off it). Calls come from many goroutines at once
-// and must not block.
+// (Prometheus metrics hang off it); one that is also a CostObserver gets
+// each cost_report. Calls come from many goroutines at once and must not
+// block.
 type Observer interface {
 	// EventDone reports one delivery's outcome ("succeeded", "skipped",
 	// "failed", "rejected", "deferred") and how long it took.

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/regen-dev/regen/internal/cost"
 )
 
 // ErrAlreadyRunning is returned by a second Start.
@@ -55,7 +57,8 @@ type Orchestrator struct {
 	inFlight    atomic.Int64
 	gate        *gate
 	lastExec    atomic.Pointer[ParallelExecution]
-	workers     sync.Pool // of *worker: cycles reuse their workers' state
+	cost        *cost.Tally // the events' costs since the last cost_report
+	workers     sync.Pool   // of *worker: cycles reuse their workers' state
 
 	mu  sync.Mutex
 	run *run
@@ -84,6 +87,8 @@ func New(cfg Config, deps Deps) (*Orchestrator, error) {
 	deps = withDepDefaults(deps)
 	o := &Orchestrator{cfg: cfg, deps: deps, log: deps.Logger.With(slog.String("component", "orchestrator"))}
 	o.group, _ = deps.Engine.(GroupEngine)
+	cpu, _ := cost.ProcessCPU()
+	o.cost = cost.NewTally(time.Now(), cpu)
 	if deps.RateLimits != nil && !deps.RateLimits.Empty() {
 		o.limits = deps.RateLimits
 	}

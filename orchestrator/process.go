@@ -3,10 +3,12 @@ package orchestrator
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
 
+	"github.com/regen-dev/regen/internal/cost"
 	"github.com/regen-dev/regen/internal/deadline"
 )
 
@@ -49,6 +51,11 @@ type result struct {
 	ack     bool
 	eventID string
 	start   time.Time // when the worker took the event
+	// costKey names the event's cost groups; ackSent is when its ack was
+	// sent (the ack stage ends at its confirmation).
+	costKey cost.Event
+	ackSent time.Time
+	ackDur  time.Duration // from ackSent to the ack's confirmation (or failure)
 }
 
 // worker is one worker of a cycle: the event it is on, and the calls it
@@ -69,6 +76,14 @@ type worker struct {
 	startedHook *deadline.KeyValue
 	// group is the call of a GroupEngine on a group (nil without one).
 	group *groupCall
+	// rec records the current event's cost (the event context carries
+	// it, chained after startedHook); costKey names its cost groups.
+	// sheet adds up the worker's events' costs until it leaves the cycle
+	// (putWorker merges it into the orchestrator's tally).
+	rec      cost.Recorder
+	costKey  cost.Event
+	sheet    *cost.Sheet
+	mergedAt time.Time // when foldCost last merged sheet
 }
 
 // getWorker takes a worker from the pool, or builds one.
@@ -80,7 +95,7 @@ func (o *Orchestrator) getWorker() *worker {
 }
 
 func (o *Orchestrator) newWorker() *worker {
-	w := &worker{o: o}
+	w := &worker{o: o, sheet: cost.NewSheet()}
 	w.regenerateFn = func(ctx context.Context) error {
 		var err error
 		w.arts, err = o.deps.Engine.Regenerate(ctx, w.ch)
@@ -91,7 +106,8 @@ func (o *Orchestrator) newWorker() *worker {
 		w.deployed, err = o.deps.Deployer.Deploy(ctx, w.art)
 		return err
 	}
-	w.startedHook = &deadline.KeyValue{Key: wire.DeployStartedKey{}, Val: w.deployStarted}
+	w.startedHook = &deadline.KeyValue{Key: wire.DeployStartedKey{}, Val: w.deployStarted,
+		Next: &deadline.KeyValue{Key: cost.Key{}, Val: &w.rec}}
 	if o.group != nil {
 		w.group = newGroupCall(w, o.group)
 	}
@@ -115,6 +131,8 @@ func (w *worker) deployStarted() {
 func (w *worker) process(ctx context.Context, execID string, m wire.Message, start time.Time) result {
 	o := w.o
 	ev, err := wire.DecodeMessage(m, o.cfg.MaxPayload)
+	w.rec.AddStage(cost.Decode, time.Since(start))
+	w.costKey = costKey(ev, m)
 	if err != nil {
 		return o.reject(ctx, execID, m, ev.ID, err)
 	}
@@ -171,7 +189,7 @@ func (w *worker) deployAll(ctx context.Context) (int, error) {
 	for _, a := range w.arts {
 		start := time.Now()
 		w.art, w.deployed, w.started = a, false, false
-		if err := o.limitDeploy(ctx); err != nil {
+		if err := o.limitDeploy(ctx, w.ch, a); err != nil {
 			return n, err
 		}
 		if err := o.deps.DeployGuard.Do(ctx, w.deployFn); err != nil {
@@ -184,6 +202,35 @@ func (w *worker) deployAll(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// putWorker merges the worker's costs into the orchestrator's tally and
+// gives it back to the pool.
+func (o *Orchestrator) putWorker(w *worker) {
+	o.cost.Merge(w.sheet)
+	o.workers.Put(w)
+}
+
+// foldCost adds the cost the worker recorded to its sheet (emptying the
+// record), as the work of the events named by keys, started at start; it
+// merges the sheet into the tally every costMergeEvery, unless another
+// goroutine holds the tally (never waiting for it).
+func (w *worker) foldCost(start time.Time, keys ...cost.Event) {
+	w.sheet.Add(&w.rec, keys...)
+	if start.Sub(w.mergedAt) >= costMergeEvery && w.o.cost.TryMerge(w.sheet) {
+		w.mergedAt = start
+	}
+}
+
+// costKey names the cost groups of ev, delivered as m: its source and the
+// priority of m's subject (regen.changes.<priority>.<change_type>).
+func costKey(ev wire.ChangeEvent, m wire.Message) cost.Event {
+	rest, _ := strings.CutPrefix(m.Subject(), "regen.changes.")
+	prio, _, ok := strings.Cut(rest, ".")
+	if !ok {
+		prio = ""
+	}
+	return cost.Event{Source: ev.Source, Priority: prio}
 }
 
 func eventAttrs(eventID, execID string, more ...any) []any {

@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -44,13 +45,14 @@ func (o *Orchestrator) limitEngine(ctx context.Context, chs ...wire.Change) erro
 	return nil
 }
 
-// limitDeploy takes the deployer's token for one artifact, without an
-// event Ref (its caller has none to give).
-func (o *Orchestrator) limitDeploy(ctx context.Context) error {
+// limitDeploy takes the deployer's token for artifact a of change ch,
+// reported as the event that made a (ch's when a does not say).
+func (o *Orchestrator) limitDeploy(ctx context.Context, ch wire.Change, a wire.Artifact) error {
 	if o.limits == nil {
 		return nil
 	}
-	return o.take(ctx, ratelimit.Deployer, ratelimit.Ref{})
+	ref := ratelimit.Ref{EventID: cmp.Or(a.EventID, ch.Event.ID), ExecutionID: cmp.Or(a.ExecutionID, ch.ExecutionID)}
+	return o.take(ctx, ratelimit.Deployer, ref)
 }
 
 func (o *Orchestrator) take(ctx context.Context, key string, ref ratelimit.Ref) error {

@@ -108,20 +108,22 @@ func TestAnEventOverTheLimitIsNakedAsADeferral(t *testing.T) {
 
 func TestALimitedEventIsReportedWithItsIDs(t *testing.T) {
 	t.Parallel()
-	var (
-		mu  sync.Mutex
-		evs []ratelimit.Event
-	)
-	opts := ratelimit.Options{OnLimited: func(ev ratelimit.Event) { mu.Lock(); evs = append(evs, ev); mu.Unlock() }}
-	b := setupLimitsWith(t, 100*time.Millisecond, map[string]float64{ratelimit.SourcePrefix + "crm": 0.1}, opts)
-	pe := b.cycle(sourcedMsg(1, "crm"), sourcedMsg(2, "crm"))
-	mu.Lock()
-	defer mu.Unlock()
-	if pe.Deferred != 1 || len(evs) != 1 {
-		t.Fatalf("cycle %+v, limited %+v: want one event limited", pe, evs)
-	}
-	if ev := evs[0]; (ev.EventID != "ev-1" && ev.EventID != "ev-2") || ev.ExecutionID != pe.ExecutionID || !ev.Nak {
-		t.Fatalf("limited %+v, want ev-1 or ev-2 of execution %s", ev, pe.ExecutionID)
+	for _, key := range []string{ratelimit.SourcePrefix + "crm", ratelimit.Deployer} {
+		var (
+			mu  sync.Mutex
+			evs []ratelimit.Event
+		)
+		opts := ratelimit.Options{OnLimited: func(ev ratelimit.Event) { mu.Lock(); evs = append(evs, ev); mu.Unlock() }}
+		b := setupLimitsWith(t, 100*time.Millisecond, map[string]float64{key: 0.1}, opts)
+		pe := b.cycle(sourcedMsg(1, "crm"), sourcedMsg(2, "crm"))
+		mu.Lock()
+		if pe.Deferred != 1 || len(evs) != 1 {
+			t.Fatalf("%s: cycle %+v, limited %+v: want one event limited", key, pe, evs)
+		}
+		if ev := evs[0]; (ev.EventID != "ev-1" && ev.EventID != "ev-2") || ev.ExecutionID != pe.ExecutionID || !ev.Nak {
+			t.Fatalf("%s: limited %+v, want ev-1 or ev-2 of execution %s", key, ev, pe.ExecutionID)
+		}
+		mu.Unlock()
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/cost"
 	"github.com/regen-dev/regen/internal/testkit"
 )
 
@@ -95,7 +96,7 @@ func goldenCases(t *testing.T) []goldenCase {
 	b := goldenSetup(t)
 	var out []goldenCase
 	for _, part := range []func(*testing.T, goldenBundle) []goldenCase{
-		lifecycleCases, eventCases, metricCases, findingCases, adviceCases, tuningCases,
+		lifecycleCases, eventCases, metricCases, findingCases, adviceCases, tuningCases, costCases,
 	} {
 		out = append(out, part(t, b)...)
 	}
@@ -208,8 +209,34 @@ func adviceCases(t *testing.T, b goldenBundle) []goldenCase {
 			Reason: adviceBacklogGrowing},
 		{Recommended: 2, Current: 1, PredictedDrainS: 45.000001, Pending: 10, ArrivalRate: 0, DrainRate: 1.0 / 3,
 			Reason: adviceDrainTooSlow},
+		{Recommended: 1, Current: 1, PredictedDrainS: 90, Pending: 10, ArrivalRate: 0.5, DrainRate: 0.25,
+			Reason: adviceDrainTooSlow, Bound: boundRateLimit, BoundReason: "events waited on rate limits"},
 	} {
-		out = append(out, goldenCase{"scaling advice", wire.ScalingAdvice, legacyAdvice(a), a.telemetry()})
+		out = append(out, goldenCase{"scaling advice", wire.ScalingAdvice, legacyAdviceBound(a), a.telemetry()})
+	}
+	return out
+}
+
+// costCases are an empty cost_report and one over a recorded event.
+func costCases(t *testing.T, b goldenBundle) []goldenCase {
+	var rec cost.Recorder
+	rec.AddStage(cost.Decode, time.Millisecond)
+	rec.AddStage(cost.Render, 4*time.Millisecond)
+	rec.AddStage(cost.Deploy, 2*time.Millisecond)
+	rec.Rendered("a.tmpl", 4*time.Millisecond, 10)
+	rec.Deployed("dir:out", "a.tmpl", 2*time.Millisecond, 10)
+	rec.KVOps(3)
+	rec.RateLimited(time.Millisecond)
+	var out []goldenCase
+	for _, events := range []int{0, 1} {
+		tally := cost.NewTally(time.Unix(100, 0), time.Second)
+		if events > 0 {
+			sh := cost.NewSheet()
+			sh.Add(&rec, cost.Event{Source: "crm", Priority: "high"})
+			tally.Merge(sh)
+		}
+		rep := tally.Report(time.Unix(101, 0), 1500*time.Millisecond, false)
+		out = append(out, goldenCase{"cost report", wire.CostReport, legacyCost(rep), rep})
 	}
 	return out
 }
@@ -399,6 +426,39 @@ func legacyAdvice(a advice) map[string]any {
 	return map[string]any{"recommended_replicas": a.Recommended, "current_replicas_estimate": a.Current,
 		"predicted_drain_s": drainS, "pending": a.Pending, "arrival_rate": a.ArrivalRate,
 		"drain_rate": a.DrainRate, "reason": a.Reason}
+}
+
+// legacyAdviceBound is legacyAdvice with the bound, when there is one.
+func legacyAdviceBound(a advice) map[string]any {
+	d := legacyAdvice(a)
+	if a.Bound != "" {
+		d["bound"], d["bound_reason"] = a.Bound, a.BoundReason
+	}
+	return d
+}
+
+// legacyCost is the cost_report data as a map literal.
+func legacyCost(r wire.CostReportData) map[string]any {
+	groups := func(by map[string]wire.CostTotals) map[string]any {
+		out := map[string]any{}
+		for k, v := range by {
+			out[k] = legacyCostTotals(v)
+		}
+		return out
+	}
+	return map[string]any{"interval_seconds": r.IntervalSeconds, "process_cpu_seconds": r.ProcessCPUSeconds,
+		"busy_seconds": r.BusySeconds, "rate_limit_seconds": r.RateLimitSeconds, "child_cpu_seconds": r.ChildCPUSeconds, "total": legacyCostTotals(r.Total),
+		"by_template": groups(r.ByTemplate), "by_source": groups(r.BySource), "by_priority": groups(r.ByPriority),
+		"by_target": groups(r.ByTarget)}
+}
+
+func legacyCostTotals(t wire.CostTotals) map[string]any {
+	d := map[string]any{"events": t.Events, "cpu_seconds": t.CPUSeconds, "wall_seconds": t.WallSeconds,
+		"bytes_rendered": t.BytesRendered, "bytes_out": t.BytesOut, "kv_ops": t.KVOps}
+	if len(t.StageSeconds) > 0 {
+		d["stage_seconds"] = t.StageSeconds
+	}
+	return d
 }
 
 func legacyTuning(ch TuningChange) map[string]any {

@@ -32,6 +32,7 @@ const (
 	reasonAtBound       = "at_bound"
 	reasonErrorsPresent = "errors_present"
 	reasonSteady        = "steady"
+	reasonRateLimited   = "rate_limit_bound" // headroom, but the events wait on rate limits
 )
 
 // TuningChange records one change the adaptive tuner made, with the
@@ -65,12 +66,16 @@ type tuneInput struct {
 	PrevErrRate  float64 // of the previous window (0 for the first)
 	Pending      uint64
 	PendingKnown bool
+	// Bound is what bounded the replica over the last health interval
+	// (costBound): bound by a rate limit, more concurrency only adds waits.
+	Bound string
 }
 
 // decideConcurrency is the tuner's rule (pure): with enough samples,
 // multiplicative decrease on a cycle-time overrun or a rising error rate;
 // additive increase while cycles have headroom, there is backlog beyond
-// one batch and errors are rare; otherwise hold. The result is always
+// one batch, errors are rare and rate limits do not bound the events;
+// otherwise hold. The result is always
 // within [Min, Max]; reason says why.
 func decideConcurrency(in tuneInput) (next int, reason string) {
 	c := in.Concurrency
@@ -91,6 +96,8 @@ func decideConcurrency(in tuneInput) (next int, reason string) {
 		reason = reasonErrorsPresent
 	case !in.PendingKnown || in.Pending <= uint64(in.Batch):
 		reason = reasonNoBacklog
+	case in.Bound == boundRateLimit:
+		reason = reasonRateLimited
 	case in.AvgMS <= tuneHeadroom*target:
 		step := max(1, int(math.Ceil(tuneIncreaseFraction*float64(c))))
 		next, reason = min(c+step, in.Max), reasonHeadroom
@@ -134,6 +141,7 @@ type tuner struct {
 	last       mark    // start of the current analysis window
 	prevErr    float64 // load error rate of the previous analysed window
 	lastChange time.Time
+	bound      string // what bounded the replica over the last health interval
 }
 
 // tuneOnce analyses the window since the last analysed one and applies
@@ -145,7 +153,7 @@ func (o *Orchestrator) tuneOnce(ctx context.Context, t *tuner) {
 	cur := o.Concurrency()
 	in := tuneInput{Concurrency: cur, Min: lo, Max: hi, Target: o.cfg.TargetCycle, Batch: o.BatchSize(),
 		Cycles: w.Cycles, Events: w.Events, AvgMS: w.AvgMS, ErrRate: w.LoadErrorRate(), PrevErrRate: t.prevErr,
-		Pending: pending, PendingKnown: perr == nil}
+		Pending: pending, PendingKnown: perr == nil, Bound: t.bound}
 	next, reason := decideConcurrency(in)
 	if reason == reasonInsufficient {
 		return

@@ -45,6 +45,9 @@ func TestDecideConcurrency(t *testing.T) {
 		{"errors high but steady: hold", with(func(in *tuneInput) { in.ErrRate, in.PrevErrRate = 0.3, 0.3 }), 10, reasonErrorsPresent},
 		{"a few errors: no increase", with(func(in *tuneInput) { in.ErrRate = 0.05 }), 10, reasonErrorsPresent},
 		{"overrun wins over errors", with(func(in *tuneInput) { in.ErrRate, in.AvgMS = 0.5, 150 }), 7, reasonOverTarget},
+		{"bound by a rate limit: hold", with(func(in *tuneInput) { in.Bound = boundRateLimit }), 10, reasonRateLimited},
+		{"bound by the CPU: headroom still raises", with(func(in *tuneInput) { in.Bound = boundCPU }), 11, reasonHeadroom},
+		{"bound by a rate limit, over the target: ×0.7", with(func(in *tuneInput) { in.Bound, in.AvgMS = boundRateLimit, 101 }), 7, reasonOverTarget},
 		{"out of bounds is corrected", with(func(in *tuneInput) { in.Concurrency, in.Max = 100, 64 }), 64, reasonOutOfBounds},
 	}
 	for _, tt := range tests {

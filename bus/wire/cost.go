@@ -24,13 +24,13 @@ var Stages = []string{StageDecode, StageModel, StageRender, StageValidate, Stage
 // stages), the bytes rendered and deployed, and the KV operations they
 // made (model and ledger reads and writes).
 type CostTotals struct {
-	Events        int64              `json:"events"`
-	CPUSeconds    float64            `json:"cpu_seconds"`
-	WallSeconds   float64            `json:"wall_seconds"`
-	BytesRendered int64              `json:"bytes_rendered"`
 	BytesOut      int64              `json:"bytes_out"`
+	BytesRendered int64              `json:"bytes_rendered"`
+	CPUSeconds    float64            `json:"cpu_seconds"`
+	Events        int64              `json:"events"`
 	KVOps         int64              `json:"kv_ops"`
 	StageSeconds  map[string]float64 `json:"stage_seconds,omitempty"`
+	WallSeconds   float64            `json:"wall_seconds"`
 }
 
 // Add adds o to t.
@@ -54,20 +54,30 @@ func (t *CostTotals) Add(o CostTotals) {
 // replicas over any window add up). Template and target costs split an
 // event's cost over the templates it rendered and the targets it deployed
 // to; source and priority costs are whole events.
+//
+// Its fields are in the order of their JSON keys, as telemetry payloads'
+// are (the wire bytes are those of a sorted map).
 type CostReportData struct {
+	// BusySeconds is the summed in-process stage time of the interval's
+	// events, the base of the CPU attribution.
+	BusySeconds float64               `json:"busy_seconds"`
+	ByPriority  map[string]CostTotals `json:"by_priority"`
+	BySource    map[string]CostTotals `json:"by_source"`
+	ByTarget    map[string]CostTotals `json:"by_target"`
+	ByTemplate  map[string]CostTotals `json:"by_template"`
+	// ChildCPUSeconds is the CPU time (user and system) of the exec
+	// children of the interval's events, from their rusage.
+	ChildCPUSeconds float64 `json:"child_cpu_seconds"`
 	// IntervalSeconds is the time the report covers.
 	IntervalSeconds float64 `json:"interval_seconds"`
 	// ProcessCPUSeconds is the replica process's own CPU time (user and
 	// system) over the interval, exec children excluded.
 	ProcessCPUSeconds float64 `json:"process_cpu_seconds"`
-	// BusySeconds is the summed in-process stage time of the interval's
-	// events, the base of the CPU attribution.
-	BusySeconds float64               `json:"busy_seconds"`
-	Total       CostTotals            `json:"total"`
-	ByTemplate  map[string]CostTotals `json:"by_template"`
-	BySource    map[string]CostTotals `json:"by_source"`
-	ByPriority  map[string]CostTotals `json:"by_priority"`
-	ByTarget    map[string]CostTotals `json:"by_target"`
+	// RateLimitSeconds is the time the interval's events waited for
+	// rate-limit tokens, plus the delays of those nak'ed until a token was
+	// due: time that more replicas would not shorten.
+	RateLimitSeconds float64    `json:"rate_limit_seconds"`
+	Total            CostTotals `json:"total"`
 }
 
 // TelemetryType returns CostReport.

@@ -238,7 +238,13 @@ type MemoryPressureData struct {
 // ScalingAdviceData is the data of scaling_advice: the backlog would not
 // drain within the target cycle.
 type ScalingAdviceData struct {
-	ArrivalRate             float64 `json:"arrival_rate"`
+	ArrivalRate float64 `json:"arrival_rate"`
+	// Bound is what bounded the replica over the interval: "cpu" (more
+	// replicas help), "rate_limit" or "target" (they do not: the
+	// recommendation is then the current count), omitted when none;
+	// BoundReason says why.
+	Bound                   string  `json:"bound,omitempty"`
+	BoundReason             string  `json:"bound_reason,omitempty"`
 	CurrentReplicasEstimate int     `json:"current_replicas_estimate"`
 	DrainRate               float64 `json:"drain_rate"`
 	Pending                 uint64  `json:"pending"`
@@ -293,8 +299,8 @@ type RateLimitedData struct {
 	// Action is "wait" or "nak".
 	Action  string  `json:"action"`
 	DelayMS float64 `json:"delay_ms"`
-	// EventID and ExecutionID name the event and the cycle it was in;
-	// both are empty for the deployer limit, which is taken without them.
+	// EventID and ExecutionID name the event and the cycle it was in (for
+	// the deployer and target limits, the event whose artifact it was).
 	EventID     string `json:"event_id"`
 	ExecutionID string `json:"execution_id"`
 	// Limit is the limit's key: engine, deployer, target:TARGET or source:NAME.

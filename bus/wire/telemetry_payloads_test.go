@@ -24,7 +24,7 @@ var payloads = []wire.TelemetryPayload{
 	wire.CycleOverTargetData{}, wire.IntervalOverTargetData{}, wire.LowSuccessRateData{}, wire.StalledData{},
 	wire.MemoryPressureData{}, wire.DLQNearLimitData{}, wire.ScalingAdviceData{}, wire.TuningChangedData{}, wire.BreakerStateChangedData{},
 	wire.RateLimitedData{},
-	wire.ConsumerPausedData{}, wire.ConsumerResumedData{},
+	wire.ConsumerPausedData{}, wire.ConsumerResumedData{}, wire.CostReportData{},
 }
 
 // readmeValues are the backquoted tokens of a README row that are values
@@ -35,7 +35,8 @@ var readmeValues = map[wire.TelemetryType][]string{
 	wire.PerformanceWarning:    {"cycle_over_target", "warning", "low_success_rate", "interval"},
 	wire.PerformanceAlert: {"stalled", "error", "memory_pressure", "critical", "heap_over_limit",
 		"near_cgroup_limit", "dlq_near_limit", "warning"},
-	wire.ScalingAdvice:       {"backlog_growing", "drain_exceeds_target"},
+	wire.ScalingAdvice:       {"backlog_growing", "drain_exceeds_target", "cpu", "rate_limit", "target"},
+	wire.CostReport:          {"decode", "model", "render", "validate", "deploy", "ack"},
 	wire.TuningChanged:       {"concurrency"},
 	wire.BreakerStateChanged: {"closed", "open", "half-open"},
 	wire.RateLimited:         {"wait", "nak"},

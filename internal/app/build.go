@@ -172,7 +172,8 @@ func (s *Service) deployers(ctx context.Context) (orchestrator.Deployer, error) 
 	}
 	var all deploy.Fanout
 	for _, t := range targets {
-		l := deploy.NewLedger(kv, t.Kind+":"+t.Arg)
+		name := t.Kind + ":" + t.Arg
+		l := deploy.NewLedger(kv, name)
 		// A claim outlives the longest deploy call, no longer: a replica
 		// that crashed mid-deploy blocks the path for one call timeout.
 		l.Lease = s.cfg.Breaker.CallTimeout
@@ -183,7 +184,7 @@ func (s *Service) deployers(ctx context.Context) (orchestrator.Deployer, error) 
 		if err := validate(d, t); err != nil {
 			return nil, err
 		}
-		all = append(all, s.limitTarget(d, t))
+		all = append(all, s.limitTarget(deploy.Measured{Target: name, Deployer: d}, t))
 	}
 	if len(all) == 1 {
 		return all[0], nil

@@ -32,8 +32,13 @@ func WithDeadline(parent context.Context, at time.Time) (context.Context, contex
 }
 
 // KeyValue is a value a context carries under a key, as context.WithValue
-// would; Key must be comparable and not nil.
-type KeyValue struct{ Key, Val any }
+// would; Key must be comparable and not nil. Next, when not nil, is one
+// more value the same context carries (a chain built once, like the
+// first).
+type KeyValue struct {
+	Key, Val any
+	Next     *KeyValue
+}
 
 // WithDeadlineValue is WithDeadline whose context also answers kv.Key with
 // kv.Val, without an allocation of its own: the hot path makes one such
@@ -112,13 +117,15 @@ func ErrAt(ctx context.Context, now time.Time) error {
 	return ctx.Err()
 }
 
-// Value answers its own value's key itself; any other key from the real
+// Value answers its own values' keys itself; any other key from the real
 // context once there is one (so that contexts derived from this one
 // register with it instead of watching it from a goroutine), else from the
 // parent.
 func (c *lazyCtx) Value(key any) any {
-	if c.kv != nil && key == c.kv.Key {
-		return c.kv.Val
+	for kv := c.kv; kv != nil; kv = kv.Next {
+		if key == kv.Key {
+			return kv.Val
+		}
 	}
 	if r := c.real.Load(); r != nil {
 		return r.ctx.Value(key)

@@ -182,3 +182,19 @@ func TestValueOfItsOwnBeforeAndAfterDone(t *testing.T) {
 		t.Fatalf("a derived context's Value(key) = %v, want own", got)
 	}
 }
+
+// A chain of values is answered value by value; a key the chain lacks
+// goes to the parent.
+func TestValueOfAChain(t *testing.T) {
+	type second struct{}
+	type third struct{}
+	parent := context.WithValue(context.Background(), third{}, "parent's")
+	ctx, cancel := deadline.WithDeadlineValue(parent, time.Now().Add(time.Hour),
+		&deadline.KeyValue{Key: key{}, Val: "first", Next: &deadline.KeyValue{Key: second{}, Val: "second"}})
+	defer cancel()
+	for k, want := range map[any]string{key{}: "first", second{}: "second", third{}: "parent's"} {
+		if got := ctx.Value(k); got != want {
+			t.Fatalf("Value(%T) = %v, want %s", k, got, want)
+		}
+	}
+}

@@ -9,12 +9,15 @@ import (
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/regen-dev/regen/internal/cost"
 )
 
 // Get reads key and decodes its JSON value; a missing key is the zero
-// value at revision 0.
+// value at revision 0. It counts one KV operation in ctx's cost.Recorder.
 func Get[T any](ctx context.Context, kv jetstream.KeyValue, key string) (T, uint64, error) {
 	var v T
+	cost.From(ctx).KVOps(1)
 	e, err := kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return v, 0, nil
@@ -29,8 +32,10 @@ func Get[T any](ctx context.Context, kv jetstream.KeyValue, key string) (T, uint
 }
 
 // Put stores v under key with compare-and-set against rev (0 = the key
-// must not exist) and returns the new revision.
+// must not exist) and returns the new revision. It counts one KV
+// operation in ctx's cost.Recorder.
 func Put(ctx context.Context, kv jetstream.KeyValue, key string, v any, rev uint64) (uint64, error) {
+	cost.From(ctx).KVOps(1)
 	data, err := json.Marshal(v)
 	if err != nil {
 		return 0, fmt.Errorf("encode: %w", err)

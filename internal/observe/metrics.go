@@ -17,10 +17,10 @@ import (
 // outcomes orchestrator.Observer reports); each is exported from zero.
 var Outcomes = []string{"succeeded", "skipped", "failed", "rejected", "deferred"}
 
-// Metrics is an orchestrator.Observer that turns outcomes and cycles into
-// Prometheus metrics on its own registry (never the global one), with the
-// Go and process collectors. Safe for concurrent use; EventDone and
-// CycleDone never block.
+// Metrics is an orchestrator.Observer (and CostObserver) that turns
+// outcomes, cycles and cost reports into Prometheus metrics on its own registry (never the global one), with the
+// Go and process collectors. Safe for concurrent use; EventDone,
+// CycleDone and CostReported never block.
 type Metrics struct {
 	reg          *prometheus.Registry
 	events       *prometheus.CounterVec
@@ -29,6 +29,7 @@ type Metrics struct {
 	cycles       prometheus.Counter
 	deployments  prometheus.Counter
 	rateLimited  *prometheus.CounterVec
+	cost         *costMetrics
 	attach       sync.Once
 	attachPaused sync.Once
 }
@@ -52,12 +53,14 @@ func NewMetrics() *Metrics {
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "regen_rate_limited_total",
 			Help: "Events that met a rate limit (waited for a token or were nak'ed until it was due), by limit."},
 			[]string{"limit"}),
+		cost: newCostMetrics(),
 	}
 	for _, o := range Outcomes {
 		m.events.WithLabelValues(o)
 	}
 	m.reg.MustRegister(m.events, m.eventDur, m.cycleDur, m.cycles, m.deployments, m.rateLimited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(m.cost.collectors()...)
 	return m
 }
 

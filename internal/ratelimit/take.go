@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/cost"
 )
 
 // Take takes a token of limit key for the event ref. A key without a limit
@@ -13,7 +14,8 @@ import (
 // when it is due within maxWait Take waits for it (ctx cancels the wait:
 // the token is given back and ctx's error returned); later, it reserves
 // nothing and returns a *wire.RateLimitedError with the delay, which the
-// caller turns into a nak.
+// caller turns into a nak. The wait, or the delay of a nak, is recorded
+// in ctx's cost.Recorder.
 func (s *Set) Take(ctx context.Context, key string, ref Ref, maxWait time.Duration) error {
 	lim, ok := s.limiters[key]
 	if !ok {
@@ -26,10 +28,12 @@ func (s *Set) Take(ctx context.Context, key string, ref Ref, maxWait time.Durati
 	}
 	if delay > maxWait || !r.OK() {
 		r.Cancel()
+		cost.From(ctx).RateLimited(delay)
 		s.tell(Event{Limit: key, Ref: ref, Nak: true, Delay: delay})
 		return &wire.RateLimitedError{Limit: key, RetryAfter: delay}
 	}
 	s.tell(Event{Limit: key, Ref: ref, Delay: delay})
+	cost.From(ctx).RateLimited(delay)
 	t := time.NewTimer(delay)
 	defer t.Stop()
 	select {

@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/cost"
 )
 
 // deploy is the common path of both deployers: check the path, run the
 // validation hook (never on a delete), then let the ledger decide whether
 // do runs. A refused artifact touches neither the target nor the ledger.
+// The hook's time is the validate stage of the event's cost, the rest the
+// deploy stage.
 func deploy(ctx context.Context, l *Ledger, validate func(context.Context, wire.Artifact) error, a wire.Artifact,
 	do func(ctx context.Context, p string) error) (bool, error) {
 	p, err := wire.CleanPath(a.Path)
@@ -18,17 +22,27 @@ func deploy(ctx context.Context, l *Ledger, validate func(context.Context, wire.
 		return false, wire.PermanentReason(wire.ReasonUnsafePath, fmt.Errorf("deploy %s: %w", a.Path, err))
 	}
 	a.Path = p
+	rec := cost.From(ctx)
 	if validate != nil && !a.Delete {
-		if err := validate(ctx, a); err != nil {
+		start := time.Now()
+		err := validate(ctx, a)
+		rec.AddStage(cost.Validate, time.Since(start))
+		if err != nil {
 			return false, validationErr(ctx, p, err)
 		}
 	}
+	defer addStage(rec, cost.Deploy, time.Now())
 	run := func(ctx context.Context) error { return do(ctx, p) }
 	if l == nil {
 		wire.DeployStarted(ctx)
 		return true, run(ctx)
 	}
 	return l.Deploy(ctx, a, run)
+}
+
+// addStage adds the time since start to stage s of rec.
+func addStage(rec *cost.Recorder, s cost.Stage, start time.Time) {
+	rec.AddStage(s, time.Since(start))
 }
 
 // validationErr is the error of a validation hook's err: permanent, with

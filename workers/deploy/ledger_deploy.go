@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/cost"
 	"github.com/regen-dev/regen/internal/kvjson"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -91,6 +92,7 @@ func (l *Ledger) claim(ctx context.Context, a wire.Artifact) (prev LedgerRecord,
 // release puts back the record a failed deploy had claimed over.
 func (l *Ledger) release(ctx context.Context, path string, prev LedgerRecord, prevRev, claimRev uint64) {
 	if prevRev == 0 {
+		cost.From(ctx).KVOps(1)
 		_ = l.kv.Delete(ctx, l.key(path), jetstream.LastRevision(claimRev))
 		return
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/cost"
 )
 
 // Exec engine defaults.
@@ -87,10 +88,29 @@ func NewEngine(cfg Config) (*Engine, error) {
 	return &Engine{cfg: cfg}, nil
 }
 
+// Template is the template name of the artifacts an exec engine returns,
+// and of its costs.
+const Template = "exec"
+
 // Regenerate runs the generator for ch and returns the files it wrote.
 // Artifacts carry the stream sequence as their revision, so a late render
-// of an older change never overwrites a newer one.
+// of an older change never overwrites a newer one. The whole call is the
+// render stage of ch's cost; the generator's CPU time is taken exactly
+// from its rusage (cost.Recorder.Child).
 func (e *Engine) Regenerate(ctx context.Context, ch wire.Change) ([]wire.Artifact, error) {
+	start := time.Now()
+	arts, err := e.regenerate(ctx, ch)
+	rendered := 0
+	for _, a := range arts {
+		rendered += len(a.Content)
+	}
+	rec := cost.From(ctx)
+	rec.AddStage(cost.Render, time.Since(start))
+	rec.Rendered(Template, time.Since(start), rendered)
+	return arts, err
+}
+
+func (e *Engine) regenerate(ctx context.Context, ch wire.Change) ([]wire.Artifact, error) {
 	scratch, err := os.MkdirTemp(e.cfg.ScratchDir, "regen-exec-*")
 	if err != nil {
 		return nil, fmt.Errorf("exec %s: scratch: %w", ch.Event.ID, err)
@@ -129,9 +149,21 @@ func (e *Engine) run(ctx context.Context, ch wire.Change, scratch string) error 
 		return fmt.Errorf("exec %s: start: %w", ch.Event.ID, err)
 	}
 	sio.started(input)
+	started := time.Now()
 	werr, serr := waitAndSettle(cmd, token, e.cfg.ReapTimeout)
+	recordChild(ctx, cmd.ProcessState, time.Since(started))
 	held := sio.finish(e.cfg.ReapTimeout)
 	return runErr(rctx, ch, outcome{wait: werr, settle: serr, held: held, output: sio.output()})
+}
+
+// recordChild records the generator's wall time and its CPU time (user
+// and system, from the rusage its wait returned: its own and that of the
+// descendants it waited for) in ctx's cost.Recorder.
+func recordChild(ctx context.Context, ps *os.ProcessState, wall time.Duration) {
+	if ps == nil {
+		return
+	}
+	cost.From(ctx).Child(Template, wall, ps.UserTime()+ps.SystemTime())
 }
 
 // outcome is what a run left: Wait's error, the error of killing what it

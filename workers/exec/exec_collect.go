@@ -40,7 +40,7 @@ func collect(ch wire.Change, scratch string, limit int64) ([]wire.Artifact, erro
 		}
 		budget -= int64(len(content))
 		out = append(out, wire.Artifact{Path: f.path, Content: content, Hash: wire.ContentHash(content),
-			Template: "exec", Node: ch.Event.Subject, Revision: ch.Seq, EventID: ch.Event.ID, ExecutionID: ch.ExecutionID})
+			Template: Template, Node: ch.Event.Subject, Revision: ch.Seq, EventID: ch.Event.ID, ExecutionID: ch.ExecutionID})
 	}
 	slices.SortFunc(out, func(a, b wire.Artifact) int { return strings.Compare(a.Path, b.Path) })
 	return out, nil

@@ -11,8 +11,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/cost"
 )
 
 // InlineMaxDefault is how many derived re-renders (artifacts of other
@@ -185,17 +187,22 @@ func (e *Engine) RegenerateGroup(ctx context.Context, chs []wire.Change) ([]wire
 		arts, err := e.Regenerate(ctx, chs[0])
 		return arts, errs, err
 	}
+	start := time.Now()
 	res, err := e.cfg.Model.applyGroup(ctx, chs, errs, e.index.node)
 	if err != nil {
 		return nil, errs, err
 	}
-	arts, err := e.afterWrite(ctx, chs, res)
+	arts, err := e.afterWrite(ctx, chs, res, start)
 	return arts, errs, err
 }
 
-// afterWrite renders what a write to one node affects.
-func (e *Engine) afterWrite(ctx context.Context, chs []wire.Change, res applied) ([]wire.Artifact, error) {
-	if err := e.index.Wait(ctx, res.rev); err != nil {
+// afterWrite renders what a write to one node, begun at start, affects.
+// The write and the wait for the index to hold it are the model stage of
+// the change's cost.
+func (e *Engine) afterWrite(ctx context.Context, chs []wire.Change, res applied, start time.Time) ([]wire.Artifact, error) {
+	err := e.index.Wait(ctx, res.rev)
+	cost.From(ctx).AddStage(cost.Model, time.Since(start))
+	if err != nil {
 		return nil, err
 	}
 	own, derived := e.affected(res, redelivered(chs))
@@ -285,6 +292,7 @@ func (e *Engine) announceTemplates(ctx context.Context, ch wire.Change) error {
 	if err != nil {
 		return err
 	}
+	cost.From(ctx).KVOps(1)
 	w, err := e.cfg.Model.kv.Put(ctx, TemplatesKey, data)
 	if err != nil {
 		return fmt.Errorf("template_changed %s: announce: %w", ch.Event.Subject, err)

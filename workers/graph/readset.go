@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/regen-dev/regen/internal/cost"
 	"github.com/regen-dev/regen/internal/kvjson"
 )
 
@@ -133,6 +134,7 @@ func writeReadSet(ctx context.Context, kv jetstream.KeyValue, key string, rs *Re
 	if rs != nil {
 		return kvjson.Put(ctx, kv, key, rs, kvRev)
 	}
+	cost.From(ctx).KVOps(1)
 	err := kv.Delete(ctx, key, jetstream.LastRevision(kvRev))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		err = nil

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/cost"
 )
 
 // maxRerenders is how many times one artifact is rendered again in a row
@@ -19,8 +21,10 @@ const maxRerenders = 4
 const MetaRevision = "revision"
 
 // renderIDs renders own and derived; when Stale is set, the derived past
-// InlineMax are published as artifact_stale events instead.
+// InlineMax are published as artifact_stale events instead. Its time is
+// the render stage of the change's cost.
 func (e *Engine) renderIDs(ctx context.Context, ch wire.Change, own, derived []ArtifactID) ([]wire.Artifact, error) {
+	defer addStage(ctx, cost.Render, time.Now())
 	if e.cfg.Stale != nil && len(derived) > e.cfg.InlineMax {
 		rev := e.index.Rev()
 		tasks := make([]StaleTask, 0, len(derived)-e.cfg.InlineMax)
@@ -53,6 +57,8 @@ type rendering struct {
 	deps    []string
 	old     ReadSet // the stored read set, if had
 	had     bool
+	took    time.Duration // the render's own time (timedRenderAt)
+	cpu     time.Duration // and its CPU time, when measured
 }
 
 // renderOne renders id from the current model and records its read set;
@@ -65,7 +71,9 @@ func (e *Engine) renderOne(ctx context.Context, ch wire.Change, id ArtifactID) (
 	}
 	var moved []string // paths of records replaced by the attempts
 	for attempt := 1; ; attempt++ {
-		r, err := bounded(e, ctx, "render "+id.String(), func() (rendering, error) { return e.renderAt(ctx, t, id) })
+		rec := cost.From(ctx)
+		r, err := bounded(e, ctx, "render "+id.String(), func() (rendering, error) { return e.timedRenderAt(ctx, rec, t, id) })
+		rec.RenderedCPU(id.Template, r.took, r.cpu, len(r.content))
 		if err != nil {
 			return nil, err
 		}
@@ -131,6 +139,24 @@ func (e *Engine) gone(ctx context.Context, ch wire.Change, id ArtifactID) ([]wir
 		return nil, nil
 	}
 	return []wire.Artifact{deleteArtifact(ch, id, old.Path, rev)}, nil
+}
+
+// timedRenderAt is renderAt timed from within the goroutine that renders
+// (so that the time is the render's, not the wait for its result): with a
+// recorder rec, also its CPU time, on its OS thread (cost.OnThread). The
+// time is the template's share of the event's cost.
+func (e *Engine) timedRenderAt(ctx context.Context, rec *cost.Recorder, t *Template, id ArtifactID) (rendering, error) {
+	start := time.Now()
+	if rec == nil {
+		r, err := e.renderAt(ctx, t, id)
+		r.took = time.Since(start)
+		return r, err
+	}
+	var r rendering
+	var err error
+	cpu, _ := cost.OnThread(func() { r, err = e.renderAt(ctx, t, id) })
+	r.took, r.cpu = time.Since(start), cpu
+	return r, err
 }
 
 // renderAt renders t for id from the model at the index's current
@@ -244,7 +270,13 @@ func (e *Engine) stale(ctx context.Context, chs []wire.Change) ([]wire.Artifact,
 	if last, ok := e.rendered.Load(id.key()); ok && last.(uint64) >= rev && rev > 0 {
 		return nil, nil
 	}
+	defer addStage(ctx, cost.Render, time.Now())
 	return e.renderOne(ctx, chs[0], id)
+}
+
+// addStage adds the time since start to stage s of ctx's cost.Recorder.
+func addStage(ctx context.Context, s cost.Stage, start time.Time) {
+	cost.From(ctx).AddStage(s, time.Since(start))
 }
 
 // staleID is the artifact an artifact_stale event names: Subject is the
