@@ -30,7 +30,11 @@ func authConfig(t *testing.T, url, password string) config.Config {
 	cfg.Templates = "../../examples/templates"
 	cfg.Deploy = []string{"dir:" + t.TempDir()}
 	cfg.HTTP = "127.0.0.1:0"
-	cfg.Orchestrator.FetchWait = 50 * time.Millisecond
+	// Few pull requests while idle: nats-server 2.15.2's auth reload reads
+	// a client's message counters unsynchronised (sendAccountAuthErrorEvent)
+	// while its read loop updates them, which the race detector reports
+	// when the replica is publishing at that moment.
+	cfg.Orchestrator.FetchWait = 2 * time.Second
 	cfg.Orchestrator.MaxConcurrent, cfg.Orchestrator.BatchSize = 4, 16
 	cfg.Orchestrator.Replica = "rotated"
 	if err := cfg.Validate(); err != nil {
