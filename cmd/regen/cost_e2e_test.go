@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -17,13 +16,6 @@ import (
 	"github.com/regen-dev/regen/internal/testkit"
 )
 
-// costTemplateFile is a template whose render loops iterations times
-// before printing the node's subject.
-func costTemplateFile(name string, iterations int) string {
-	return fmt.Sprintf("---\nname: %s\noutput: %s/{{ shortHash .Node.Subject }}.txt\n---\n"+
-		"{{ range $i := %d }}{{ if eq $i -1 }}never{{ end }}{{ end }}{{ .Node.Subject }}\n", name, name, iterations)
-}
-
 // A template made 10× more expensive than another on the same nodes shows
 // 10× (± 30%) the CPU in `regen cost --json`, read back from the
 // cost_report telemetry of a running replica.
@@ -31,7 +23,7 @@ func TestRegenCostShowsTheDearTemplateTenTimesTheCheap(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	for name, iterations := range map[string]int{"cheap": 800, "dear": 8_000} {
-		if err := os.WriteFile(filepath.Join(dir, name+".tmpl"), []byte(costTemplateFile(name, iterations)), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name+".tmpl"), []byte(testkit.CostTemplate(name, iterations)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

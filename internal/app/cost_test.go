@@ -18,18 +18,6 @@ import (
 	"github.com/regen-dev/regen/internal/testkit"
 )
 
-// costTemplate is a node template whose body runs iterations range
-// iterations, each a comparison, and writes a line.
-func costTemplate(name string, iterations int) string {
-	return "---\nname: " + name + "\noutput: " + name + "/{{ shortHash .Node.Subject }}.txt\n---\n" +
-		"{{ range $i := " + itoa(iterations) + " }}{{ if eq $i -1 }}never{{ end }}{{ end }}{{ .Node.Subject }}\n"
-}
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}
-
 // costReports sums the cost_report telemetry published on nc.
 type costReports struct {
 	mu  sync.Mutex
@@ -85,7 +73,7 @@ func TestCostReportsAttributeCPUToTheDearTemplate(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	for name, iterations := range map[string]int{"cheap": 800, "dear": 8_000} {
-		if err := os.WriteFile(filepath.Join(dir, name+".tmpl"), []byte(costTemplate(name, iterations)), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name+".tmpl"), []byte(testkit.CostTemplate(name, iterations)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

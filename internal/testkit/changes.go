@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"fmt"
 	"os"
 	"testing"
 
@@ -38,4 +39,12 @@ func EdgeChange(seq uint64, typ wire.ChangeType, subject, pred, obj string) wire
 	ch := NodeChange(seq, typ, subject, nil)
 	ch.Event.Predicate, ch.Event.Object = &pred, &obj
 	return ch
+}
+
+// CostTemplate is a node template named name whose body runs a range of
+// iterations comparisons before writing the node's subject, so that its
+// render costs in proportion to iterations (the cost-accounting tests).
+func CostTemplate(name string, iterations int) string {
+	return fmt.Sprintf("---\nname: %s\noutput: %s/{{ shortHash .Node.Subject }}.txt\n---\n"+
+		"{{ range $i := %d }}{{ if eq $i -1 }}never{{ end }}{{ end }}{{ .Node.Subject }}\n", name, name, iterations)
 }
