@@ -1,0 +1,110 @@
+package console
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/regen-dev/regen/bus"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// Console is the live console: an http.Handler serving the page, the API
+// and the event stream, fed by its own loops between Start and Stop. Its
+// methods are safe for concurrent use; Stop is safe to call twice.
+type Console struct {
+	cfg   Config
+	log   *slog.Logger
+	state *state
+	hub   *hub
+	dlq   *bus.DeadLetters
+	mux   *http.ServeMux
+
+	mu      sync.Mutex
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	closing chan struct{} // closed by Stop: open event streams end
+}
+
+// New returns a stopped console for cfg (defaults filled in).
+func New(cfg Config) (*Console, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &Console{cfg: cfg, log: cfg.Logger.With(slog.String("component", "console")), state: newState(cfg),
+		hub: newHub(), dlq: bus.NewDeadLetters(cfg.JetStream), closing: make(chan struct{})}
+	c.mux = c.routes()
+	return c, nil
+}
+
+// routes maps the page, the API and the event stream.
+func (c *Console) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(assets, "assets") // the embedded tree always has assets/
+	mux.Handle("GET /", http.FileServerFS(static))
+	mux.HandleFunc("GET /api/snapshot", c.getSnapshot)
+	mux.HandleFunc("GET /api/events", c.events)
+	mux.HandleFunc("GET /api/feed", c.getFeed)
+	mux.HandleFunc("GET /api/deployments", c.getDeployments)
+	mux.HandleFunc("GET /api/story", c.getStory)
+	mux.HandleFunc("GET /api/dlq", c.getDLQ)
+	mux.Handle("POST /api/dlq/replay", c.mutating(c.replay))
+	mux.Handle("POST /api/dlq/purge", c.mutating(c.purge))
+	mux.Handle("POST /api/levels/{priority}/pause", c.mutating(c.pause))
+	mux.Handle("POST /api/levels/{priority}/resume", c.mutating(c.resume))
+	return mux
+}
+
+// ServeHTTP serves the console.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+	c.mux.ServeHTTP(w, r)
+}
+
+// Start begins reading telemetry and polling the registry, the consumers
+// and the DLQ, until Stop. A second Start does nothing.
+func (c *Console) Start(ctx context.Context) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cancel != nil {
+		return
+	}
+	ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	c.wg.Add(2)
+	go func() { defer c.wg.Done(); c.feedLoop(ctx) }()
+	go func() { defer c.wg.Done(); c.pollLoop(ctx) }()
+}
+
+// Stop ends the loops and the open event streams and waits for the loops
+// until ctx is done (then it returns ctx.Err()). Safe to call twice and
+// before Start.
+func (c *Console) Stop(ctx context.Context) error {
+	c.mu.Lock()
+	cancel := c.cancel
+	select {
+	case <-c.closing:
+	default:
+		close(c.closing)
+	}
+	c.mu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	done := make(chan struct{})
+	go func() { c.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
