@@ -6,6 +6,7 @@
 //	regen rollback PATH [--deploy-dir DIR]   put a deployed file's previous version back (and in the ledger)
 //	regen watch    [flags]   print telemetry events (--since 10m replays, --type filters, --json raw)
 //	regen stats    [flags]   every live replica's stats and the totals (--json: one document)
+//	regen console  [flags]   the live web console of a deployment (--nats-url, --http ADDR)
 //	regen healthcheck --url URL   exit 0 when the URL answers 2xx (container healthchecks)
 //	regen config   [flags]   print the effective configuration as YAML
 //	regen bench    [flags]   the performance suite: table, --json, docs/benchmarks.md
@@ -39,6 +40,7 @@ func commands() []command {
 		{"rollback", "put a deployed file's previous version back from .regen/prev/ and record it", rollbackCmd},
 		{"watch", "print telemetry events as they happen (--since replays, --type filters)", watchCmd},
 		{"stats", "show every live replica's stats and the totals", statsCmd},
+		{"console", "serve the live web console of a deployment (--nats-url, --http ADDR)", consoleCmd},
 		{"pause", "pause a priority level on every replica (--priority LEVEL; priority_levels)", pauseCmd},
 		{"resume", "resume a paused priority level (--priority LEVEL)", resumeCmd},
 		{"healthcheck", "GET a probe URL; exit 0 on 2xx, 1 otherwise (container healthchecks)", healthcheckCmd},

@@ -49,6 +49,7 @@ func (c *Console) mutating(h http.HandlerFunc) http.Handler {
 		c.log.InfoContext(r.Context(), "console action", slog.String("path", r.URL.Path),
 			slog.String("remote", r.RemoteAddr))
 		h(w, r)
+		c.pollOnce(r.Context()) // the next state message shows the action's effect
 	})
 }
 

@@ -155,8 +155,11 @@ func delivered(steps []Step) []Step {
 	for _, s := range steps {
 		if s.ExecutionID != "" && !seen[s.ExecutionID] {
 			seen[s.ExecutionID] = true
-			out = append(out, Step{At: s.At, What: "delivered", Replica: s.Replica, ExecutionID: s.ExecutionID,
-				Detail: map[string]any{"deliveries": s.Detail["deliveries"]}})
+			d := Step{At: s.At, What: "delivered", Replica: s.Replica, ExecutionID: s.ExecutionID, Detail: map[string]any{}}
+			if n, ok := s.Detail["deliveries"]; ok {
+				d.Detail["deliveries"] = n
+			}
+			out = append(out, d)
 		}
 		out = append(out, s)
 	}
