@@ -39,7 +39,9 @@ type Service struct {
 	metrics *observe.Metrics
 	obs     *observe.Service
 	console *console.Console // nil without --http
-	graph   *graph.Engine    // nil with the exec engine
+	// consoleFragment is "#token=..." when the console's token was generated.
+	consoleFragment string
+	graph           *graph.Engine // nil with the exec engine
 	// limits are the replica's rate limiters (empty without rate_limits).
 	limits *ratelimit.Set
 	// done closes when the loop ends by itself or the connection closes

@@ -12,8 +12,8 @@ import (
 )
 
 // startConsole builds and starts the live console served at / by --http
-// (nil without --http). A token generated for a non-loopback address is
-// printed once on stderr, never logged.
+// (nil without --http), generating a token for a non-loopback address
+// without one.
 func (s *Service) startConsole(ctx context.Context) (http.Handler, error) {
 	if s.cfg.HTTP == "" {
 		return nil, nil
@@ -28,7 +28,7 @@ func (s *Service) startConsole(ctx context.Context) (http.Handler, error) {
 		return nil, fmt.Errorf("console: %w", err)
 	}
 	if generated {
-		fmt.Fprintf(os.Stderr, "regen console token (generated; set --console-token to choose one): %s\n", token)
+		s.consoleFragment = "#token=" + token
 	}
 	c.Start(ctx)
 	s.console = c
@@ -46,10 +46,16 @@ func (s *Service) stopConsole(ctx context.Context) {
 	}
 }
 
-// logConsole logs the console's URL once the HTTP server listens.
+// logConsole logs the console's URL once the HTTP server listens. A
+// generated token is printed once on stderr with the URL, never logged.
 func (s *Service) logConsole(addr string) {
-	if s.console != nil && addr != "" {
-		s.log.Info("console", slog.String("url", ConsoleURL(addr)))
+	if s.console == nil || addr == "" {
+		return
+	}
+	s.log.Info("console", slog.String("url", ConsoleURL(addr)), slog.Bool("token", s.consoleFragment != "" || s.cfg.ConsoleToken != ""))
+	if s.consoleFragment != "" {
+		fmt.Fprintf(os.Stderr, "regen console (token generated; set --console-token to choose one): %s%s\n",
+			ConsoleURL(addr), s.consoleFragment)
 	}
 }
 

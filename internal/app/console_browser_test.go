@@ -132,7 +132,11 @@ func TestConsoleInABrowser(t *testing.T) {
 		return err == nil && fi.Mode().IsRegular()
 	})
 	waitJS(t, tab, long, "the dead letters empty again", `!document.querySelector('#dlq-table tr[data-id]')`)
+	waitJS(t, tab, long, "the counters show the replay", `document.getElementById('m-dlq').textContent === '0' &&
+		Number(document.getElementById('m-processed').textContent.replace(/,/g, '')) >= 42`)
 	waitJS(t, tab, long, "the page never reloaded", `window.loadedOnce === true`)
+	waitJS(t, tab, long, "no request to another origin",
+		`performance.getEntriesByType('resource').every((e) => e.name.startsWith(location.origin))`)
 	screenshot(t, tab)
 	fitsAPhone(t, url)
 }

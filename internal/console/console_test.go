@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -236,3 +237,27 @@ func (f *fakeMsg) Ack(done func(error))    { done(nil) }
 func (f *fakeMsg) Nak(time.Duration) error { return nil }
 func (f *fakeMsg) Term(string) error       { return nil }
 func (f *fakeMsg) InProgress() error       { return nil }
+
+// pageBudget is the most the embedded page may weigh.
+const pageBudget = 64 << 10
+
+func TestThePageIsSmallAndServed(t *testing.T) {
+	t.Parallel()
+	total := 0
+	err := fs.WalkDir(assets, "assets", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := assets.ReadFile(path)
+		total += len(data)
+		return err
+	})
+	if err != nil || total > pageBudget {
+		t.Fatalf("page weighs %d bytes (%v), budget %d", total, err, pageBudget)
+	}
+	t.Logf("page weight: %d bytes", total)
+	c, err := New(Config{Conn: &nats.Conn{}, JetStream: nil})
+	if err == nil || c != nil {
+		t.Fatal("New without JetStream: want an error")
+	}
+}
