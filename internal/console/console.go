@@ -15,8 +15,10 @@ import (
 var assets embed.FS
 
 // Console is the live console: an http.Handler serving the page, the API
-// and the event stream, fed by its own loops between Start and Stop. Its
-// methods are safe for concurrent use; Stop is safe to call twice.
+// and the event stream. Its loops (the telemetry feed and the polls) run
+// from the first request it serves after Start until Stop, so a replica
+// whose console nobody opens reads nothing. Its methods are safe for
+// concurrent use; Stop is safe to call twice.
 type Console struct {
 	cfg   Config
 	log   *slog.Logger
@@ -26,6 +28,7 @@ type Console struct {
 	mux   *http.ServeMux
 
 	mu      sync.Mutex
+	base    context.Context // set by Start: the loops' parent
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	closing chan struct{} // closed by Stop: open event streams end
@@ -66,21 +69,43 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+	c.run()
 	c.mux.ServeHTTP(w, r)
 }
 
-// Start begins reading telemetry and polling the registry, the consumers
-// and the DLQ, until Stop. A second Start does nothing.
+// Start arms the console: its loops begin with the first request it
+// serves. ctx's values are kept, not its cancellation (Stop ends the
+// loops). A second Start, or a Start after Stop, does nothing.
 func (c *Console) Start(ctx context.Context) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.cancel != nil {
+	if c.base == nil && !c.stopped() {
+		c.base = context.WithoutCancel(ctx)
+	}
+}
+
+// run starts the loops once the console is armed (no-op otherwise).
+func (c *Console) run() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.base == nil || c.cancel != nil || c.stopped() {
 		return
 	}
-	ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	var ctx context.Context
+	ctx, c.cancel = context.WithCancel(c.base)
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); c.feedLoop(ctx) }()
 	go func() { defer c.wg.Done(); c.pollLoop(ctx) }()
+}
+
+// stopped reports whether Stop was called; c.mu is held.
+func (c *Console) stopped() bool {
+	select {
+	case <-c.closing:
+		return true
+	default:
+		return false
+	}
 }
 
 // Stop ends the loops and the open event streams and waits for the loops
@@ -89,9 +114,7 @@ func (c *Console) Start(ctx context.Context) {
 func (c *Console) Stop(ctx context.Context) error {
 	c.mu.Lock()
 	cancel := c.cancel
-	select {
-	case <-c.closing:
-	default:
+	if !c.stopped() {
 		close(c.closing)
 	}
 	c.mu.Unlock()

@@ -21,12 +21,16 @@ const feedRetry = 2 * time.Second
 // from the newest record seen.
 func (c *Console) feedLoop(ctx context.Context) {
 	from := time.Now().Add(-c.cfg.Window)
+	last := ""
 	for {
 		err := c.feedOnce(ctx, from)
 		if ctx.Err() != nil {
 			return
 		}
-		c.log.WarnContext(ctx, "telemetry feed interrupted", slog.Any("error", err))
+		if msg := err.Error(); msg != last { // the same failure again (no stream yet) is not logged again
+			c.log.WarnContext(ctx, "telemetry feed interrupted", slog.Any("error", err))
+			last = msg
+		}
 		if last := c.state.lastSeen(); !last.IsZero() {
 			from = last.Add(time.Nanosecond)
 		}
