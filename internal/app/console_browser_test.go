@@ -18,6 +18,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/regen-dev/regen/bus"
+	"github.com/regen-dev/regen/bus/wire"
+
 	"github.com/regen-dev/regen/internal/config"
 	"github.com/regen-dev/regen/internal/testkit"
 )
@@ -137,8 +140,28 @@ func TestConsoleInABrowser(t *testing.T) {
 	waitJS(t, tab, long, "the page never reloaded", `window.loadedOnce === true`)
 	waitJS(t, tab, long, "no request to another origin",
 		`performance.getEntriesByType('resource').every((e) => e.name.startsWith(location.origin))`)
+	pauseAndResume(t, tab, b)
 	screenshot(t, tab)
 	fitsAPhone(t, url)
+}
+
+// pauseAndResume pauses the low level for 15 minutes from the page, then
+// resumes it, checking the consumer's state on the server each time.
+func pauseAndResume(t *testing.T, tab context.Context, b *bundle) {
+	t.Helper()
+	const long = 45 * time.Second
+	paused := func() bool {
+		ok, err := bus.LevelPaused(context.Background(), b.js, b.cfg.Consumer.Name, wire.PriorityLow)
+		return err == nil && ok
+	}
+	run(t, tab, long, "pause low from the page", chromedp.SetValue(chromedp.CSS("#pause-for"), "15m"),
+		chromedp.Click(chromedp.CSS(`#levels tr[data-level="low"] button.pause`)),
+		chromedp.WaitVisible(chromedp.CSS("#confirm-yes")), chromedp.Click(chromedp.CSS("#confirm-yes")))
+	testkit.WaitFor(t, long, "low paused", paused)
+	run(t, tab, long, "resume low from the page", chromedp.Click(chromedp.CSS(`#levels tr[data-level="low"] button.resume`)),
+		chromedp.WaitVisible(chromedp.CSS("#confirm-yes")), chromedp.Click(chromedp.CSS("#confirm-yes")))
+	testkit.WaitFor(t, long, "low resumed", func() bool { return !paused() })
+	waitJS(t, tab, long, "the page shows low running", `!!document.querySelector('#levels tr[data-level="low"] button.pause')`)
 }
 
 // requireRefused checks that a mutating request without the token is

@@ -129,9 +129,12 @@
     const rows = s.levels.map((l) => {
       const p = l.priority, name = p || 'single consumer';
       const act = !p ? '' : l.paused
-        ? el('button', {type: 'button', onclick: () => post(`/api/levels/${p}/resume`, {}, `Resume priority level ${p}?`)}, 'Resume ' + p)
-        : el('button', {type: 'button', onclick: () => post(`/api/levels/${p}/pause`, {}, `Pause priority level ${p} on every replica until resumed?`)}, 'Pause ' + p);
-      return el('tr', {}, el('th', {scope: 'row'}, name), el('td', {class: 'mono'}, l.consumer), el('td', {class: 'num'}, fmt(l.pending)),
+        ? el('button', {type: 'button', class: 'resume', onclick: () => post(`/api/levels/${p}/resume`, {}, `Resume priority level ${p}?`)}, 'Resume ' + p)
+        : el('button', {type: 'button', class: 'pause', onclick: () => {
+          const d = $('pause-for').value, label = $('pause-for').selectedOptions[0].textContent;
+          post(`/api/levels/${p}/pause`, {for: d}, `Pause priority level ${p} on every replica ${d ? 'for ' + label : 'until resumed'}?`);
+        }}, 'Pause ' + p);
+      return el('tr', {'data-level': p}, el('th', {scope: 'row'}, name), el('td', {class: 'mono'}, l.consumer), el('td', {class: 'num'}, fmt(l.pending)),
         el('td', {}, l.pending === 0 ? '–' : dur(l.drain_s)),
         el('td', {}, l.paused ? 'paused' + (l.pause_until ? ' until ' + time(l.pause_until) : '') : 'running'), el('td', {}, act));
     });
