@@ -98,19 +98,26 @@ func (c Config) Validate() error {
 	if c.JetStream == nil {
 		errs = append(errs, errors.New("console: JetStream is required"))
 	}
-	for name, d := range map[string]time.Duration{"Window": c.Window, "Bucket": c.Bucket, "Poll": c.Poll,
-		"Push": c.Push, "StoryTimeout": c.StoryTimeout, "RequestTimeout": c.RequestTimeout} {
-		if d < 0 {
-			errs = append(errs, fmt.Errorf("console: %s: must not be negative, got %s", name, d))
+	durations := []struct {
+		name string
+		d    time.Duration
+	}{{"Window", c.Window}, {"Bucket", c.Bucket}, {"Poll", c.Poll}, {"Push", c.Push},
+		{"StoryTimeout", c.StoryTimeout}, {"RequestTimeout", c.RequestTimeout}}
+	for _, f := range durations {
+		if f.d < 0 {
+			errs = append(errs, fmt.Errorf("console: %s: must not be negative, got %s", f.name, f.d))
 		}
 	}
 	if c.Bucket > c.Window {
 		errs = append(errs, fmt.Errorf("console: Bucket %s is longer than Window %s", c.Bucket, c.Window))
 	}
-	for name, n := range map[string]int{"FeedSize": c.FeedSize, "DeploySize": c.DeploySize, "CostSize": c.CostSize,
-		"StoryScan": c.StoryScan} {
-		if n < 0 {
-			errs = append(errs, fmt.Errorf("console: %s: must not be negative, got %d", name, n))
+	sizes := []struct {
+		name string
+		n    int
+	}{{"FeedSize", c.FeedSize}, {"DeploySize", c.DeploySize}, {"CostSize", c.CostSize}, {"StoryScan", c.StoryScan}}
+	for _, f := range sizes {
+		if f.n < 0 {
+			errs = append(errs, fmt.Errorf("console: %s: must not be negative, got %d", f.name, f.n))
 		}
 	}
 	return errors.Join(errs...)
