@@ -26,6 +26,7 @@ const (
 	StoryTimeoutDefault   = 10 * time.Second
 	RequestTimeoutDefault = 5 * time.Second
 	ComponentDefault      = "console"
+	IdleDefault           = 10 * time.Minute
 )
 
 // Config configures New. Conn and JetStream are required; every other
@@ -65,6 +66,10 @@ type Config struct {
 	// RequestTimeout bounds each NATS call of a poll or an API request
 	// (RequestTimeoutDefault).
 	RequestTimeout time.Duration
+	// Idle is how long without a request or an open event stream the
+	// loops keep running (IdleDefault); the next request starts them again,
+	// seeding the charts from the telemetry stream anew.
+	Idle time.Duration
 	// Logger receives feed and poll errors (slog.Default()).
 	Logger *slog.Logger
 }
@@ -83,6 +88,7 @@ func (c Config) WithDefaults() Config {
 	c.StoryScan = cmp.Or(c.StoryScan, StoryScanDefault)
 	c.StoryTimeout = cmp.Or(c.StoryTimeout, StoryTimeoutDefault)
 	c.RequestTimeout = cmp.Or(c.RequestTimeout, RequestTimeoutDefault)
+	c.Idle = cmp.Or(c.Idle, IdleDefault)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -102,7 +108,7 @@ func (c Config) Validate() error {
 		name string
 		d    time.Duration
 	}{{"Window", c.Window}, {"Bucket", c.Bucket}, {"Poll", c.Poll}, {"Push", c.Push},
-		{"StoryTimeout", c.StoryTimeout}, {"RequestTimeout", c.RequestTimeout}}
+		{"StoryTimeout", c.StoryTimeout}, {"RequestTimeout", c.RequestTimeout}, {"Idle", c.Idle}}
 	for _, f := range durations {
 		if f.d < 0 {
 			errs = append(errs, fmt.Errorf("console: %s: must not be negative, got %s", f.name, f.d))

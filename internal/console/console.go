@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/regen-dev/regen/bus"
 )
@@ -16,8 +18,9 @@ var assets embed.FS
 
 // Console is the live console: an http.Handler serving the page, the API
 // and the event stream. Its loops (the telemetry feed and the polls) run
-// from the first request it serves after Start until Stop, so a replica
-// whose console nobody opens reads nothing. Its methods are safe for
+// from the first request it serves after Start until Stop, or until it
+// has been idle (no request, no open event stream) for Config.Idle: a
+// replica whose console nobody watches reads nothing. Its methods are safe for
 // concurrent use; Stop is safe to call twice.
 type Console struct {
 	cfg   Config
@@ -26,6 +29,8 @@ type Console struct {
 	hub   *hub
 	dlq   *bus.DeadLetters
 	mux   *http.ServeMux
+
+	lastUse atomic.Int64 // unix nanoseconds of the last request
 
 	mu      sync.Mutex
 	base    context.Context // set by Start: the loops' parent
@@ -84,18 +89,41 @@ func (c *Console) Start(ctx context.Context) {
 	}
 }
 
-// run starts the loops once the console is armed (no-op otherwise).
+// run marks the console used now and starts its loops when it is armed
+// and they are not running.
 func (c *Console) run() {
+	c.lastUse.Store(time.Now().UnixNano())
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.base == nil || c.cancel != nil || c.stopped() {
 		return
 	}
-	var ctx context.Context
-	ctx, c.cancel = context.WithCancel(c.base)
-	c.wg.Add(2)
-	go func() { defer c.wg.Done(); c.feedLoop(ctx) }()
-	go func() { defer c.wg.Done(); c.pollLoop(ctx) }()
+	ctx, cancel := context.WithCancel(c.base)
+	c.cancel = cancel
+	c.wg.Add(1)
+	go func() { defer c.wg.Done(); c.loops(ctx, cancel) }()
+}
+
+// loops runs the feed and the polls until ctx is done (Stop, or the poll
+// loop found the console idle), then forgets what they gathered: the
+// next run seeds everything again.
+func (c *Console) loops(ctx context.Context, cancel context.CancelFunc) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); c.feedLoop(ctx) }()
+	go func() { defer wg.Done(); c.pollLoop(ctx, cancel) }()
+	wg.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cancel()
+	c.cancel = nil
+	c.state.reset()
+}
+
+// idle reports whether no event stream is open and no request came for
+// Idle.
+func (c *Console) idle(now time.Time) bool {
+	return c.hub.count() == 0 && now.Sub(time.Unix(0, c.lastUse.Load())) > c.cfg.Idle
 }
 
 // stopped reports whether Stop was called; c.mu is held.

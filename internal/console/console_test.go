@@ -33,7 +33,7 @@ type testBundle struct {
 
 // setup provisions a deployment with priority levels on an embedded
 // server and starts a console on it, served by an httptest server.
-func setup(t *testing.T) *testBundle {
+func setup(t *testing.T, mod ...func(*Config)) *testBundle {
 	t.Helper()
 	s := testkit.StartServer(t)
 	nc, js := testkit.Connect(t, s)
@@ -41,8 +41,12 @@ func setup(t *testing.T) *testBundle {
 	if err := bus.Provision(ctx, js, bus.ProvisionConfig{Levels: wire.Priorities, Storage: jetstream.MemoryStorage}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := New(Config{Conn: nc, JetStream: js, Token: testToken, Poll: 100 * time.Millisecond,
-		Push: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := Config{Conn: nc, JetStream: js, Token: testToken, Poll: 100 * time.Millisecond,
+		Push: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,4 +264,41 @@ func TestThePageIsSmallAndServed(t *testing.T) {
 	if err == nil || c != nil {
 		t.Fatal("New without JetStream: want an error")
 	}
+}
+
+// running reports whether the console's loops run.
+func (c *Console) running() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cancel != nil
+}
+
+// An idle console stops reading; the next request seeds it again from the
+// telemetry stream, counting nothing twice.
+func TestAnIdleConsoleStopsAndReseeds(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *Config) { c.Idle = 300 * time.Millisecond; c.Poll = 50 * time.Millisecond })
+	if b.c.running() {
+		t.Fatal("loops running before any request")
+	}
+	b.publish(t, wire.RegenerationCompletedData{Events: 7, Succeeded: 7, DurationMS: 3})
+	var snap Snapshot
+	testkit.WaitFor(t, 20*time.Second, "the cycle counted", func() bool {
+		b.get(t, "/api/snapshot", &snap)
+		return snap.WindowEvents == 7
+	})
+	testkit.WaitFor(t, 20*time.Second, "the loops stopped when idle", func() bool { return !b.c.running() })
+	if n := b.c.state.snapshot(time.Now()).WindowEvents; n != 0 {
+		t.Fatalf("an idle console still holds %d events", n)
+	}
+	b.get(t, "/api/snapshot", &snap) // starts the loops again
+	b.publish(t, wire.RegenerationCompletedData{Events: 1, Succeeded: 1, DurationMS: 3})
+	testkit.WaitFor(t, 20*time.Second, "both cycles counted once after the restart", func() bool {
+		b.get(t, "/api/snapshot", &snap) // keeps the console in use
+		n := snap.WindowEvents
+		if n > 8 {
+			t.Fatalf("%d events: counted twice", n)
+		}
+		return n == 8
+	})
 }

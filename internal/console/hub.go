@@ -39,3 +39,10 @@ func (h *hub) publish(item feedItem) {
 		}
 	}
 }
+
+// count is the number of open subscriptions.
+func (h *hub) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}

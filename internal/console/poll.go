@@ -14,11 +14,17 @@ import (
 )
 
 // pollLoop reads the registry, the consumers and the DLQ every Poll
-// until ctx is done.
-func (c *Console) pollLoop(ctx context.Context) {
+// until ctx is done; when the console is idle it calls stop (ending the
+// feed too) and returns.
+func (c *Console) pollLoop(ctx context.Context, stop context.CancelFunc) {
 	t := time.NewTicker(c.cfg.Poll)
 	defer t.Stop()
 	for {
+		if c.idle(time.Now()) {
+			c.log.DebugContext(ctx, "console idle: loops stopped until the next request")
+			stop()
+			return
+		}
 		c.pollOnce(ctx)
 		select {
 		case <-ctx.Done():

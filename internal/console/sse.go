@@ -42,6 +42,7 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 		case <-c.closing:
 			return
 		case <-t.C:
+			c.run() // an open stream keeps the loops running (restarts them if they just went idle)
 			err = sendEvent(w, rc, "state", c.state.snapshot(time.Now()))
 		case item := <-items:
 			err = sendEvent(w, rc, "telemetry", item.Raw)

@@ -65,6 +65,17 @@ func newState(cfg Config) *state {
 		deploys: newRing[Deployment](cfg.DeploySize), costs: newRing[costItem](cfg.CostSize)}
 }
 
+// reset forgets everything ingested and polled (the rings' sequence
+// numbers go on, so a page notices the change).
+func (s *state) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fresh := newState(s.cfg)
+	fresh.feed.seq, fresh.deploys.seq, fresh.costs.seq = s.feed.seq, s.deploys.seq, s.costs.seq
+	s.series, s.feed, s.deploys, s.costs = fresh.series, fresh.feed, fresh.deploys, fresh.costs
+	s.advice, s.last, s.poll = nil, time.Time{}, polled{}
+}
+
 // ingest adds one telemetry record (raw JSON) read at now; a record that
 // does not decode is ignored. It returns the feed item (ok false when
 // ignored).
