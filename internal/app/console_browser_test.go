@@ -140,13 +140,42 @@ func TestConsoleInABrowser(t *testing.T) {
 	waitJS(t, tab, long, "the page never reloaded", `window.loadedOnce === true`)
 	waitJS(t, tab, long, "no request to another origin",
 		`performance.getEntriesByType('resource').every((e) => e.name.startsWith(location.origin))`)
+	storySearchAndFilter(t, tab)
 	pauseAndResume(t, tab, b)
 	screenshot(t, tab)
 	fitsAPhone(t, url)
 }
 
+// storySearchAndFilter reads the poison event's story (dead-lettered,
+// then deployed after the replay), searches the deployments by node and
+// filters the feed by type, all from the page.
+func storySearchAndFilter(t *testing.T, tab context.Context) {
+	t.Helper()
+	const long = 45 * time.Second
+	run(t, tab, long, "ask for the story", chromedp.SetValue(chromedp.CSS("#story-id"), "poison-console"),
+		chromedp.Click(chromedp.CSS(`#story-form button[type="submit"]`)))
+	waitJS(t, tab, long, "the story: dead-lettered, then deployed", `(() => {
+		const steps = [...document.querySelectorAll('#story-steps .what')].map((e) => e.textContent);
+		const dead = steps.indexOf('dead-lettered');
+		return dead >= 0 && steps.indexOf('deployed', dead) > dead && steps.filter((s) => s === 'delivered').length === 2;
+	})()`)
+	run(t, tab, long, "search the deployments", chromedp.SendKeys(chromedp.CSS("#deploy-q"), "Node12"))
+	waitJS(t, tab, long, "only Node12's deployments", `(() => {
+		const nodes = [...document.querySelectorAll('#deploy-table tbody tr')].map((r) => r.cells[3] && r.cells[3].textContent);
+		return nodes.length > 0 && nodes.every((n) => n === 'urn:test:Node12');
+	})()`)
+	run(t, tab, long, "show only event_rejected", chromedp.Click(chromedp.CSS("#feed-none")),
+		chromedp.Click(chromedp.CSS(`#feed-types input[value="event_rejected"]`)))
+	waitJS(t, tab, long, "the feed shows only event_rejected", `(() => {
+		const types = [...document.querySelectorAll('#feed-list .ty')].map((e) => e.textContent);
+		return types.length > 0 && types.every((t) => t === 'event_rejected');
+	})()`)
+	run(t, tab, long, "show every type again", chromedp.Click(chromedp.CSS("#feed-all")))
+}
+
 // pauseAndResume pauses the low level for 15 minutes from the page, then
-// resumes it, checking the consumer's state on the server each time.
+// resumes it, with the keyboard only, checking the consumer's state on
+// the server each time.
 func pauseAndResume(t *testing.T, tab context.Context, b *bundle) {
 	t.Helper()
 	const long = 45 * time.Second
@@ -154,12 +183,16 @@ func pauseAndResume(t *testing.T, tab context.Context, b *bundle) {
 		ok, err := bus.LevelPaused(context.Background(), b.js, b.cfg.Consumer.Name, wire.PriorityLow)
 		return err == nil && ok
 	}
-	run(t, tab, long, "pause low from the page", chromedp.SetValue(chromedp.CSS("#pause-for"), "15m"),
-		chromedp.Click(chromedp.CSS(`#levels tr[data-level="low"] button.pause`)),
-		chromedp.WaitVisible(chromedp.CSS("#confirm-yes")), chromedp.Click(chromedp.CSS("#confirm-yes")))
+	// With the keyboard only: Enter on the button, then Tab from Cancel
+	// (focused when the dialog opens) to Confirm, and Enter.
+	byKeyboard := func(button string) []chromedp.Action[chromedp.Void] {
+		return []chromedp.Action[chromedp.Void]{chromedp.Focus(chromedp.CSS(button)), chromedp.KeyEvent("\r"),
+			chromedp.WaitVisible(chromedp.CSS("#confirm-yes")), chromedp.KeyEvent("\t"), chromedp.KeyEvent("\r")}
+	}
+	run(t, tab, long, "choose 15 minutes", chromedp.SetValue(chromedp.CSS("#pause-for"), "15m"))
+	run(t, tab, long, "pause low from the page", byKeyboard(`#levels tr[data-level="low"] button.pause`)...)
 	testkit.WaitFor(t, long, "low paused", paused)
-	run(t, tab, long, "resume low from the page", chromedp.Click(chromedp.CSS(`#levels tr[data-level="low"] button.resume`)),
-		chromedp.WaitVisible(chromedp.CSS("#confirm-yes")), chromedp.Click(chromedp.CSS("#confirm-yes")))
+	run(t, tab, long, "resume low from the page", byKeyboard(`#levels tr[data-level="low"] button.resume`)...)
 	testkit.WaitFor(t, long, "low resumed", func() bool { return !paused() })
 	waitJS(t, tab, long, "the page shows low running", `!!document.querySelector('#levels tr[data-level="low"] button.pause')`)
 }
