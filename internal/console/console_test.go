@@ -33,18 +33,25 @@ type testBundle struct {
 
 // setup provisions a deployment with priority levels on an embedded
 // server and starts a console on it, served by an httptest server.
-func setup(t *testing.T, mod ...func(*Config)) *testBundle {
+func setup(t *testing.T) *testBundle {
+	t.Helper()
+	return setupWith(t, wire.Priorities, nil)
+}
+
+// setupWith provisions the given priority levels (none: one consumer)
+// and lets mod change the console's configuration.
+func setupWith(t *testing.T, levels []wire.Priority, mod func(*Config)) *testBundle {
 	t.Helper()
 	s := testkit.StartServer(t)
 	nc, js := testkit.Connect(t, s)
 	ctx := testkit.Context(t, 30*time.Second)
-	if err := bus.Provision(ctx, js, bus.ProvisionConfig{Levels: wire.Priorities, Storage: jetstream.MemoryStorage}); err != nil {
+	if err := bus.Provision(ctx, js, bus.ProvisionConfig{Levels: levels, Storage: jetstream.MemoryStorage}); err != nil {
 		t.Fatal(err)
 	}
 	cfg := Config{Conn: nc, JetStream: js, Token: testToken, Poll: 100 * time.Millisecond,
 		Push: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	for _, m := range mod {
-		m(&cfg)
+	if mod != nil {
+		mod(&cfg)
 	}
 	c, err := New(cfg)
 	if err != nil {
@@ -277,7 +284,7 @@ func (c *Console) running() bool {
 // telemetry stream, counting nothing twice.
 func TestAnIdleConsoleStopsAndReseeds(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(c *Config) { c.Idle = 300 * time.Millisecond; c.Poll = 50 * time.Millisecond })
+	b := setupWith(t, wire.Priorities, func(c *Config) { c.Idle = 300 * time.Millisecond; c.Poll = 50 * time.Millisecond })
 	if b.c.running() {
 		t.Fatal("loops running before any request")
 	}
@@ -301,4 +308,21 @@ func TestAnIdleConsoleStopsAndReseeds(t *testing.T) {
 		}
 		return n == 8
 	})
+}
+
+// Without priority levels the backlog is the single consumer's.
+func TestWithoutLevelsTheSingleConsumerIsTheBacklog(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, nil, nil)
+	var snap Snapshot
+	testkit.WaitFor(t, 20*time.Second, "the single consumer read", func() bool {
+		b.get(t, "/api/snapshot", &snap)
+		return len(snap.Levels) == 1
+	})
+	if l := snap.Levels[0]; l.Consumer != wire.ConsumerDefault || l.Priority != "" {
+		t.Fatalf("levels %+v: want the single consumer", snap.Levels)
+	}
+	if code, _ := b.post(t, "/api/levels/low/pause", testToken, "{}"); code != http.StatusNotFound {
+		t.Fatalf("pause of a level without level consumers: %d, want 404", code)
+	}
 }
