@@ -140,10 +140,36 @@ func TestConsoleInABrowser(t *testing.T) {
 	waitJS(t, tab, long, "the page never reloaded", `window.loadedOnce === true`)
 	waitJS(t, tab, long, "no request to another origin",
 		`performance.getEntriesByType('resource').every((e) => e.name.startsWith(location.origin))`)
+	costAdviceAndBreakers(t, tab, b)
 	storySearchAndFilter(t, tab)
 	pauseAndResume(t, tab, b)
 	screenshot(t, tab)
 	fitsAPhone(t, url)
+}
+
+// costAdviceAndBreakers publishes a cost report and a scaling advice as
+// a replica would and checks the page shows them, and the breakers.
+func costAdviceAndBreakers(t *testing.T, tab context.Context, b *bundle) {
+	t.Helper()
+	const long = 45 * time.Second
+	tel := bus.NewTelemetry(b.nc, "test")
+	for _, d := range []wire.TelemetryPayload{
+		wire.CostReportData{IntervalSeconds: 60, Total: wire.CostTotals{Events: 41, CPUSeconds: 0.5, BytesOut: 4096},
+			ByTemplate: map[string]wire.CostTotals{"go-struct": {Events: 41, CPUSeconds: 0.5, BytesOut: 4096}}},
+		wire.ScalingAdviceData{RecommendedReplicas: 2, CurrentReplicasEstimate: 1, Pending: 500, ArrivalRate: 20,
+			DrainRate: 10, Reason: "backlog_growing"},
+	} {
+		if err := tel.Publish(wire.TelemetryEvent{Component: "orchestrator", Data: d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tel.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, tab, long, "the cost tables", `document.getElementById('cost-none').hidden &&
+		document.getElementById('cost-tables').textContent.includes('go-struct')`)
+	waitJS(t, tab, long, "the scaling advice", `document.getElementById('advice').textContent.includes('2 replicas recommended')`)
+	waitJS(t, tab, long, "the breakers", `document.getElementById('breakers').textContent.includes('engine: closed')`)
 }
 
 // storySearchAndFilter reads the poison event's story (dead-lettered,
