@@ -109,6 +109,12 @@ func TestConsoleInABrowser(t *testing.T) {
 	run(t, tab, long, "open the console", chromedp.Navigate(url+"#token="+consoleToken),
 		chromedp.WaitVisible(chromedp.CSS("#conn.live")))
 	value(t, tab, long, "mark the page", chromedp.Evaluate[bool](`(window.loadedOnce = true)`))
+	weight := value(t, tab, long, "measure the page", chromedp.Evaluate[[]int](`(() => {
+		const page = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+			.filter((e) => !new URL(e.name).pathname.startsWith('/api/'));
+		return [page.length, page.reduce((n, e) => n + e.transferSize, 0), page.reduce((n, e) => n + e.decodedBodySize, 0)];
+	})()`))
+	t.Logf("page weight: %d requests, %d bytes transferred, %d decoded", weight[0], weight[1], weight[2])
 	before := value(t, tab, long, "read the chart", chromedp.AttributeValue(chromedp.CSS("#chart-eps"), "data-total")).Value
 
 	publish(t, b.js, syntheticNodes(40))

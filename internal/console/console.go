@@ -2,8 +2,6 @@ package console
 
 import (
 	"context"
-	"embed"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -12,9 +10,6 @@ import (
 
 	"github.com/regen-dev/regen/bus"
 )
-
-//go:embed assets
-var assets embed.FS
 
 // Console is the live console: an http.Handler serving the page, the API
 // and the event stream. Its loops (the telemetry feed and the polls) run
@@ -54,8 +49,7 @@ func New(cfg Config) (*Console, error) {
 // routes maps the page, the API and the event stream.
 func (c *Console) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	static, _ := fs.Sub(assets, "assets") // the embedded tree always has assets/
-	mux.Handle("GET /", http.FileServerFS(static))
+	mux.HandleFunc("GET /", serveAsset)
 	mux.HandleFunc("GET /api/snapshot", c.getSnapshot)
 	mux.HandleFunc("GET /api/events", c.events)
 	mux.HandleFunc("GET /api/feed", c.getFeed)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -249,27 +248,53 @@ func (f *fakeMsg) Nak(time.Duration) error { return nil }
 func (f *fakeMsg) Term(string) error       { return nil }
 func (f *fakeMsg) InProgress() error       { return nil }
 
-// pageBudget is the most the embedded page may weigh.
+// pageBudget is the most the embedded page may weigh, uncompressed.
 const pageBudget = 64 << 10
 
 func TestThePageIsSmallAndServed(t *testing.T) {
 	t.Parallel()
-	total := 0
-	err := fs.WalkDir(assets, "assets", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := assets.ReadFile(path)
-		total += len(data)
-		return err
-	})
-	if err != nil || total > pageBudget {
-		t.Fatalf("page weighs %d bytes (%v), budget %d", total, err, pageBudget)
+	files, err := pageAssets()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("page weight: %d bytes", total)
-	c, err := New(Config{Conn: &nats.Conn{}, JetStream: nil})
-	if err == nil || c != nil {
-		t.Fatal("New without JetStream: want an error")
+	plain, gz := 0, 0
+	for _, a := range files {
+		plain, gz = plain+len(a.plain), gz+len(a.gz)
+	}
+	if plain > pageBudget || len(files) != 3 {
+		t.Fatalf("page: %d files, %d bytes: budget %d", len(files), plain, pageBudget)
+	}
+	t.Logf("page weight: %d bytes in %d files, %d gzipped", plain, len(files), gz)
+	srv := httptest.NewServer(http.HandlerFunc(serveAsset))
+	defer srv.Close()
+	get := func(path string, hdr map[string]string) *http.Response {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		tr := &http.Transport{DisableCompression: true}
+		defer tr.CloseIdleConnections()
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		return resp
+	}
+	if r := get("/", map[string]string{"Accept-Encoding": "gzip"}); r.Header.Get("Content-Encoding") != "gzip" ||
+		!strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET / with gzip: %v", r.Header)
+	}
+	r := get("/app.js", nil)
+	if r.Header.Get("Content-Encoding") != "" || r.ContentLength != int64(len(files["app.js"].plain)) {
+		t.Fatalf("GET /app.js without gzip: %v", r.Header)
+	}
+	if r := get("/app.js", map[string]string{"If-None-Match": r.Header.Get("ETag")}); r.StatusCode != http.StatusNotModified {
+		t.Fatalf("GET /app.js with its ETag: %s", r.Status)
+	}
+	if r := get("/nope.js", nil); r.StatusCode != http.StatusNotFound {
+		t.Fatalf("GET /nope.js: %s", r.Status)
 	}
 }
 
