@@ -221,7 +221,11 @@ func pauseAndResume(t *testing.T, tab context.Context, b *bundle) {
 		return []chromedp.Action[chromedp.Void]{chromedp.Focus(chromedp.CSS(button)), chromedp.KeyEvent("\r"),
 			chromedp.WaitVisible(chromedp.CSS("#confirm-yes")), chromedp.KeyEvent("\t"), chromedp.KeyEvent("\r")}
 	}
-	run(t, tab, long, "choose 15 minutes", chromedp.SetValue(chromedp.CSS("#pause-for"), "15m"))
+	run(t, tab, long, "choose 15 minutes", chromedp.SetValue(chromedp.CSS("#pause-for"), "15m"),
+		chromedp.Focus(chromedp.CSS(`#levels tr[data-level="low"] button.pause`)))
+	updates := value(t, tab, long, "count the updates", chromedp.Evaluate[string](`document.body.dataset.updates`))
+	waitJS(t, tab, long, "the focus kept across updates", fmt.Sprintf(`Number(document.body.dataset.updates) >= Number(%s) + 2 &&
+		document.activeElement.dataset.key === 'level-low'`, strconv.Quote(updates)))
 	run(t, tab, long, "pause low from the page", byKeyboard(`#levels tr[data-level="low"] button.pause`)...)
 	testkit.WaitFor(t, long, "low paused", paused)
 	run(t, tab, long, "resume low from the page", byKeyboard(`#levels tr[data-level="low"] button.resume`)...)

@@ -8,7 +8,7 @@
     'deployment_completed', 'deployment_failed', 'event_rejected', 'performance_metric', 'performance_warning',
     'performance_alert', 'scaling_advice', 'tuning_changed', 'rate_limited', 'consumer_paused', 'consumer_resumed',
     'breaker_state_changed', 'cost_report'];
-  let feed = [], snap = null, deploySeq = -1, dlqMsgs = -1, dlqAt = 0, deployAt = 0, feedQueued = false;
+  let feed = [], deploySeq = -1, dlqMsgs = -1, dlqAt = 0, deployAt = 0, feedQueued = false;
   const hidden = new Set(['regeneration_completed', 'deployment_started']);
 
   // el builds an element: attributes, then children (strings become text).
@@ -32,8 +32,17 @@
   };
   const time = (t) => { const d = new Date(t); return isNaN(d) ? '' : d.toLocaleTimeString('en-GB'); };
   const bytes = (b) => b >= 1 << 20 ? fmt(b / 1048576, 1) + ' MiB' : b >= 1024 ? fmt(b / 1024, 1) + ' KiB' : fmt(b) + ' B';
+  // replace swaps container's children, keeping the focus on the new
+  // element with the same data-key: a re-render must not throw a keyboard
+  // user out.
+  function replace(container, kids) {
+    const a = document.activeElement, key = a && container.contains(a) ? a.dataset.key : undefined;
+    container.replaceChildren(...kids);
+    const n = key && container.querySelector(`[data-key="${CSS.escape(key)}"]`);
+    if (n) n.focus();
+  }
   function fill(tbody, rows, empty, cols) {
-    tbody.replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', {colspan: cols}, empty))]));
+    replace(tbody, rows.length ? rows : [el('tr', {}, el('td', {colspan: cols}, empty))]);
   }
 
   // token: from #token=..., the form, or this tab's storage.
@@ -129,8 +138,8 @@
     const rows = s.levels.map((l) => {
       const p = l.priority, name = p || 'single consumer';
       const act = !p ? '' : l.paused
-        ? el('button', {type: 'button', class: 'resume', onclick: () => post(`/api/levels/${p}/resume`, {}, `Resume priority level ${p}?`)}, 'Resume ' + p)
-        : el('button', {type: 'button', class: 'pause', onclick: () => {
+        ? el('button', {type: 'button', class: 'resume', 'data-key': 'level-' + p, onclick: () => post(`/api/levels/${p}/resume`, {}, `Resume priority level ${p}?`)}, 'Resume ' + p)
+        : el('button', {type: 'button', class: 'pause', 'data-key': 'level-' + p, onclick: () => {
           const d = $('pause-for').value, label = $('pause-for').selectedOptions[0].textContent;
           post(`/api/levels/${p}/pause`, {for: d}, `Pause priority level ${p} on every replica ${d ? 'for ' + label : 'until resumed'}?`);
         }}, 'Pause ' + p);
@@ -168,9 +177,9 @@
       const id = r.data && r.data.event_id;
       return el('li', {}, el('span', {class: 't'}, time(r.timestamp)), el('span', {class: typeClass(r.type)}, r.type),
         el('span', {class: 'mono'}, r.replica), el('span', {class: 'mono'}, summary(r.data)),
-        id ? el('button', {type: 'button', onclick: () => showStory(id), 'aria-label': 'Story of event ' + id}, 'story') : null);
+        id ? el('button', {type: 'button', 'data-key': 'feed-' + r.id, onclick: () => showStory(id), 'aria-label': 'Story of event ' + id}, 'story') : null);
     });
-    $('feed-list').replaceChildren(...(items.length ? items : [el('li', {}, 'nothing yet')]));
+    replace($('feed-list'), items.length ? items : [el('li', {}, 'nothing yet')]);
   }
   function queueFeed() { if (!feedQueued) { feedQueued = true; requestAnimationFrame(renderFeed); } }
   function renderTypes() {
@@ -188,7 +197,7 @@
       fill($('deploy-table').tBodies[0], list.map((d) => el('tr', {}, el('td', {}, time(d.at)), el('td', {class: 'mono'}, d.path),
         el('td', {}, d.template), el('td', {class: 'mono'}, d.node), el('td', {class: 'mono', title: d.hash}, (d.hash || '').slice(0, 12)),
         el('td', {class: 'num'}, d.revision), el('td', {class: 'num'}, fmt(d.duration_ms, 1) + ' ms'),
-        el('td', {}, d.event_id ? el('button', {type: 'button', onclick: () => showStory(d.event_id), 'aria-label': 'Story of event ' + d.event_id}, d.event_id) : ''))),
+        el('td', {}, d.event_id ? el('button', {type: 'button', 'data-key': 'dep-' + d.event_id + d.path, onclick: () => showStory(d.event_id), 'aria-label': 'Story of event ' + d.event_id}, d.event_id) : ''))),
       'no deployment', 8);
     } catch (e) { say('deployments: ' + e.message, true); }
   }
@@ -202,7 +211,7 @@
       fill($('dlq-table').tBodies[0], list.map((d) => el('tr', {'data-id': d.id}, el('td', {class: 'num'}, d.seq),
         el('td', {class: 'mono'}, d.id), el('td', {}, d.change_type), el('td', {class: 'mono'}, d.subject), el('td', {}, d.reason),
         el('td', {class: 'wrap'}, d.error), el('td', {class: 'num'}, d.deliveries), el('td', {}, time(d.dead_at)),
-        el('td', {}, d.truncated ? 'truncated' : el('button', {type: 'button', class: 'replay', 'aria-label': 'Replay ' + d.id,
+        el('td', {}, d.truncated ? 'truncated' : el('button', {type: 'button', class: 'replay', 'data-key': 'dlq-' + d.seq, 'aria-label': 'Replay ' + d.id,
           onclick: async () => { if (await post('/api/dlq/replay', {id: d.id}, `Replay dead letter ${d.id}?`)) loadDLQ(); }}, 'Replay')))),
       'no dead letters', 9);
     } catch (e) { say('dead letters: ' + e.message, true); }
@@ -240,7 +249,7 @@
   }
 
   function onState(s) {
-    snap = s;
+    document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
     renderOverview(s); renderReplicas(s); renderCost(s.cost);
     if (s.deploy_seq !== deploySeq && Date.now() - deployAt > 1500) { deploySeq = s.deploy_seq; loadDeployments(); }
     const msgs = s.dlq ? s.dlq.msgs : 0;
