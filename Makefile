@@ -9,23 +9,30 @@ HTTP      ?= 127.0.0.1:8080
 FUZZTIME  ?= 3s
 PKGS      := ./...
 
-.PHONY: all build run test test-unit fuzz fuzz-short lint bench bench-go clean tools
+.PHONY: all build run test test-unit fuzz fuzz-short lint bench bench-go clean tools chromium
 
 all: build
 
 build:
 	$(GO) build -o $(BIN)/regen ./cmd/regen
 
-## run: a replica with an embedded NATS server, the example templates and a dir deployer
+## run: a replica with an embedded NATS server, the example templates and a
+## dir deployer; the console at http://$(HTTP)/
 run: build
+	@echo "console: http://$(HTTP)/"
 	$(BIN)/regen run --listen $(LISTEN) --data-dir $(DATA_DIR) \
 		--templates examples/templates --deploy dir:$(OUT_DIR) --http $(HTTP)
 
 ## test: vet, every test under -race (goleak in each TestMain), short fuzzing
 test: lint-vet test-unit fuzz-short
 
-test-unit:
+test-unit: chromium
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+## chromium: Debian's chromium for the console's browser test, installed
+## when missing (needs root and the Debian archive, as in CI)
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 ## test-faults: the reliability suite (real nats-server and regen processes:
 ## crashes, restarts, failover, backpressure, soak, partition); see

@@ -7,6 +7,7 @@
 //	regen watch    [flags]   print telemetry events (--since 10m replays, --type filters, --json raw)
 //	regen stats    [flags]   every live replica's stats and the totals (--json: one document)
 //	regen cost     [flags]   what the events cost over the last --since (1h), summed over every replica's cost reports
+//	regen console  [flags]   the live web console of a deployment (--nats-url, --http ADDR)
 //	regen healthcheck --url URL   exit 0 when the URL answers 2xx (container healthchecks)
 //	regen config   [flags]   print the effective configuration as YAML
 //	regen bench    [flags]   the performance suite: table, --json, docs/benchmarks.md
@@ -41,6 +42,7 @@ func commands() []command {
 		{"watch", "print telemetry events as they happen (--since replays, --type filters)", watchCmd},
 		{"stats", "show every live replica's stats and the totals", statsCmd},
 		{"cost", "sum the replicas' cost reports of the last --since (1h) by template, source, priority and target", costCmd},
+		{"console", "serve the live web console of a deployment (--nats-url, --http ADDR)", consoleCmd},
 		{"pause", "pause a priority level on every replica (--priority LEVEL; priority_levels)", pauseCmd},
 		{"resume", "resume a paused priority level (--priority LEVEL)", resumeCmd},
 		{"healthcheck", "GET a probe URL; exit 0 on 2xx, 1 otherwise (container healthchecks)", healthcheckCmd},

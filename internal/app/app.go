@@ -17,6 +17,7 @@ import (
 	"github.com/regen-dev/regen/bus/embedded"
 	"github.com/regen-dev/regen/bus/wire"
 	"github.com/regen-dev/regen/internal/config"
+	"github.com/regen-dev/regen/internal/console"
 	"github.com/regen-dev/regen/internal/observe"
 	"github.com/regen-dev/regen/internal/ratelimit"
 	"github.com/regen-dev/regen/orchestrator"
@@ -37,7 +38,10 @@ type Service struct {
 	// probes and publishes the replica's stats.
 	metrics *observe.Metrics
 	obs     *observe.Service
-	graph   *graph.Engine // nil with the exec engine
+	console *console.Console // nil without --http
+	// consoleFragment is "#token=..." when the console's token was generated.
+	consoleFragment string
+	graph           *graph.Engine // nil with the exec engine
 	// limits are the replica's rate limiters (empty without rate_limits).
 	limits *ratelimit.Set
 	// done closes when the loop ends by itself or the connection closes
@@ -165,6 +169,7 @@ func (s *Service) Stop(ctx context.Context) error {
 	if lost := s.lost.Load(); lost != nil {
 		err = errors.Join(*lost, err)
 	}
+	s.stopConsole(ctx) // its event streams end first: the HTTP shutdown waits for them
 	if oerr := s.obs.Stop(ctx); oerr != nil {
 		s.log.Warn("observability stop", slog.Any("error", oerr))
 	}

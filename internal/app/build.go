@@ -110,12 +110,22 @@ func (s *Service) deadLetters() *bus.DeadLetters {
 }
 
 // startObserve attaches the metrics gauges, starts the HTTP server (with
-// --http) and the replica registry.
+// --http, the console at /) and the replica registry.
 func (s *Service) startObserve(ctx context.Context) (*observe.Service, error) {
-	return observe.Start(ctx, observe.Config{HTTP: s.cfg.HTTP, Pprof: s.cfg.Pprof, Replica: s.cfg.Orchestrator.Replica,
-		StatsInterval: s.cfg.StatsInterval, Consumers: s.consumers(), Levels: s.levels(), Logger: s.log,
-		OnReplicas: s.onReplicas()},
+	con, err := s.startConsole(ctx)
+	if err != nil {
+		return nil, err
+	}
+	obs, err := observe.Start(ctx, observe.Config{HTTP: s.cfg.HTTP, Pprof: s.cfg.Pprof, Console: con,
+		Replica: s.cfg.Orchestrator.Replica, StatsInterval: s.cfg.StatsInterval, Consumers: s.consumers(),
+		Levels: s.levels(), Logger: s.log, OnReplicas: s.onReplicas()},
 		observe.Deps{Metrics: s.metrics, Orchestrator: s.orch, Conn: s.nc, JetStream: s.js, Live: s.liveChecks()})
+	if err != nil {
+		s.stopConsole(ctx)
+		return nil, err
+	}
+	s.logConsole(obs.HTTPAddr())
+	return obs, nil
 }
 
 // liveChecks are the replica's own liveness checks: a graph engine with

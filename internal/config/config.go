@@ -42,6 +42,9 @@ type Config struct {
 	HTTP string `yaml:"http"`
 	// Pprof serves /debug/pprof/ on the HTTP server (off by default).
 	Pprof bool `yaml:"pprof"`
+	// ConsoleToken is the token the console's mutating requests need
+	// (empty: none on a loopback HTTP address, a generated one otherwise).
+	ConsoleToken string `yaml:"console_token"`
 	// StatsInterval is how often the replica publishes its stats snapshot
 	// to the REGEN_REPLICAS bucket; entries live 3 x as long (5s).
 	StatsInterval time.Duration `yaml:"stats_interval"`
@@ -280,11 +283,11 @@ func (c Config) validateNATS() []error {
 	return errs
 }
 
-// Redacted returns a copy safe to print: the password, the token and any
+// Redacted returns a copy safe to print: the password, the tokens and any
 // credentials embedded in the NATS URLs (nats://user:pass@host) replaced
 // by REDACTED.
 func (c Config) Redacted() Config {
-	for _, s := range []*string{&c.NATS.Password, &c.NATS.Token} {
+	for _, s := range []*string{&c.NATS.Password, &c.NATS.Token, &c.ConsoleToken} {
 		if *s != "" {
 			*s = bus.Redacted
 		}

@@ -92,21 +92,22 @@ func TestUnknownFileFieldIsRefused(t *testing.T) {
 
 func TestOnceAndYAMLRoundTrip(t *testing.T) {
 	t.Parallel()
-	cfg, err := load(t, []string{"--once", "--password", "s3cret"}, nil)
+	cfg, err := load(t, []string{"--once", "--password", "s3cret", "--console-token", "c0nsole"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Orchestrator.Autonomous {
+	if cfg.Orchestrator.Autonomous || cfg.ConsoleToken != "c0nsole" {
 		t.Fatal("--once left autonomous on")
 	}
 	out, err := YAML(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(out), "s3cret") || !strings.Contains(string(out), "max_concurrent:") {
+	if strings.Contains(string(out), "s3cret") || strings.Contains(string(out), "c0nsole") ||
+		!strings.Contains(string(out), "max_concurrent:") {
 		t.Fatalf("yaml:\n%s", out)
 	}
-	back, err := load(t, []string{"--config", writeFile(t, strings.Replace(string(out), "REDACTED", "x", 1))}, nil)
+	back, err := load(t, []string{"--config", writeFile(t, strings.ReplaceAll(string(out), "REDACTED", "x"))}, nil)
 	if err != nil || back.Orchestrator.Autonomous {
 		t.Fatalf("printed config does not load back: %v", err)
 	}

@@ -37,6 +37,9 @@ type ServerConfig struct {
 	CheckTimeout time.Duration
 	// Pprof serves net/http/pprof under /debug/pprof/ (off).
 	Pprof bool
+	// Console, when set, serves every path the routes above do not (the
+	// live console at /).
+	Console http.Handler
 	// Logger receives serve errors (slog.Default()).
 	Logger *slog.Logger
 }
@@ -82,6 +85,9 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	if s.cfg.Console != nil {
+		mux.Handle("/", s.cfg.Console)
 	}
 	return mux
 }

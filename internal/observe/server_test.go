@@ -111,3 +111,19 @@ func TestStartReportsListenErrors(t *testing.T) {
 		t.Fatal("second server on the same address started")
 	}
 }
+
+// A Console handler takes every path but the probes and /metrics.
+func TestConsoleServesEveryOtherPath(t *testing.T) {
+	t.Parallel()
+	console := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("console")) })
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("metrics")) })
+	_, url := startServer(t, observe.ServerConfig{Console: console, Metrics: metrics})
+	for path, want := range map[string]string{"/": "console", "/api/snapshot": "console", "/metrics": "metrics"} {
+		if code, body := get(t, url+path); code != http.StatusOK || body != want {
+			t.Errorf("GET %s: %d %q, want %q", path, code, body, want)
+		}
+	}
+	if code, body := get(t, url+"/healthz"); code != http.StatusOK || !strings.Contains(body, `"ready":true`) {
+		t.Errorf("GET /healthz: %d %s", code, body)
+	}
+}

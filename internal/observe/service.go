@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
@@ -21,6 +22,8 @@ type Config struct {
 	HTTP string
 	// Pprof serves /debug/pprof/ on the HTTP server.
 	Pprof bool
+	// Console, when set, is served at / on the HTTP server.
+	Console http.Handler
 	// Replica is this replica's id (required).
 	Replica string
 	// Version is reported in the replica's stats (BuildVersion()).
@@ -89,7 +92,7 @@ func Start(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 		Replica: cfg.Replica, Version: cfg.Version, Interval: cfg.StatsInterval, Logger: cfg.Logger, OnReplicas: cfg.OnReplicas})}
 	if cfg.HTTP != "" {
 		s.server = NewServer(ServerConfig{Addr: cfg.HTTP, Metrics: deps.Metrics.Handler(), Pprof: cfg.Pprof,
-			Live: p.live(), Checks: p.checks(), CheckTimeout: cfg.CheckTimeout, Logger: cfg.Logger})
+			Console: cfg.Console, Live: p.live(), Checks: p.checks(), CheckTimeout: cfg.CheckTimeout, Logger: cfg.Logger})
 		if err := s.server.Start(); err != nil {
 			return nil, fmt.Errorf("observe: %w", err)
 		}
