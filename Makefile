@@ -32,7 +32,7 @@ test-unit: chromium
 ## chromium: Debian's chromium for the console's browser test, installed
 ## when missing (needs root and the Debian archive, as in CI)
 chromium:
-	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 ## test-faults: the reliability suite (real nats-server and regen processes:
 ## crashes, restarts, failover, backpressure, soak, partition); see
