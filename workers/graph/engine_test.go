@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/regen-dev/regen/bus/wire"
 	"github.com/regen-dev/regen/internal/testkit"
 )
@@ -98,6 +100,40 @@ func TestEngineNodeRemovedDeletes(t *testing.T) {
 		t.Fatalf("node_removed -> %q", got)
 	}
 	// A late, older update does not resurrect it.
+	if got := paths(e.regen(t, testkit.NodeChange(1, wire.NodeUpdated, "urn:x:a", nil))); got != "" {
+		t.Fatalf("stale update after removal -> %q", got)
+	}
+}
+
+// TestEngineNodeRemovedLaggingIndex holds the index back from the
+// deletes of read sets, as a slow watch does: a stale update after the
+// removal still deploys nothing, as what it would delete is decided by
+// the stored read sets, not the index's copy of them.
+func TestEngineNodeRemovedLaggingIndex(t *testing.T) {
+	t.Parallel()
+	e := setupEngine(t, map[string]string{"node.tmpl": nodeTmpl, "edge.tmpl": edgeTmpl})
+	e.regen(t, testkit.NodeChange(1, wire.NodeAdded, "urn:x:a", nil))
+	release := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(open) // before the engine closes
+	hold := func(en jetstream.KeyValueEntry) {
+		if strings.HasPrefix(en.Key(), ReadSetPrefix) && en.Operation() != jetstream.KeyValuePut {
+			<-release
+		}
+	}
+	e.eng.index.beforeApply.Store(&hold)
+	arts := e.regen(t, testkit.NodeChange(2, wire.NodeRemoved, "urn:x:a", nil))
+	if got := paths(arts); got != "-edges/urn:x:a.txt -nodes/urn:x:a.txt" {
+		t.Fatalf("node_removed -> %q", got)
+	}
+	if _, _, ok := e.eng.index.readSet(ArtifactID{Template: "node", Node: "urn:x:a"}); !ok {
+		t.Fatal("the index applied the read set's delete: nothing is held back")
+	}
+	if got := paths(e.regen(t, testkit.NodeChange(1, wire.NodeUpdated, "urn:x:a", nil))); got != "" {
+		t.Fatalf("stale update after removal, index behind -> %q", got)
+	}
+	open()
 	if got := paths(e.regen(t, testkit.NodeChange(1, wire.NodeUpdated, "urn:x:a", nil))); got != "" {
 		t.Fatalf("stale update after removal -> %q", got)
 	}

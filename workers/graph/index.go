@@ -9,6 +9,7 @@ import (
 	"maps"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -54,6 +55,10 @@ type Index struct {
 	// key after the initial load: a replica processed template_changed.
 	onTemplates func()
 	loaded      bool // the initial values are in
+
+	// beforeApply, when set, is called with every watched entry before
+	// it is applied, outside mu (tests hold the index back with it).
+	beforeApply atomic.Pointer[func(jetstream.KeyValueEntry)]
 
 	stop      context.CancelFunc
 	watcher   jetstream.KeyWatcher
@@ -183,6 +188,9 @@ func (x *Index) Wait(ctx context.Context, rev uint64) error {
 
 // apply folds one watched entry into the index.
 func (x *Index) apply(e jetstream.KeyValueEntry) {
+	if hook := x.beforeApply.Load(); hook != nil {
+		(*hook)(e)
+	}
 	x.mu.Lock()
 	switch {
 	case strings.HasPrefix(e.Key(), "n."):

@@ -24,7 +24,6 @@ func (e *Engine) RenderModel(ctx context.Context) ([]wire.Artifact, error) {
 			return nil, err
 		}
 		if r.path != "" {
-			r.had = false
 			out = append(out, artifactsOf(ch, t, id, r, nil)...)
 		}
 	}

@@ -55,7 +55,7 @@ type rendering struct {
 	path    string // "" = the artifact does not exist in this model
 	content []byte
 	deps    []string
-	old     ReadSet // the stored read set, if had
+	old     ReadSet // the read set the index held, if had
 	had     bool
 	took    time.Duration // the render's own time (timedRenderAt)
 	cpu     time.Duration // and its CPU time, when measured
@@ -63,7 +63,10 @@ type rendering struct {
 
 // renderOne renders id from the current model and records its read set;
 // it returns the artifact and, when the path moved or went away, the
-// delete of the old one.
+// delete of the old one: the path of the stored record the write
+// replaced or deleted, never of the index's copy, which may lag behind
+// the bucket (a record already deleted by another render deletes nothing
+// again).
 func (e *Engine) renderOne(ctx context.Context, ch wire.Change, id ArtifactID) ([]wire.Artifact, error) {
 	t, ok := e.templates.Load().Get(id.Template)
 	if !ok || (t.Scope == ScopeModel) != (id.Node == "") {
@@ -83,11 +86,8 @@ func (e *Engine) renderOne(ctx context.Context, ch wire.Change, id ArtifactID) (
 		if err != nil {
 			return nil, err
 		}
-		switch {
-		case st.replaced != nil:
+		if st.replaced != nil {
 			moved = append(moved, st.replaced.Path)
-		case r.had:
-			moved = append(moved, r.old.Path)
 		}
 		if st.newer != nil {
 			return nil, nil // a later render's record won: it deploys
@@ -117,28 +117,24 @@ func artifactsOf(ch wire.Change, t *Template, id ArtifactID, r rendering, moved 
 	return out
 }
 
-// gone deletes what a read set says id deployed, for an artifact whose
-// template is gone, and forgets its read set.
+// gone deletes what id's stored read set says it deployed, for an
+// artifact whose template is gone, and deletes the record: only the
+// render that deletes the record deletes the path, so a record the index
+// still holds but another render already deleted deploys nothing.
 func (e *Engine) gone(ctx context.Context, ch wire.Change, id ArtifactID) ([]wire.Artifact, error) {
 	x := e.index
 	x.mu.RLock()
-	old, had := x.reads[id.key()]
+	_, had := x.reads[id.key()]
 	rev := x.rev
 	x.mu.RUnlock()
 	if !had {
 		return nil, nil
 	}
 	st, err := storeReadSet(ctx, e.cfg.Model.kv, id, nil, rev, e.seenReadSet(id))
-	if err != nil || st.newer != nil {
+	if err != nil || st.replaced == nil || st.replaced.Path == "" {
 		return nil, err
 	}
-	if st.replaced != nil {
-		old.ReadSet = *st.replaced
-	}
-	if old.Path == "" {
-		return nil, nil
-	}
-	return []wire.Artifact{deleteArtifact(ch, id, old.Path, rev)}, nil
+	return []wire.Artifact{deleteArtifact(ch, id, st.replaced.Path, rev)}, nil
 }
 
 // timedRenderAt is renderAt timed from within the goroutine that renders
