@@ -58,12 +58,12 @@ func keys(m map[string]tracetest.SpanStub) []string {
 }
 
 // mustAttr fails unless s has the attribute key with the value want
-// (compared as its Emit string).
+// (compared as its String form).
 func mustAttr(t *testing.T, s tracetest.SpanStub, key, want string) {
 	t.Helper()
 	for _, kv := range s.Attributes {
 		if string(kv.Key) == key {
-			if got := kv.Value.Emit(); got != want {
+			if got := kv.Value.String(); got != want {
 				t.Fatalf("span %q: %s = %q, want %q", s.Name, key, got, want)
 			}
 			return
