@@ -37,6 +37,11 @@ func publishCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if !wire.Priority(*priority).Valid() {
 		return fmt.Errorf("%w: --priority %q is not critical, high, normal or low", errConfig, *priority)
 	}
+	shutdownTracing, err := setupTracing(ctx, "", stderr)
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing()
 	nc, js, err := conn.connect(ctx, "regen publish")
 	if err != nil {
 		return err

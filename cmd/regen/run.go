@@ -15,6 +15,7 @@ import (
 	"github.com/regen-dev/regen/internal/app"
 	"github.com/regen-dev/regen/internal/config"
 	"github.com/regen-dev/regen/internal/logging"
+	"github.com/regen-dev/regen/internal/tracing"
 	"github.com/regen-dev/regen/orchestrator"
 )
 
@@ -72,6 +73,11 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	log := logging.New(stderr, cfg.Log.Level, cfg.Log.Format)
+	shutdownTracing, err := setupTracing(ctx, cfg.Orchestrator.Replica, stderr)
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing()
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -93,6 +99,32 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Orchestrator.ShutdownGrace+10*time.Second)
 	defer cancel()
 	return svc.Stop(stopCtx)
+}
+
+// tracingShutdownTimeout bounds the flush of the spans still batched at exit.
+const tracingShutdownTimeout = 5 * time.Second
+
+// setupTracing installs the OTLP exporter the OTEL_* environment asks for
+// (none when no endpoint is set). An invalid variable is a configuration
+// error naming it. The returned func flushes and stops the exporter within
+// tracingShutdownTimeout; its failure is reported on stderr and does not
+// change the exit code, as spans are best effort.
+func setupTracing(ctx context.Context, instance string, stderr io.Writer) (func(), error) {
+	var opts []tracing.Option
+	if instance != "" {
+		opts = append(opts, tracing.WithInstanceID(instance))
+	}
+	shutdown, err := tracing.Setup(ctx, "regen", version, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errConfig, err)
+	}
+	return func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tracingShutdownTimeout)
+		defer cancel()
+		if err := shutdown(sctx); err != nil {
+			fmt.Fprintf(stderr, "regen: %v\n", err)
+		}
+	}, nil
 }
 
 // forceOnLaterSignal runs while a graceful stop does, until stopped is
