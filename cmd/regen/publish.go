@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/schollz/progressbar/v3"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/regen-dev/regen/internal/logging"
 )
@@ -65,6 +66,7 @@ type publisher struct {
 	sent, bad int
 	started   time.Time
 	pending   []jetstream.PubAckFuture
+	spans     []trace.Span // the publish span of each pending, ended in wait
 	failed    int
 }
 

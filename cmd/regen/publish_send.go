@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/tracing"
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
@@ -21,28 +22,45 @@ func (p *publisher) send(ctx context.Context, ev wire.ChangeEvent, data []byte) 
 	msg := nats.NewMsg(ev.NATSSubject(p.prio))
 	msg.Data = data
 	msg.Header.Set(nats.MsgIdHdr, ev.ID)
+	sctx, span := tracing.StartPublish(ctx, msg.Subject, ev.ID)
+	tracing.Inject(sctx, msg.Header)
 	fut, err := p.js.PublishMsgAsync(msg)
 	if err != nil {
-		return fmt.Errorf("publish %s: %w", ev.ID, err)
+		err = fmt.Errorf("publish %s: %w", ev.ID, err)
+		tracing.End(span, err)
+		return err
 	}
 	p.pending = append(p.pending, fut)
+	p.spans = append(p.spans, span)
 	if len(p.pending) >= maxInFlight {
 		return p.wait(ctx)
 	}
 	return nil
 }
 
-// wait collects the acks of every pending publish.
-func (p *publisher) wait(ctx context.Context) error {
-	for _, fut := range p.pending {
+// wait collects the acks of every pending publish, ending the publish
+// span of each when its ack resolves (or, on return early, with the error
+// that stopped the wait).
+func (p *publisher) wait(ctx context.Context) (err error) {
+	i := 0
+	defer func() {
+		for _, span := range p.spans[i:] {
+			tracing.End(span, err)
+		}
+		p.pending, p.spans = p.pending[:0], p.spans[:0]
+	}()
+	for ; i < len(p.pending); i++ {
+		fut, span := p.pending[i], p.spans[i]
 		select {
 		case <-fut.Ok():
 			p.sent++
+			tracing.End(span, nil)
 			if p.bar != nil {
 				_ = p.bar.Add(1)
 			}
 		case err := <-fut.Err():
 			p.failed++
+			tracing.End(span, err)
 			fmt.Fprintf(p.stderr, "publish %s: %v\n", fut.Msg().Header.Get(nats.MsgIdHdr), err)
 		case <-ctx.Done():
 			return ctx.Err()
@@ -50,7 +68,6 @@ func (p *publisher) wait(ctx context.Context) error {
 			return fmt.Errorf("publish: no ack after 30s (is JetStream up and REGEN_CHANGES provisioned?)")
 		}
 	}
-	p.pending = p.pending[:0]
 	return nil
 }
 
