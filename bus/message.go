@@ -67,6 +67,42 @@ func ackNumbers(reply string) (seq, delivered uint64, ok bool) {
 	return seq, delivered, err1 == nil && err2 == nil
 }
 
+// Consumer is the name of the consumer that delivered the message, read
+// from its ack subject (or its metadata); "" when neither has it.
+func (j *jsMsg) Consumer() string {
+	if name, ok := ackConsumer(j.m.Reply()); ok {
+		return name
+	}
+	if md, err := j.m.Metadata(); err == nil {
+		return md.Consumer
+	}
+	return ""
+}
+
+// ackConsumer reads the consumer token of a JetStream ack subject (the
+// shapes ackNumbers reads) without allocating.
+func ackConsumer(reply string) (string, bool) {
+	if !strings.HasPrefix(reply, "$JS.ACK.") {
+		return "", false
+	}
+	skip := 3 // $JS, ACK, <stream>
+	switch strings.Count(reply, ".") + 1 {
+	case 9:
+	case 11, 12:
+		skip = 5
+	default:
+		return "", false
+	}
+	rest, found := reply, false
+	for range skip {
+		if _, rest, found = strings.Cut(rest, "."); !found {
+			return "", false
+		}
+	}
+	name, _, _ := strings.Cut(rest, ".")
+	return name, name != ""
+}
+
 func (j *jsMsg) Data() []byte         { return j.m.Data() }
 func (j *jsMsg) Subject() string      { return j.m.Subject() }
 func (j *jsMsg) Headers() nats.Header { return j.m.Headers() }

@@ -40,3 +40,21 @@ func TestAckPending(t *testing.T) {
 		t.Error("ackPending accepted a non-ack subject")
 	}
 }
+
+func TestAckConsumer(t *testing.T) {
+	t.Parallel()
+	for reply, want := range map[string]string{
+		"$JS.ACK.REGEN_CHANGES.regen-workers.3.1234.77.1700000000000000000.5":                 "regen-workers",
+		"$JS.ACK.hub.ACCHASH.REGEN_CHANGES.regen-workers-low.1.98765.4.1700000000000000000.0": "regen-workers-low",
+		"$JS.ACK.hub.ACCHASH.REGEN_CHANGES.regen-workers.12.5.4.1700000000000000000.0.r4nd0m": "regen-workers",
+	} {
+		if got, ok := ackConsumer(reply); !ok || got != want {
+			t.Errorf("ackConsumer(%q) = %q, %v; want %q", reply, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"", "_INBOX.x.y", "$JS.ACK.s.c.1.2.3"} {
+		if _, ok := ackConsumer(bad); ok {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -32,3 +32,9 @@ type Message interface {
 	// InProgress resets the ack-wait timer.
 	InProgress() error
 }
+
+// ConsumerNamer is implemented by a Message that knows the name of the
+// consumer that delivered it (the bus's messages do).
+type ConsumerNamer interface {
+	Consumer() string
+}
