@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"context"
 	"iter"
 	"log/slog"
 	"sync"
@@ -9,8 +10,10 @@ import (
 
 	"github.com/regen-dev/regen/bus/wire"
 	"github.com/regen-dev/regen/internal/cost"
+	"github.com/regen-dev/regen/internal/tracing"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // executeCycle runs one cycle over a fetched batch: initialise, process and
@@ -129,7 +132,9 @@ func (p *cyclePool) processOne(w *worker, i int) {
 	o := p.o
 	o.inFlight.Add(1)
 	start := time.Now()
-	res := w.process(p.r.workCtx, p.execID, p.msgs[i], start)
+	ctx, span := startDelivery(p.r.workCtx, p.msgs[i])
+	res := w.process(ctx, p.execID, p.msgs[i], start)
+	res.span = span
 	res.costKey = w.costKey
 	w.foldCost(start, w.costKey)
 	o.inFlight.Add(-1)
@@ -140,7 +145,8 @@ func (p *cyclePool) processOne(w *worker, i int) {
 // success is acked, counted in acks until its confirmation (or failure)
 // arrives. done[i] is set and the observer told once the message is
 // settled. The result is recorded before the ack is sent: the ack's
-// callback reads it.
+// callback reads it. A traced result's delivery span ends when it is
+// settled, its ack span (a child) when the ack is confirmed or fails.
 func (p *cyclePool) record(i int, res result, start time.Time) {
 	res.start = start
 	p.results[i] = res
@@ -149,6 +155,9 @@ func (p *cyclePool) record(i int, res result, start time.Time) {
 		return
 	}
 	p.acks.Add(1)
+	if res.span != nil {
+		_, p.results[i].ackSpan = tracing.StartStage(trace.ContextWithSpan(context.Background(), res.span), tracing.StageAck)
+	}
 	p.results[i].ackSent = time.Now()
 	p.msgs[i].Ack(func(err error) { p.acked(i, err) })
 }
@@ -158,6 +167,9 @@ func (p *cyclePool) record(i int, res result, start time.Time) {
 func (p *cyclePool) acked(i int, err error) {
 	now := time.Now()
 	p.results[i].ackDur = now.Sub(p.results[i].ackSent)
+	if span := p.results[i].ackSpan; span != nil {
+		tracing.End(span, err)
+	}
 	if err != nil {
 		p.o.log.Warn("ack failed; the event will be redelivered and skipped",
 			eventAttrs(p.results[i].eventID, p.execID, slog.Any("error", err))...)
@@ -168,8 +180,9 @@ func (p *cyclePool) acked(i int, err error) {
 
 // settle marks message i done at now and tells the observer.
 func (p *cyclePool) settle(i int, now time.Time) {
-	p.done[i].Store(true)
 	res := &p.results[i]
+	endDelivery(res)
+	p.done[i].Store(true)
 	p.o.deps.Observer.EventDone(res.outcome.String(), now.Sub(res.start))
 }
 

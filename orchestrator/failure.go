@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/tracing"
 
 	"github.com/nats-io/nats.go"
 )
@@ -26,7 +27,7 @@ func (o *Orchestrator) fail(ctx context.Context, m wire.Message, ch wire.Change,
 	if o.isPermanent(err) {
 		return o.reject(ctx, ch.ExecutionID, m, ch.Event.ID, err)
 	}
-	o.publishFailed(ch, stage, err)
+	o.publishFailed(tracing.TraceID(ctx), ch, stage, err)
 	spent := o.spentOnFailure(ctx, m, err, attrs)
 	if spent >= uint64(o.cfg.MaxDeliver) {
 		return o.deadLetter(ctx, m, ch.ExecutionID, ch.Event.ID, wire.ReasonMaxDeliveries, err)
@@ -86,6 +87,6 @@ func (o *Orchestrator) deadLetter(ctx context.Context, m wire.Message, execID, e
 		o.log.Warn("term failed after dead-letter", append(attrs, slog.Any("term_error", err))...)
 	}
 	o.log.Warn("event dead-lettered", attrs...)
-	o.publishRejected(m, eventID, execID, reason, cause)
+	o.publishRejected(tracing.TraceID(ctx), m, eventID, execID, reason, cause)
 	return result{outcome: outcomeRejected, deadLettered: true}
 }

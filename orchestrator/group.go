@@ -164,7 +164,9 @@ func (p *groupPool) processUnit(w *worker, unit []int) {
 	i := unit[0]
 	p.o.inFlight.Add(1)
 	start := time.Now()
-	res := w.processPrepared(p.r.workCtx, p.msgs[i], &p.prep[i], start)
+	ctx, span := startDelivery(p.r.workCtx, p.msgs[i])
+	res := w.processPrepared(ctx, p.msgs[i], &p.prep[i], start)
+	res.span = span
 	w.rec.AddStage(cost.Decode, p.prep[i].decode)
 	res.costKey = p.prep[i].costKey
 	w.foldCost(start, res.costKey)

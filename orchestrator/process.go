@@ -10,6 +10,12 @@ import (
 
 	"github.com/regen-dev/regen/internal/cost"
 	"github.com/regen-dev/regen/internal/deadline"
+	"github.com/regen-dev/regen/internal/tracing"
+
+	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // outcome is how one delivery of an event ended.
@@ -56,6 +62,10 @@ type result struct {
 	costKey cost.Event
 	ackSent time.Time
 	ackDur  time.Duration // from ackSent to the ack's confirmation (or failure)
+	// span is the delivery's span (nil with tracing off), ended when the
+	// event is settled; ackSpan is its ack's, from ackSent to the
+	// confirmation.
+	span, ackSpan trace.Span
 }
 
 // worker is one worker of a cycle: the event it is on, and the calls it
@@ -67,7 +77,8 @@ type worker struct {
 	arts     []wire.Artifact
 	art      wire.Artifact
 	deployed bool
-	started  bool // deployment_started was published for art
+	started  bool   // deployment_started was published for art
+	traceID  string // the trace of the current event ("" untraced)
 	// regenerateFn and deployFn call the engine on ch and the deployer on
 	// art, leaving the outcome in arts and deployed.
 	regenerateFn, deployFn func(ctx context.Context) error
@@ -122,7 +133,7 @@ func (w *worker) deployStarted() {
 		return
 	}
 	w.started = true
-	w.o.publishDeployStarted(w.ch, w.art)
+	w.o.publishDeployStarted(w.traceID, w.ch, w.art)
 }
 
 // process drives one message, started at start, through decode, engine
@@ -148,12 +159,18 @@ func (w *worker) processChange(ctx context.Context, m wire.Message, ch wire.Chan
 	o := w.o
 	evCtx, cancel := deadline.WithDeadlineValue(ctx, start.Add(o.cfg.EventTimeout), w.startedHook)
 	defer cancel()
-	w.ch = ch
+	w.ch, w.traceID = ch, tracing.TraceID(ctx)
 	defer w.reset()
 	if err := o.limitEngine(evCtx, ch); err != nil {
 		return o.fail(ctx, m, w.ch, "rate_limit", err)
 	}
-	if err := o.deps.EngineGuard.Do(evCtx, w.regenerateFn); err != nil {
+	rctx, span := tracing.StartStage(evCtx, tracing.StageRender)
+	err := o.deps.EngineGuard.Do(rctx, w.regenerateFn)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int("regen.artifacts", len(w.arts)))
+	}
+	tracing.End(span, err)
+	if err != nil {
 		return o.fail(ctx, m, w.ch, "regenerate", err)
 	}
 	deployed, err := w.deployAll(evCtx)
@@ -179,7 +196,7 @@ func succeeded(eventID string, deployed int) result {
 // reset drops the finished event's references (the garbage collector may
 // free them while the worker waits for the next).
 func (w *worker) reset() {
-	w.ch, w.arts, w.art, w.started = wire.Change{}, nil, wire.Artifact{}, false
+	w.ch, w.arts, w.art, w.started, w.traceID = wire.Change{}, nil, wire.Artifact{}, false, ""
 }
 
 // deployAll deploys every artifact in order; it returns how many were
@@ -192,17 +209,56 @@ func (w *worker) deployAll(ctx context.Context) (int, error) {
 		if err := o.limitDeploy(ctx, w.ch, a); err != nil {
 			return n, err
 		}
-		if err := o.deps.DeployGuard.Do(ctx, w.deployFn); err != nil {
-			o.publishDeployFailed(w.ch, a, err)
+		dctx, span := tracing.StartStage(ctx, tracing.StageDeploy, artifactPathKey.String(a.Path))
+		err := o.deps.DeployGuard.Do(dctx, w.deployFn)
+		tracing.End(span, err)
+		if err != nil {
+			o.publishDeployFailed(w.traceID, w.ch, a, err)
 			return n, err
 		}
 		if w.deployed {
 			n++
-			o.publishDeployed(w.ch, a, time.Since(start))
+			o.publishDeployed(w.traceID, w.ch, a, time.Since(start))
 		}
 	}
 	return n, nil
 }
+
+// artifactPathKey is the attribute of an artifact's deploy span: its path
+// (the deployer's spans under it name each target).
+const artifactPathKey = attribute.Key("regen.artifact.path")
+
+// startDelivery starts the delivery span of m under ctx, the parent taken
+// from m's traceparent header. With tracing off it returns ctx and a nil
+// span, having read nothing of m.
+func startDelivery(ctx context.Context, m wire.Message) (context.Context, trace.Span) {
+	t := tracing.Default()
+	if t == nil {
+		return ctx, nil
+	}
+	consumer := ""
+	if cn, ok := m.(wire.ConsumerNamer); ok {
+		consumer = cn.Consumer()
+	}
+	hdr := m.Headers()
+	return t.StartDelivery(ctx, hdr, m.Subject(), consumer, hdr.Get(nats.MsgIdHdr), m.Deliveries())
+}
+
+// endDelivery ends the delivery span of res (if any) with its outcome: an
+// error status for a failed or rejected event.
+func endDelivery(res *result) {
+	if res.span == nil {
+		return
+	}
+	res.span.SetAttributes(outcomeKey.String(res.outcome.String()))
+	if res.outcome == outcomeFailed || res.outcome == outcomeRejected {
+		res.span.SetStatus(codes.Error, res.outcome.String())
+	}
+	res.span.End()
+}
+
+// outcomeKey is the delivery span's attribute naming its outcome.
+const outcomeKey = attribute.Key("regen.outcome")
 
 // putWorker merges the worker's costs into the orchestrator's tally and
 // gives it back to the pool.

@@ -16,9 +16,13 @@ func (discardTelemetry) Flush(context.Context) error       { return nil }
 // publish sends one telemetry event from the orchestrator, of the type of
 // its data; a failure is logged, never returned: telemetry must not stop
 // the work.
-func (o *Orchestrator) publish(data wire.TelemetryPayload) {
+func (o *Orchestrator) publish(data wire.TelemetryPayload) { o.publishTraced("", data) }
+
+// publishTraced publishes data as publish does, in the trace traceID (""
+// for none).
+func (o *Orchestrator) publishTraced(traceID string, data wire.TelemetryPayload) {
 	t := data.TelemetryType()
-	ev := wire.TelemetryEvent{Type: t, Component: "orchestrator", Replica: o.cfg.Replica, Data: data}
+	ev := wire.TelemetryEvent{Type: t, Component: "orchestrator", Replica: o.cfg.Replica, TraceID: traceID, Data: data}
 	if err := o.deps.Telemetry.Publish(ev); err != nil {
 		o.log.Warn("telemetry publish failed", slog.String("type", string(t)), slog.Any("error", err))
 	}

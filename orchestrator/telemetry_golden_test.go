@@ -138,19 +138,19 @@ func eventCases(t *testing.T, b goldenBundle) []goldenCase {
 		err := errors.New(`deploy "failed" <here>`)
 		out = append(out,
 			goldenCase{"deploy started", wire.DeploymentStarted, legacyDeployStarted(ch, a),
-				b.published(t, func() { b.o.publishDeployStarted(ch, a) })},
+				b.published(t, func() { b.o.publishDeployStarted("", ch, a) })},
 			goldenCase{"deployed", wire.DeploymentCompleted, legacyDeployed(ch, a, 1234567*time.Nanosecond),
-				b.published(t, func() { b.o.publishDeployed(ch, a, 1234567*time.Nanosecond) })},
+				b.published(t, func() { b.o.publishDeployed("", ch, a, 1234567*time.Nanosecond) })},
 			goldenCase{"deploy failed", wire.DeploymentFailed, legacyDeployFailed(ch, a, err),
-				b.published(t, func() { b.o.publishDeployFailed(ch, a, err) })})
+				b.published(t, func() { b.o.publishDeployFailed("", ch, a, err) })})
 	}
 	out = append(out, goldenCase{"regeneration failed", wire.RegenerationFailed, legacyFailed(ch, errTransient),
-		b.published(t, func() { b.o.publishFailed(ch, "regenerate", errTransient) })})
+		b.published(t, func() { b.o.publishFailed("", ch, "regenerate", errTransient) })})
 	m := &fakeMsg{seq: 42, deliveries: 5}
 	for _, cause := range []error{nil, errors.New("bad json")} {
 		out = append(out, goldenCase{"rejected", wire.EventRejected,
 			legacyRejected(m, "ev-2", "exec-2", wire.ReasonBadJSON, cause),
-			b.published(t, func() { b.o.publishRejected(m, "ev-2", "exec-2", wire.ReasonBadJSON, cause) })})
+			b.published(t, func() { b.o.publishRejected("", m, "ev-2", "exec-2", wire.ReasonBadJSON, cause) })})
 	}
 	return out
 }
@@ -286,7 +286,7 @@ func BenchmarkDeploymentCompletedTelemetry(b *testing.B) {
 			b.Fatal(err)
 		}
 		for b.Loop() {
-			o.publishDeployed(ch, a, time.Millisecond)
+			o.publishDeployed("", ch, a, time.Millisecond)
 		}
 	})
 }

@@ -36,13 +36,16 @@ const (
 //	var ev wire.TelemetryEnvelope[wire.DeploymentCompletedData]
 //	err := json.Unmarshal(msg.Data(), &ev)
 type TelemetryEnvelope[D any] struct {
-	ID        string            `json:"id"`
-	Type      TelemetryType     `json:"type"`
-	Timestamp time.Time         `json:"timestamp"`
-	Component string            `json:"component"`
-	Replica   string            `json:"replica"`
-	Data      D                 `json:"data"`
-	Tags      map[string]string `json:"tags,omitempty"`
+	ID        string        `json:"id"`
+	Type      TelemetryType `json:"type"`
+	Timestamp time.Time     `json:"timestamp"`
+	Component string        `json:"component"`
+	Replica   string        `json:"replica"`
+	// TraceID is the W3C trace id (hex) of the event's trace, on the
+	// telemetry of a traced event only.
+	TraceID string            `json:"trace_id,omitempty"`
+	Data    D                 `json:"data"`
+	Tags    map[string]string `json:"tags,omitempty"`
 }
 
 // TelemetryEvent is a telemetry record as published: Data is one of the
