@@ -6,6 +6,7 @@ import (
 
 	"github.com/regen-dev/regen/bus/wire"
 	"github.com/regen-dev/regen/internal/cost"
+	"github.com/regen-dev/regen/internal/tracing"
 )
 
 // Measured is a Deployer whose calls are recorded, under the target's
@@ -17,14 +18,17 @@ type Measured struct {
 	Deployer
 }
 
-// Deploy deploys a through the wrapped Deployer and records the call.
-func (m Measured) Deploy(ctx context.Context, a wire.Artifact) (bool, error) {
+// Deploy deploys a through the wrapped Deployer and records the call; in
+// a traced event the call is a deploy span naming the target.
+func (m Measured) Deploy(ctx context.Context, a wire.Artifact) (ok bool, err error) {
+	ctx, span := tracing.StartDeploy(ctx, m.Target)
+	defer func() { tracing.End(span, err) }()
 	rec := cost.From(ctx)
 	if rec == nil {
 		return m.Deployer.Deploy(ctx, a)
 	}
 	start := time.Now()
-	ok, err := m.Deployer.Deploy(ctx, a)
+	ok, err = m.Deployer.Deploy(ctx, a)
 	n := 0
 	if ok && err == nil && !a.Delete {
 		n = len(a.Content)
