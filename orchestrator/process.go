@@ -209,7 +209,12 @@ func (w *worker) deployAll(ctx context.Context) (int, error) {
 		if err := o.limitDeploy(ctx, w.ch, a); err != nil {
 			return n, err
 		}
-		dctx, span := tracing.StartStage(ctx, tracing.StageDeploy, artifactPathKey.String(a.Path))
+		// The attribute is set, not passed: a variadic argument would
+		// allocate with tracing off.
+		dctx, span := tracing.StartStage(ctx, tracing.StageDeploy)
+		if span.IsRecording() {
+			span.SetAttributes(artifactPathKey.String(a.Path))
+		}
 		err := o.deps.DeployGuard.Do(dctx, w.deployFn)
 		tracing.End(span, err)
 		if err != nil {

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/testkit"
+	"github.com/regen-dev/regen/internal/tracing"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// installTracer makes the default tracer export to an in-memory exporter
+// for the test, restoring the previous one at its end. The tracer is
+// global: a test calling it must not be parallel.
+func installTracer(t *testing.T) *tracetest.InMemoryExporter {
+	t.Helper()
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	prev := tracing.SetDefault(tracing.New(tp))
+	t.Cleanup(func() {
+		tracing.SetDefault(prev)
+		_ = tp.Shutdown(context.Background())
+	})
+	return exp
+}
+
+// One event published by `regen publish` and deployed by a replica is one
+// connected trace: the publish span is the root, the delivery span its
+// child with the messaging attributes, render, deploy (per artifact and
+// per target) and ack under it; its deployment_completed telemetry
+// carries the trace id. Not parallel: it sets the default tracer.
+func TestPublishThroughDeployIsOneTrace(t *testing.T) {
+	exp := installTracer(t)
+	srv := testkit.StartServer(t)
+	startReplica(t, srv, "trace-a")
+	const id = "trace-1"
+	if out, err := publishFile(t, srv, `{"id":"`+id+`","change_type":"node_added","subject":"urn:trace","properties":{"rdfs:label":"Traced"}}`); err != nil {
+		t.Fatalf("publish: %v\n%s", err, out)
+	}
+	isDelivery := func(s tracetest.SpanStub) bool {
+		return s.SpanKind == trace.SpanKindConsumer && attr(s, "messaging.message.id") == id
+	}
+	testkit.WaitFor(t, 30*time.Second, "the delivery span of "+id+" to end", func() bool {
+		for _, s := range exp.GetSpans() {
+			if isDelivery(s) {
+				return true
+			}
+		}
+		return false
+	})
+	spans := exp.GetSpans()
+	var pub, del tracetest.SpanStub
+	for _, s := range spans {
+		switch {
+		case s.SpanKind == trace.SpanKindProducer && attr(s, "messaging.message.id") == id:
+			pub = s
+		case isDelivery(s):
+			del = s
+		}
+	}
+	if !pub.SpanContext.IsValid() || pub.Parent.IsValid() {
+		t.Fatalf("publish span: %+v (want a root)", pub)
+	}
+	tid := pub.SpanContext.TraceID()
+	if del.SpanContext.TraceID() != tid || del.Parent.SpanID() != pub.SpanContext.SpanID() {
+		t.Fatalf("delivery span is not the publish span's child: parent %v, publish %v", del.Parent, pub.SpanContext)
+	}
+	subject := attr(pub, "messaging.destination.name")
+	for k, want := range map[attribute.Key]string{
+		"messaging.system":                      "nats",
+		"messaging.destination.name":            subject,
+		"messaging.operation.type":              "process",
+		"messaging.nats.message.delivery_count": "1",
+		"regen.outcome":                         "succeeded",
+	} {
+		if got := attr(del, k); got != want {
+			t.Errorf("delivery %s = %q, want %q", k, got, want)
+		}
+	}
+	// The replica pulls through one consumer per priority level.
+	if got := attr(del, "messaging.consumer.group.name"); !strings.HasPrefix(got, wire.ConsumerDefault) {
+		t.Errorf("delivery consumer = %q, want a %s consumer", got, wire.ConsumerDefault)
+	}
+	if subject == "" || del.Name != "process "+subject {
+		t.Errorf("delivery span %q, publish subject %q", del.Name, subject)
+	}
+	children := map[string]int{}
+	var targets int
+	for _, s := range spans {
+		if s.SpanContext.TraceID() != tid {
+			continue
+		}
+		if s.Parent.SpanID() == del.SpanContext.SpanID() {
+			children[s.Name]++
+		}
+		if attr(s, "regen.deploy.target") != "" {
+			targets++
+		}
+	}
+	for _, name := range []string{tracing.StageRender, tracing.StageDeploy, tracing.StageAck} {
+		if children[name] == 0 {
+			t.Errorf("no %s span under the delivery (children %v)", name, children)
+		}
+	}
+	if targets == 0 {
+		t.Error("no per-target deploy span in the trace")
+	}
+	_, js := testkit.Connect(t, srv)
+	var traced string
+	testkit.WaitFor(t, 30*time.Second, "deployment_completed of "+id, func() bool {
+		err := testkit.ReadTelemetry(testkit.Context(t, 10*time.Second), js, wire.DeploymentCompleted, func(r wire.TelemetryRecord) {
+			if r.Data["event_id"] == id {
+				traced = r.TraceID
+			}
+		})
+		return err == nil && traced != ""
+	})
+	if traced != tid.String() {
+		t.Fatalf("deployment_completed trace_id = %q, want %s", traced, tid)
+	}
+}
+
+// attr is the value of s's attribute k as a string ("" when absent).
+func attr(s tracetest.SpanStub, k attribute.Key) string {
+	for _, kv := range s.Attributes {
+		if kv.Key == k {
+			return kv.Value.Emit()
+		}
+	}
+	return ""
+}
