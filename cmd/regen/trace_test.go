@@ -131,7 +131,7 @@ func TestPublishThroughDeployIsOneTrace(t *testing.T) {
 func attr(s tracetest.SpanStub, k attribute.Key) string {
 	for _, kv := range s.Attributes {
 		if kv.Key == k {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""
