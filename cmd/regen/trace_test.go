@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -135,4 +136,16 @@ func attr(s tracetest.SpanStub, k attribute.Key) string {
 		}
 	}
 	return ""
+}
+
+// An invalid OTEL_* variable refuses to start, naming it (exit code 2).
+// Not parallel: it sets the environment.
+func TestPublishRefusesAnInvalidOTELEnvironment(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://localhost:4318")
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+	var out bytes.Buffer
+	err := publishCmd(context.Background(), []string{"--nats-url", "nats://127.0.0.1:1", "--synthetic", "1"}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "OTEL_EXPORTER_OTLP_PROTOCOL") || exitCode(err) != 2 {
+		t.Fatalf("publish with a bad OTEL env: %v (exit %d)", err, exitCode(err))
+	}
 }
