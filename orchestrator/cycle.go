@@ -178,7 +178,8 @@ func (p *cyclePool) acked(i int, err error) {
 	p.acks.Done()
 }
 
-// settle marks message i done at now and tells the observer.
+// settle ends the delivery span of message i (if any), marks it done at
+// now and tells the observer.
 func (p *cyclePool) settle(i int, now time.Time) {
 	res := &p.results[i]
 	endDelivery(res)
