@@ -13,11 +13,13 @@ import (
 
 	"github.com/regen-dev/regen/bus/wire"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/schollz/progressbar/v3"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/regen-dev/regen/internal/logging"
+	"github.com/regen-dev/regen/internal/tracing"
 )
 
 // publishCmd publishes change events from files or stdin (JSON lines), or
@@ -43,6 +45,7 @@ func publishCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer shutdownTracing()
+	ctx = inputTrace(ctx, os.Getenv)
 	nc, js, err := conn.connect(ctx, "regen publish")
 	if err != nil {
 		return err
@@ -56,6 +59,22 @@ func publishCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	p.summary(stdout)
 	return errors.Join(err, p.err())
+}
+
+// inputTrace returns ctx in the trace given by the TRACEPARENT (and
+// TRACESTATE) environment variables, the OpenTelemetry environment carrier,
+// so that a caller's trace continues through the events published; ctx
+// itself when they are unset or tracing is off.
+func inputTrace(ctx context.Context, getenv func(string) string) context.Context {
+	tp := getenv("TRACEPARENT")
+	if tp == "" {
+		return ctx
+	}
+	hdr := nats.Header{"traceparent": {tp}}
+	if ts := getenv("TRACESTATE"); ts != "" {
+		hdr["tracestate"] = []string{ts}
+	}
+	return tracing.Extract(ctx, hdr)
 }
 
 type publisher struct {

@@ -149,3 +149,21 @@ func TestPublishRefusesAnInvalidOTELEnvironment(t *testing.T) {
 		t.Fatalf("publish with a bad OTEL env: %v (exit %d)", err, exitCode(err))
 	}
 }
+
+// TRACEPARENT in the environment makes the publish spans children of the
+// trace it names. Not parallel: it sets the default tracer.
+func TestPublishContinuesTheTraceOfTRACEPARENT(t *testing.T) {
+	installTracer(t)
+	const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	env := map[string]string{"TRACEPARENT": parent}
+	ctx := inputTrace(context.Background(), func(k string) string { return env[k] })
+	_, span := tracing.StartPublish(ctx, "regen.changes.normal.node_added", "x")
+	defer span.End()
+	sc, ps := span.SpanContext(), trace.SpanContextFromContext(ctx)
+	if sc.TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" || !ps.IsRemote() || ps.SpanID().String() != "00f067aa0ba902b7" {
+		t.Fatalf("publish span %v under %v; want trace of %s", sc, ps, parent)
+	}
+	if got := inputTrace(context.Background(), func(string) string { return "" }); trace.SpanContextFromContext(got).IsValid() {
+		t.Fatal("a trace without TRACEPARENT")
+	}
+}
