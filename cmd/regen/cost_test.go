@@ -102,13 +102,10 @@ func TestCostSumsTheWindowsReportsOfEveryReplica(t *testing.T) {
 	t.Parallel()
 	b := setupCost(t, bus.ProvisionConfig{})
 	o := publishWindow(t, b, "--json")
-	var out bytes.Buffer
-	if err := runCost(testkit.Context(t, 30*time.Second), o, &out); err != nil {
-		t.Fatal(err)
-	}
+	out := costOutput(t, o)
 	var got costSummary
-	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
-		t.Fatalf("%v: %s", err, out.String())
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
 	}
 	if got.Reports != 2 || strings.Join(got.Replicas, ",") != "r1,r2" {
 		t.Fatalf("reports %d from %v, want the 2 in the window from r1,r2", got.Reports, got.Replicas)
@@ -133,17 +130,14 @@ func TestCostJSONKeys(t *testing.T) {
 	t.Parallel()
 	b := setupCost(t, bus.ProvisionConfig{})
 	o := publishWindow(t, b, "--json")
-	var out bytes.Buffer
-	if err := runCost(testkit.Context(t, 30*time.Second), o, &out); err != nil {
-		t.Fatal(err)
-	}
+	out := costOutput(t, o)
 	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+	if err := json.Unmarshal(out, &doc); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"since", "until", "replicas", "reports", "total", "by_template", "by_source", "by_priority", "by_target"} {
 		if _, ok := doc[k]; !ok {
-			t.Errorf("no %q in %s", k, out.String())
+			t.Errorf("no %q in %s", k, out)
 		}
 	}
 	var since time.Time
@@ -165,11 +159,8 @@ func TestCostTextTablesSortedByCPU(t *testing.T) {
 	t.Parallel()
 	b := setupCost(t, bus.ProvisionConfig{})
 	o := publishWindow(t, b)
-	var out bytes.Buffer
-	if err := runCost(testkit.Context(t, 30*time.Second), o, &out); err != nil {
-		t.Fatal(err)
-	}
-	text := out.String()
+	out := costOutput(t, o)
+	text := string(out)
 	for _, want := range []string{"2 replicas, 2 reports; 15 events, cpu 4.500s, wall 9.000s, 700 bytes rendered, 350 bytes out",
 		"TEMPLATE", "SOURCE", "PRIORITY", "TARGET", "CPU%"} {
 		if !strings.Contains(text, want) {
@@ -192,11 +183,8 @@ func TestCostTopLimitsEachTable(t *testing.T) {
 	t.Parallel()
 	b := setupCost(t, bus.ProvisionConfig{})
 	o := publishWindow(t, b, "--top", "1")
-	var out bytes.Buffer
-	if err := runCost(testkit.Context(t, 30*time.Second), o, &out); err != nil {
-		t.Fatal(err)
-	}
-	if text := out.String(); strings.Contains(text, "\nb ") || !strings.Contains(text, "(1 more)") {
+	out := costOutput(t, o)
+	if text := string(out); strings.Contains(text, "\nb ") || !strings.Contains(text, "(1 more)") {
 		t.Fatalf("--top 1 output:\n%s", text)
 	}
 }
@@ -247,4 +235,14 @@ func TestCostWithoutTheStreamNamesIt(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), wire.TelemetryStream) {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// costOutput is what runCost prints for o.
+func costOutput(t *testing.T, o costOptions) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	if err := runCost(testkit.Context(t, 30*time.Second), o, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }

@@ -2,7 +2,6 @@ package benchkit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"time"
@@ -51,14 +50,9 @@ func (e *env) runBaselineHook(ctx context.Context, events, batch int, started fu
 }
 
 // fillConsumer is the consumer that delivers what fill published: the
-// shared consumer or, when it does not exist (provisioned with priority
-// levels), the normal level's.
+// normal level's (provision creates the level consumers).
 func fillConsumer(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, error) {
-	cons, err := js.Consumer(ctx, wire.ChangesStream, wire.ConsumerDefault)
-	if errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return js.Consumer(ctx, wire.ChangesStream, bus.LevelConsumer(wire.ConsumerDefault, wire.PriorityNormal))
-	}
-	return cons, err
+	return js.Consumer(ctx, wire.ChangesStream, bus.LevelConsumer(wire.ConsumerDefault, wire.PriorityNormal))
 }
 
 func fetchAckLoop(ctx context.Context, cons jetstream.Consumer, events, batch int) error {

@@ -131,18 +131,9 @@ func (e *env) checkStored(ctx context.Context, n int) error {
 	return nil
 }
 
-// pending is the changes delivered to no replica or not yet acked: those
-// of the levels' consumers when levels are given, else those of the
-// shared consumer or, when it does not exist (a replica with priority
-// levels on replaced it), the sum over every level's consumer.
+// pending is the changes of the given levels delivered to no replica or
+// not yet acked (provision creates the level consumers).
 func (e *env) pending(ctx context.Context, levels ...wire.Priority) (int, error) {
-	if len(levels) == 0 {
-		n, err := e.consumerPending(ctx, wire.ConsumerDefault)
-		if !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return n, err
-		}
-		levels = wire.Priorities
-	}
 	total := 0
 	for _, p := range levels {
 		n, err := e.consumerPending(ctx, bus.LevelConsumer(wire.ConsumerDefault, p))
