@@ -12,6 +12,10 @@ import (
 
 	"github.com/regen-dev/regen/internal/cost"
 	"github.com/regen-dev/regen/internal/deadline"
+	"github.com/regen-dev/regen/internal/tracing"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Coalescing. With a GroupEngine a cycle is grouped: plan decodes the
@@ -199,14 +203,61 @@ func (p *groupPool) processGroup(w *worker, unit []int) {
 		chs[k], keys[k] = p.prep[i].ch, p.prep[i].costKey
 		w.rec.AddStage(cost.Decode, p.prep[i].decode)
 	}
-	g := w.runGroup(ctx, chs, start)
+	spans := p.startDeliveries(unit)
+	g := w.runGroup(spans.ctx(ctx, 0), chs, start)
 	w.foldCost(start, keys...)
 	for k, i := range unit {
-		res := o.groupOutcome(ctx, p.msgs[i], chs[k], k, g)
-		res.costKey = keys[k]
+		res := o.groupOutcome(spans.ctx(ctx, k), p.msgs[i], chs[k], k, g)
+		res.costKey, res.span = keys[k], spans.span(k)
 		o.inFlight.Add(-1)
 		p.record(i, res, start)
 	}
+}
+
+// groupSpans are the delivery spans of a group's messages and their
+// contexts, one per change; nil with tracing off.
+type groupSpans struct {
+	ctxs  []context.Context
+	spans []trace.Span
+}
+
+// startDeliveries starts the delivery span of every message of unit. The
+// group's shared work (one engine call, one deploy) runs under the first
+// one's span; every other span links to it (regen.link.type =
+// grouped_with), so each message's trace leads to the work done for it.
+func (p *groupPool) startDeliveries(unit []int) groupSpans {
+	if tracing.Default() == nil {
+		return groupSpans{}
+	}
+	g := groupSpans{ctxs: make([]context.Context, len(unit)), spans: make([]trace.Span, len(unit))}
+	for k, i := range unit {
+		g.ctxs[k], g.spans[k] = startDelivery(p.r.workCtx, p.msgs[i])
+		g.spans[k].SetAttributes(groupSizeKey.Int(len(unit)))
+		if k > 0 {
+			g.spans[k].AddLink(tracing.GroupedWith(g.spans[0].SpanContext()))
+		}
+	}
+	return g
+}
+
+// groupSizeKey is the attribute of a grouped delivery span: how many
+// changes the group applied at once.
+const groupSizeKey = attribute.Key("regen.group.size")
+
+// ctx is the context of change k: its delivery span's, or base.
+func (g groupSpans) ctx(base context.Context, k int) context.Context {
+	if g.ctxs == nil {
+		return base
+	}
+	return g.ctxs[k]
+}
+
+// span is the delivery span of change k (nil with tracing off).
+func (g groupSpans) span(k int) trace.Span {
+	if g.spans == nil {
+		return nil
+	}
+	return g.spans[k]
 }
 
 // newGroupCall builds w's call of ge.RegenerateGroup.
@@ -227,12 +278,12 @@ func (w *worker) runGroup(ctx context.Context, chs []wire.Change, start time.Tim
 	o := w.o
 	evCtx, cancel := deadline.WithDeadlineValue(ctx, start.Add(o.cfg.EventTimeout), w.startedHook)
 	defer cancel()
-	w.group.chs = chs
+	w.group.chs, w.traceID = chs, tracing.TraceID(ctx)
 	defer w.resetGroup()
 	if err := o.limitEngine(evCtx, chs...); err != nil {
 		return groupRun{stage: "regenerate", err: err}
 	}
-	if err := o.deps.EngineGuard.Do(evCtx, w.group.fn); err != nil {
+	if err := w.regenerateGroup(evCtx); err != nil {
 		return groupRun{stage: "regenerate", err: err}
 	}
 	errs, err := changeErrs(w.group.errs, len(chs))
@@ -245,6 +296,18 @@ func (w *worker) runGroup(ctx context.Context, chs []wire.Change, start time.Tim
 		g.stage = "deploy"
 	}
 	return g
+}
+
+// regenerateGroup calls the engine on the group through the engine guard,
+// a regenerate span in a traced group.
+func (w *worker) regenerateGroup(ctx context.Context) error {
+	ctx, span := tracing.StartStage(ctx, tracing.StageRegenerate)
+	err := w.o.deps.EngineGuard.Do(ctx, w.group.fn)
+	if span.IsRecording() {
+		span.SetAttributes(tracing.ArtifactsKey.Int(len(w.arts)), groupSizeKey.Int(len(w.group.chs)))
+	}
+	tracing.End(span, err)
+	return err
 }
 
 // resetGroup drops the finished group's references.

@@ -164,10 +164,10 @@ func (w *worker) processChange(ctx context.Context, m wire.Message, ch wire.Chan
 	if err := o.limitEngine(evCtx, ch); err != nil {
 		return o.fail(ctx, m, w.ch, "rate_limit", err)
 	}
-	rctx, span := tracing.StartStage(evCtx, tracing.StageRender)
+	rctx, span := tracing.StartStage(evCtx, tracing.StageRegenerate)
 	err := o.deps.EngineGuard.Do(rctx, w.regenerateFn)
 	if span.IsRecording() {
-		span.SetAttributes(attribute.Int("regen.artifacts", len(w.arts)))
+		span.SetAttributes(tracing.ArtifactsKey.Int(len(w.arts)))
 	}
 	tracing.End(span, err)
 	if err != nil {

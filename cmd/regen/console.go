@@ -16,6 +16,7 @@ import (
 	"github.com/regen-dev/regen/internal/console"
 	"github.com/regen-dev/regen/internal/logging"
 	"github.com/regen-dev/regen/internal/observe"
+	"github.com/regen-dev/regen/internal/tracing"
 )
 
 // consoleHTTPDefault is where `regen console` listens unless --http says.
@@ -30,6 +31,7 @@ type consoleOptions struct {
 	http     string
 	consumer string
 	token    string
+	traceURL string
 	logLevel string
 }
 
@@ -53,7 +55,7 @@ func consoleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	log := logging.New(stderr, o.logLevel, "auto")
 	c, err := console.New(console.Config{Conn: nc, JetStream: js, Consumer: o.consumer, Token: token,
-		Replica: "console@" + hostname(), Logger: log})
+		Replica: "console@" + hostname(), TraceURL: o.traceURL, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -72,12 +74,17 @@ func parseConsole(args []string, stderr io.Writer) (consoleOptions, error) {
 	fs.StringVar(&o.consumer, "consumer", envOr("REGEN_CONSUMER_NAME", wire.ConsumerDefault), "the base consumer name (consumer.name)")
 	fs.StringVar(&o.token, "console-token", os.Getenv("REGEN_CONSOLE_TOKEN"),
 		"token mutating requests need (env REGEN_CONSOLE_TOKEN; empty: none on loopback, generated otherwise)")
+	fs.StringVar(&o.traceURL, "console-trace-url", os.Getenv("REGEN_CONSOLE_TRACE_URL"),
+		"URL of a trace in the tracing UI, with {trace_id} (env REGEN_CONSOLE_TRACE_URL); event stories link to it")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 || o.http == "" {
 		return o, fmt.Errorf("%w: console takes flags only, and --http must not be empty", errConfig)
+	}
+	if err := tracing.CheckTraceURL(o.traceURL); err != nil {
+		return o, fmt.Errorf("%w: --console-trace-url: %w", errConfig, err)
 	}
 	return o, nil
 }

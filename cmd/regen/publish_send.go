@@ -28,6 +28,7 @@ func (p *publisher) send(ctx context.Context, ev wire.ChangeEvent, data []byte) 
 	if err != nil {
 		err = fmt.Errorf("publish %s: %w", ev.ID, err)
 		tracing.End(span, err)
+		p.abandon(0, err)
 		return err
 	}
 	p.pending = append(p.pending, fut)
@@ -43,12 +44,7 @@ func (p *publisher) send(ctx context.Context, ev wire.ChangeEvent, data []byte) 
 // that stopped the wait).
 func (p *publisher) wait(ctx context.Context) (err error) {
 	i := 0
-	defer func() {
-		for _, span := range p.spans[i:] {
-			tracing.End(span, err)
-		}
-		p.pending, p.spans = p.pending[:0], p.spans[:0]
-	}()
+	defer func() { p.abandon(i, err) }()
 	for ; i < len(p.pending); i++ {
 		fut, span := p.pending[i], p.spans[i]
 		select {
@@ -69,6 +65,16 @@ func (p *publisher) wait(ctx context.Context) (err error) {
 		}
 	}
 	return nil
+}
+
+// abandon ends the publish spans of the pending publishes from i on with
+// err (those before i ended when their acks resolved) and forgets every
+// pending publish.
+func (p *publisher) abandon(i int, err error) {
+	for _, span := range p.spans[i:] {
+		tracing.End(span, err)
+	}
+	p.pending, p.spans = p.pending[:0], p.spans[:0]
 }
 
 // synthetic publishes n random valid events over a small graph.

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -34,8 +36,7 @@ func installTracer(t *testing.T) *tracetest.InMemoryExporter {
 
 // One event published by `regen publish` and deployed by a replica is one
 // connected trace: the publish span is the root, the delivery span its
-// child with the messaging attributes, render, deploy (per artifact and
-// per target) and ack under it; its deployment_completed telemetry
+// child with the messaging attributes, the stages under it (checkStages); its deployment_completed telemetry
 // carries the trace id. Not parallel: it sets the default tracer.
 func TestPublishThroughDeployIsOneTrace(t *testing.T) {
 	exp := installTracer(t)
@@ -92,27 +93,7 @@ func TestPublishThroughDeployIsOneTrace(t *testing.T) {
 	if subject == "" || del.Name != "process "+subject {
 		t.Errorf("delivery span %q, publish subject %q", del.Name, subject)
 	}
-	children := map[string]int{}
-	var targets int
-	for _, s := range spans {
-		if s.SpanContext.TraceID() != tid {
-			continue
-		}
-		if s.Parent.SpanID() == del.SpanContext.SpanID() {
-			children[s.Name]++
-		}
-		if attr(s, "regen.deploy.target") != "" {
-			targets++
-		}
-	}
-	for _, name := range []string{tracing.StageRender, tracing.StageDeploy, tracing.StageAck} {
-		if children[name] == 0 {
-			t.Errorf("no %s span under the delivery (children %v)", name, children)
-		}
-	}
-	if targets == 0 {
-		t.Error("no per-target deploy span in the trace")
-	}
+	checkStages(t, spans, del)
 	_, js := testkit.Connect(t, srv)
 	var traced string
 	testkit.WaitFor(t, 30*time.Second, "deployment_completed of "+id, func() bool {
@@ -125,6 +106,49 @@ func TestPublishThroughDeployIsOneTrace(t *testing.T) {
 	})
 	if traced != tid.String() {
 		t.Fatalf("deployment_completed trace_id = %q, want %s", traced, tid)
+	}
+}
+
+// checkStages checks the stage spans under the delivery span del: the
+// engine call (regenerate, holding model and render), each artifact's
+// deploy (holding a deploy per target, holding its validate) and the ack.
+func checkStages(t *testing.T, spans tracetest.SpanStubs, del tracetest.SpanStub) {
+	t.Helper()
+	byID := map[trace.SpanID]tracetest.SpanStub{}
+	for _, s := range spans {
+		if s.SpanContext.TraceID() == del.SpanContext.TraceID() {
+			byID[s.SpanContext.SpanID()] = s
+		}
+	}
+	type edge struct{ parent, child string }
+	seen := map[edge]bool{}
+	for _, s := range byID {
+		if p, ok := byID[s.Parent.SpanID()]; ok {
+			parent := p.Name
+			if p.SpanContext.SpanID() == del.SpanContext.SpanID() {
+				parent = "delivery"
+			}
+			seen[edge{parent, s.Name}] = true
+		}
+	}
+	for _, want := range []edge{
+		{"delivery", tracing.StageRegenerate}, {tracing.StageRegenerate, tracing.StageModel},
+		{tracing.StageRegenerate, tracing.StageRender}, {"delivery", tracing.StageDeploy},
+		{tracing.StageDeploy, tracing.StageDeploy}, {tracing.StageDeploy, tracing.StageValidate},
+		{"delivery", tracing.StageAck},
+	} {
+		if !seen[want] {
+			t.Errorf("no %s span under %s (spans %v)", want.child, want.parent, slices.Collect(maps.Keys(seen)))
+		}
+	}
+	targets := 0
+	for _, s := range byID {
+		if attr(s, "regen.deploy.target") != "" {
+			targets++
+		}
+	}
+	if targets == 0 {
+		t.Error("no per-target deploy span in the trace")
 	}
 }
 

@@ -23,7 +23,7 @@ func (s *Service) startConsole(ctx context.Context) (http.Handler, error) {
 		return nil, err
 	}
 	c, err := console.New(console.Config{Conn: s.nc, JetStream: s.js, Consumer: s.cfg.Consumer.Name, Token: token,
-		Replica: s.cfg.Orchestrator.Replica, Logger: s.log})
+		Replica: s.cfg.Orchestrator.Replica, TraceURL: s.cfg.ConsoleTraceURL, Logger: s.log})
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/internal/faults"
 	"github.com/regen-dev/regen/internal/observe"
+	"github.com/regen-dev/regen/internal/tracing"
 	"github.com/regen-dev/regen/orchestrator"
 	"github.com/regen-dev/regen/workers/deploy"
 	"github.com/regen-dev/regen/workers/exec"
@@ -45,6 +46,9 @@ type Config struct {
 	// ConsoleToken is the token the console's mutating requests need
 	// (empty: none on a loopback HTTP address, a generated one otherwise).
 	ConsoleToken string `yaml:"console_token"`
+	// ConsoleTraceURL links the console's event stories to their traces:
+	// a URL template holding {trace_id} (empty: no links).
+	ConsoleTraceURL string `yaml:"console_trace_url"`
 	// StatsInterval is how often the replica publishes its stats snapshot
 	// to the REGEN_REPLICAS bucket; entries live 3 x as long (5s).
 	StatsInterval time.Duration `yaml:"stats_interval"`
@@ -244,6 +248,9 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateNATS()...)
 	errs = append(errs, c.validateStorage()...)
 	errs = append(errs, c.validateRateLimits()...)
+	if err := tracing.CheckTraceURL(c.ConsoleTraceURL); err != nil {
+		errs = append(errs, fmt.Errorf("console_trace_url: %w", err))
+	}
 	return errors.Join(errs...)
 }
 

@@ -73,8 +73,9 @@ func TestInvalidValuesAreAllNamed(t *testing.T) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
 	}
-	_, err = load(t, []string{"--max-concurrent", "0", "--deploy", "ftp:x", "--log-level", "loud"}, nil)
-	for _, want := range []string{"max_concurrent", "deploy", "log.level"} {
+	_, err = load(t, []string{"--max-concurrent", "0", "--deploy", "ftp:x", "--log-level", "loud",
+		"--console-trace-url", "http://jaeger/trace/"}, nil)
+	for _, want := range []string{"max_concurrent", "deploy", "log.level", "console_trace_url"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %s", err, want)
 		}

@@ -235,6 +235,7 @@ func serviceSettings(c *Config) []setting {
 		strS("http", "http", "metrics and probes address (empty: off)", &c.HTTP),
 		boolS("pprof", "pprof", "serve /debug/pprof/ on the --http server", &c.Pprof),
 		strS("console_token", "console-token", "token the console's mutating requests need (empty: none on loopback, generated otherwise)", &c.ConsoleToken),
+		strS("console_trace_url", "console-trace-url", "URL of a trace in the tracing UI, with {trace_id} (e.g. http://localhost:16686/trace/{trace_id}); the console's event stories link to it", &c.ConsoleTraceURL),
 		durS("stats_interval", "stats-interval", "how often the replica publishes its stats to REGEN_REPLICAS", &c.StatsInterval),
 		rateLimitsS("rate_limits", "rate-limit", "a cluster-wide rate limit KEY=RATE, KEY engine, deployer, target:TARGET or source:NAME, RATE N/s, N/m or N/h, optionally ,BURST (200/s,50) (repeated, or ; between them; replaces the file's)", &c.RateLimits),
 		durS("signal_debounce", "signal-debounce", "a second SIGINT/SIGTERM within this of the first is ignored; a later one forces exit", &c.SignalDebounce),

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/tracing"
 )
 
 // Config defaults.
@@ -70,6 +71,10 @@ type Config struct {
 	// loops keep running (IdleDefault); the next request starts them again,
 	// seeding the charts from the telemetry stream anew.
 	Idle time.Duration
+	// TraceURL, when set, links the steps of an event's story to their
+	// trace: a URL template holding tracing.TraceIDPlaceholder, as
+	// http://localhost:16686/trace/{trace_id} for Jaeger.
+	TraceURL string
 	// Logger receives feed and poll errors (slog.Default()).
 	Logger *slog.Logger
 }
@@ -113,6 +118,9 @@ func (c Config) Validate() error {
 		if f.d < 0 {
 			errs = append(errs, fmt.Errorf("console: %s: must not be negative, got %s", f.name, f.d))
 		}
+	}
+	if err := tracing.CheckTraceURL(c.TraceURL); err != nil {
+		errs = append(errs, fmt.Errorf("console: TraceURL: %w", err))
 	}
 	if c.Bucket > c.Window {
 		errs = append(errs, fmt.Errorf("console: Bucket %s is longer than Window %s", c.Bucket, c.Window))

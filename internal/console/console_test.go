@@ -142,6 +142,45 @@ func TestTelemetryFillsTheSnapshotAndTheLists(t *testing.T) {
 	}
 }
 
+// A story's steps carry their trace id, linked by Config.TraceURL.
+func TestStoryStepsLinkToTheirTrace(t *testing.T) {
+	t.Parallel()
+	const tid = "4bf92f3577b34da6a3ce929d0e0e4736"
+	b := setupWith(t, wire.Priorities, func(c *Config) { c.TraceURL = "http://jaeger:16686/trace/{trace_id}" })
+	for _, d := range []wire.TelemetryPayload{
+		wire.DeploymentStartedData{EventID: "t1", ExecutionID: "x1", Path: "a.md"},
+		wire.DeploymentCompletedData{EventID: "t1", ExecutionID: "x1", Path: "a.md"},
+	} {
+		if err := b.tel.Publish(wire.TelemetryEvent{Component: "orchestrator", TraceID: tid, Data: d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.tel.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var st Story
+	testkit.WaitFor(t, 20*time.Second, "the story of t1", func() bool {
+		b.get(t, "/api/story?id=t1", &st)
+		return len(st.Steps) == 3
+	})
+	for _, s := range st.Steps {
+		if s.TraceID != tid || s.TraceURL != "http://jaeger:16686/trace/"+tid {
+			t.Errorf("step %s: trace %q, link %q", s.What, s.TraceID, s.TraceURL)
+		}
+	}
+}
+
+// A trace URL without {trace_id} is refused.
+func TestConsoleRefusesABadTraceURL(t *testing.T) {
+	t.Parallel()
+	s := testkit.StartServer(t)
+	nc, js := testkit.Connect(t, s)
+	_, err := New(Config{Conn: nc, JetStream: js, TraceURL: "http://jaeger:16686/trace/"})
+	if err == nil || !strings.Contains(err.Error(), "TraceURL") {
+		t.Fatalf("New with a bad TraceURL: %v", err)
+	}
+}
+
 func TestTheEventStreamSaysHelloThenTelemetry(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

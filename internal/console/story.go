@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/tracing"
 )
 
 // storyTypes are the telemetry types that name an event id.
@@ -31,7 +32,11 @@ type Step struct {
 	Type        wire.TelemetryType `json:"type"`
 	Replica     string             `json:"replica"`
 	ExecutionID string             `json:"execution_id,omitempty"`
-	Detail      map[string]any     `json:"detail"`
+	// TraceID is the trace of the delivery the step belongs to, and
+	// TraceURL its link when Config.TraceURL is set.
+	TraceID  string         `json:"trace_id,omitempty"`
+	TraceURL string         `json:"trace_url,omitempty"`
+	Detail   map[string]any `json:"detail"`
 }
 
 // Story is what the telemetry says happened to one event, oldest first.
@@ -101,7 +106,7 @@ func (c *Console) scanStory(ctx context.Context, cons jetstream.Consumer, st *St
 				last = true
 			}
 			if bytes.Contains(msg.Data(), needle) {
-				addStep(st, msg.Data())
+				addStep(st, msg.Data(), c.cfg.TraceURL)
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
@@ -119,15 +124,17 @@ func (c *Console) scanStory(ctx context.Context, cons jetstream.Consumer, st *St
 	return nil
 }
 
-// addStep decodes one record naming the event into a step.
-func addStep(st *Story, raw []byte) {
+// addStep decodes one record naming the event into a step, linked to its
+// trace by traceURL (a Config.TraceURL).
+func addStep(st *Story, raw []byte, traceURL string) {
 	var rec wire.TelemetryRecord
 	if json.Unmarshal(raw, &rec) != nil || rec.Data["event_id"] != st.EventID {
 		return
 	}
 	exec, _ := rec.Data["execution_id"].(string)
 	st.Steps = append(st.Steps, Step{At: rec.Timestamp, What: stepName(rec.Type), Type: rec.Type,
-		Replica: rec.Replica, ExecutionID: exec, Detail: rec.Data})
+		Replica: rec.Replica, ExecutionID: exec, TraceID: rec.TraceID, TraceURL: tracing.TraceURL(traceURL, rec.TraceID),
+		Detail: rec.Data})
 }
 
 // stepName is what a record type means for the event.
@@ -155,7 +162,8 @@ func delivered(steps []Step) []Step {
 	for _, s := range steps {
 		if s.ExecutionID != "" && !seen[s.ExecutionID] {
 			seen[s.ExecutionID] = true
-			d := Step{At: s.At, What: "delivered", Replica: s.Replica, ExecutionID: s.ExecutionID, Detail: map[string]any{}}
+			d := Step{At: s.At, What: "delivered", Replica: s.Replica, ExecutionID: s.ExecutionID,
+				TraceID: s.TraceID, TraceURL: s.TraceURL, Detail: map[string]any{}}
 			if n, ok := s.Detail["deliveries"]; ok {
 				d.Detail["deliveries"] = n
 			}

@@ -18,6 +18,7 @@ import (
 const (
 	DeliveryCountKey = attribute.Key("messaging.nats.message.delivery_count")
 	TargetKey        = attribute.Key("regen.deploy.target")
+	ArtifactsKey     = attribute.Key("regen.artifacts") // artifacts a regenerate or render span returned
 	LinkTypeKey      = attribute.Key("regen.link.type")
 )
 
@@ -28,18 +29,25 @@ const (
 	OperationProcess = "process"
 )
 
-// The names of the child spans of a delivery.
+// The names of the child spans of a delivery: regenerate (the engine
+// call, through its breaker) holds model and render, each artifact's
+// deploy holds a deploy per target, which holds its validate.
 const (
-	StageModel    = "model"
-	StageRender   = "render"
-	StageValidate = "validate"
-	StageDeploy   = "deploy"
-	StageAck      = "ack"
+	StageRegenerate = "regenerate"
+	StageModel      = "model"
+	StageRender     = "render"
+	StageValidate   = "validate"
+	StageDeploy     = "deploy"
+	StageAck        = "ack"
 )
 
-// LinkCausedBy is the regen.link.type of the link from a derived
-// re-render to the change that caused it.
-const LinkCausedBy = "caused_by"
+// The values of regen.link.type: LinkCausedBy links a derived
+// re-render to the change that caused it, LinkGroupedWith a grouped
+// delivery to the delivery under which its group's work ran.
+const (
+	LinkCausedBy    = "caused_by"
+	LinkGroupedWith = "grouped_with"
+)
 
 var messagingNATS = semconv.MessagingSystemKey.String("nats")
 
@@ -136,6 +144,16 @@ func LinkTo(cause trace.SpanContext) trace.SpanStartOption {
 		return trace.WithLinks()
 	}
 	return trace.WithLinks(trace.Link{SpanContext: cause, Attributes: []attribute.KeyValue{LinkTypeKey.String(LinkCausedBy)}})
+}
+
+// GroupedWith is the link from a delivery applied in a group to lead, the
+// delivery span under which the group's work ran (an invalid lead gives
+// an empty link, which AddLink drops).
+func GroupedWith(lead trace.SpanContext) trace.Link {
+	if !lead.IsValid() {
+		return trace.Link{}
+	}
+	return trace.Link{SpanContext: lead, Attributes: []attribute.KeyValue{LinkTypeKey.String(LinkGroupedWith)}}
 }
 
 // End ends span, recording err (when not nil) as its error status.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/regen-dev/regen/bus/wire"
 	"github.com/regen-dev/regen/internal/cost"
+	"github.com/regen-dev/regen/internal/tracing"
 )
 
 // deploy is the common path of both deployers: check the path, run the
@@ -25,8 +26,10 @@ func deploy(ctx context.Context, l *Ledger, validate func(context.Context, wire.
 	rec := cost.From(ctx)
 	if validate != nil && !a.Delete {
 		start := time.Now()
-		err := validate(ctx, a)
+		vctx, span := tracing.StartStage(ctx, tracing.StageValidate)
+		err := validate(vctx, a)
 		rec.AddStage(cost.Validate, time.Since(start))
+		tracing.End(span, err)
 		if err != nil {
 			return false, validationErr(ctx, p, err)
 		}

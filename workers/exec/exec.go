@@ -1,8 +1,6 @@
 package exec
 
 import (
-	"github.com/regen-dev/regen/internal/procgroup"
-
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -16,6 +14,8 @@ import (
 
 	"github.com/regen-dev/regen/bus/wire"
 	"github.com/regen-dev/regen/internal/cost"
+	"github.com/regen-dev/regen/internal/procgroup"
+	"github.com/regen-dev/regen/internal/tracing"
 )
 
 // Exec engine defaults.
@@ -99,7 +99,9 @@ const Template = "exec"
 // from its rusage (cost.Recorder.Child).
 func (e *Engine) Regenerate(ctx context.Context, ch wire.Change) ([]wire.Artifact, error) {
 	start := time.Now()
+	ctx, span := tracing.StartStage(ctx, tracing.StageRender)
 	arts, err := e.regenerate(ctx, ch)
+	tracing.End(span, err)
 	rendered := 0
 	for _, a := range arts {
 		rendered += len(a.Content)

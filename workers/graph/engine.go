@@ -15,6 +15,7 @@ import (
 
 	"github.com/regen-dev/regen/bus/wire"
 	"github.com/regen-dev/regen/internal/cost"
+	"github.com/regen-dev/regen/internal/tracing"
 )
 
 // InlineMaxDefault is how many derived re-renders (artifacts of other
@@ -187,26 +188,26 @@ func (e *Engine) RegenerateGroup(ctx context.Context, chs []wire.Change) ([]wire
 		arts, err := e.Regenerate(ctx, chs[0])
 		return arts, errs, err
 	}
-	start := time.Now()
-	res, err := e.cfg.Model.applyGroup(ctx, chs, errs, e.index.node)
+	res, err := e.write(ctx, chs, errs)
 	if err != nil {
 		return nil, errs, err
 	}
-	arts, err := e.afterWrite(ctx, chs, res, start)
+	own, derived := e.affected(res, redelivered(chs))
+	arts, err := e.renderIDs(ctx, chs[0], own, derived)
 	return arts, errs, err
 }
 
-// afterWrite renders what a write to one node, begun at start, affects.
-// The write and the wait for the index to hold it are the model stage of
-// the change's cost.
-func (e *Engine) afterWrite(ctx context.Context, chs []wire.Change, res applied, start time.Time) ([]wire.Artifact, error) {
-	err := e.index.Wait(ctx, res.rev)
-	cost.From(ctx).AddStage(cost.Model, time.Since(start))
-	if err != nil {
-		return nil, err
+// write applies chs, changes to one node, in one write and waits for the
+// index to hold it: the model stage of the changes' cost, and the model
+// span of a traced event.
+func (e *Engine) write(ctx context.Context, chs []wire.Change, errs []error) (res applied, err error) {
+	start := time.Now()
+	_, span := tracing.StartStage(ctx, tracing.StageModel)
+	defer func() { endStage(ctx, span, cost.Model, start, err) }()
+	if res, err = e.cfg.Model.applyGroup(ctx, chs, errs, e.index.node); err != nil {
+		return res, err
 	}
-	own, derived := e.affected(res, redelivered(chs))
-	return e.renderIDs(ctx, chs[0], own, derived)
+	return res, e.index.Wait(ctx, res.rev)
 }
 
 // redelivered reports whether one of chs was delivered before: a change

@@ -10,6 +10,8 @@ import (
 
 	"github.com/regen-dev/regen/bus/wire"
 	"github.com/regen-dev/regen/internal/cost"
+	"github.com/regen-dev/regen/internal/tracing"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // maxRerenders is how many times one artifact is rendered again in a row
@@ -23,20 +25,21 @@ const MetaRevision = "revision"
 // renderIDs renders own and derived; when Stale is set, the derived past
 // InlineMax are published as artifact_stale events instead. Its time is
 // the render stage of the change's cost.
-func (e *Engine) renderIDs(ctx context.Context, ch wire.Change, own, derived []ArtifactID) ([]wire.Artifact, error) {
-	defer addStage(ctx, cost.Render, time.Now())
+func (e *Engine) renderIDs(ctx context.Context, ch wire.Change, own, derived []ArtifactID) (out []wire.Artifact, err error) {
+	start := time.Now()
+	ctx, span := tracing.StartStage(ctx, tracing.StageRender)
+	defer func() { endRender(ctx, span, start, out, err) }()
 	if e.cfg.Stale != nil && len(derived) > e.cfg.InlineMax {
 		rev := e.index.Rev()
 		tasks := make([]StaleTask, 0, len(derived)-e.cfg.InlineMax)
 		for _, id := range derived[e.cfg.InlineMax:] {
 			tasks = append(tasks, StaleTask{ID: id, Revision: rev})
 		}
-		if err := e.cfg.Stale.PublishStale(ctx, ch, tasks); err != nil {
+		if err = e.cfg.Stale.PublishStale(ctx, ch, tasks); err != nil {
 			return nil, fmt.Errorf("publish %d re-renders: %w", len(tasks), err)
 		}
 		derived = derived[:e.cfg.InlineMax]
 	}
-	var out []wire.Artifact
 	for _, id := range append(own, derived...) {
 		arts, err := e.renderOne(ctx, ch, id)
 		if err != nil {
@@ -266,13 +269,27 @@ func (e *Engine) stale(ctx context.Context, chs []wire.Change) ([]wire.Artifact,
 	if last, ok := e.rendered.Load(id.key()); ok && last.(uint64) >= rev && rev > 0 {
 		return nil, nil
 	}
-	defer addStage(ctx, cost.Render, time.Now())
-	return e.renderOne(ctx, chs[0], id)
+	start := time.Now()
+	ctx, span := tracing.StartStage(ctx, tracing.StageRender)
+	arts, err := e.renderOne(ctx, chs[0], id)
+	endRender(ctx, span, start, arts, err)
+	return arts, err
 }
 
-// addStage adds the time since start to stage s of ctx's cost.Recorder.
-func addStage(ctx context.Context, s cost.Stage, start time.Time) {
+// endStage ends a stage begun at start: its time is added to stage s of
+// ctx's cost.Recorder and span ends with err.
+func endStage(ctx context.Context, span trace.Span, s cost.Stage, start time.Time, err error) {
 	cost.From(ctx).AddStage(s, time.Since(start))
+	tracing.End(span, err)
+}
+
+// endRender is endStage for the render stage, whose span also counts the
+// artifacts rendered.
+func endRender(ctx context.Context, span trace.Span, start time.Time, arts []wire.Artifact, err error) {
+	if span.IsRecording() {
+		span.SetAttributes(tracing.ArtifactsKey.Int(len(arts)))
+	}
+	endStage(ctx, span, cost.Render, start, err)
 }
 
 // staleID is the artifact an artifact_stale event names: Subject is the

@@ -219,6 +219,14 @@
   $('dlq-replay-all').addEventListener('click', async () => { if (await post('/api/dlq/replay', {all: true}, 'Replay every dead letter?')) loadDLQ(); });
   $('dlq-purge').addEventListener('click', async () => { if (await post('/api/dlq/purge', {}, 'Purge every dead letter? They cannot be replayed afterwards.')) loadDLQ(); });
 
+  // traceRef is a step's trace id, a link to its trace when the console
+  // has a trace URL (console_trace_url).
+  function traceRef(s) {
+    if (!s.trace_id) return null;
+    if (!s.trace_url) return el('span', {class: 'mono trace'}, s.trace_id);
+    return el('a', {class: 'mono trace', href: s.trace_url, target: '_blank', rel: 'noopener', 'aria-label': 'Trace ' + s.trace_id}, s.trace_id);
+  }
+
   async function showStory(id) {
     $('story-id').value = id; location.hash = 'story';
     $('story-summary').textContent = 'Reading the telemetry of ' + id + '…';
@@ -228,6 +236,7 @@
         (st.dead_letter ? '; it is in the dead letters now.' : '.');
       $('story-steps').replaceChildren(...st.steps.map((s) => el('li', {}, el('span', {class: 'what'}, s.what), ' ', time(s.at), ' on ',
         el('span', {class: 'mono'}, s.replica), s.execution_id ? ' · execution ' : '', s.execution_id ? el('span', {class: 'mono'}, s.execution_id) : null,
+        s.trace_id ? ' · trace ' : '', traceRef(s),
         ' ', el('span', {class: 'mono'}, summary(Object.assign({}, s.detail, {event_id: undefined, execution_id: undefined}))))));
     } catch (e) { $('story-summary').textContent = 'story: ' + e.message; }
   }
