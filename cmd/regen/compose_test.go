@@ -23,8 +23,9 @@ import (
 )
 
 // The docker-compose.yml and Dockerfile at the repository root, checked
-// against the code: every flag, REGEN_* variable, port and probe path they
-// use must be one regen has, and the docs must describe them as they are.
+// against the code: every flag, REGEN_* variable, port, probe path and
+// bucket name they use must be one regen has, and the docs must describe
+// them as they are.
 
 const regenBinPath = "/usr/local/bin/regen" // where the Dockerfile installs regen
 
@@ -175,14 +176,20 @@ func checkHealthcheck(t *testing.T, where string, argv []string) *url.URL {
 	if err != nil {
 		t.Fatalf("%s: probe URL: %v", where, err)
 	}
+	checkServed(t, where, u.RequestURI())
+	return u
+}
+
+// checkServed checks that regen's own HTTP server answers 2xx on the
+// request URI (path and query), as `regen healthcheck` sees it.
+func checkServed(t *testing.T, where, requestURI string) {
+	t.Helper()
 	srv := httptest.NewServer(observe.NewServer(observe.ServerConfig{Addr: "127.0.0.1:0"}).Handler())
 	defer srv.Close()
-	local := srv.URL + u.RequestURI()
 	var errOut bytes.Buffer
-	if code := realMain(context.Background(), []string{"healthcheck", "-q", "--url", local}, io.Discard, &errOut); code != 0 {
-		t.Errorf("%s: regen's HTTP server does not answer 2xx on %s: %s", where, u.Path, errOut.String())
+	if code := realMain(context.Background(), []string{"healthcheck", "-q", "--url", srv.URL + requestURI}, io.Discard, &errOut); code != 0 {
+		t.Errorf("%s: regen's HTTP server does not answer 2xx on %s: %s", where, requestURI, errOut.String())
 	}
-	return u
 }
 
 func natsServerVersion(t *testing.T) string {
@@ -250,6 +257,7 @@ func TestComposeReplicasUseRealFlagsPortsAndProbes(t *testing.T) {
 			}
 		}
 		cfg := runConfig(t, name, s.Command, s.Environment)
+		checkBuckets(t, name, cfg)
 		if cfg.NATS.Replicas != len(nodes) {
 			t.Errorf("%s: --replicas %d, but the cluster has %d nodes", name, cfg.NATS.Replicas, len(nodes))
 		}
@@ -306,6 +314,7 @@ func TestDockerfileDefaultCommandServesOutsideTheContainer(t *testing.T) {
 		t.Fatalf("Dockerfile does not install regen at %s", regenBinPath)
 	}
 	cfg := runConfig(t, "Dockerfile CMD", dockerfileArgv(t, df, "CMD"), nil)
+	checkBuckets(t, "Dockerfile CMD", cfg)
 	if cfg.NATS.URL != "" {
 		t.Fatalf("default command joins %s; it should run the embedded server", cfg.NATS.URL)
 	}

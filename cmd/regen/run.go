@@ -81,7 +81,7 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
 	svc, err := app.Start(startCtx, cfg, log)
 	cancel()
 	if err != nil {
@@ -96,10 +96,20 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 		go forceOnLaterSignal(sigs, stopped, time.Now(), cfg.SignalDebounce, log, os.Exit)
 	case <-svc.Done():
 	}
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Orchestrator.ShutdownGrace+10*time.Second)
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Orchestrator.ShutdownGrace+stopOverrun)
 	defer cancel()
 	return svc.Stop(stopCtx)
 }
+
+// startTimeout bounds the start of a replica: connecting, provisioning,
+// wiring. The HTTP server (probes) starts at its end.
+const startTimeout = time.Minute
+
+// stopOverrun is how long the graceful stop may take past shutdown_grace:
+// the cancelled events are nak'ed, the final telemetry flushed, the HTTP
+// server stopped. The NATS drain (app.DrainTimeout) and the span flush
+// (tracingShutdownTimeout) follow it.
+const stopOverrun = 10 * time.Second
 
 // tracingShutdownTimeout bounds the flush of the spans still batched at exit.
 const tracingShutdownTimeout = 5 * time.Second

@@ -183,7 +183,7 @@ func (s *Service) teardown() {
 		s.graph.Close()
 	}
 	if s.nc != nil {
-		if err := drain(s.nc, 5*time.Second); err != nil {
+		if err := drain(s.nc, DrainTimeout); err != nil {
 			s.log.Warn("nats drain", slog.Any("error", err))
 		}
 	}
@@ -192,6 +192,10 @@ func (s *Service) teardown() {
 		s.srv.WaitForShutdown()
 	}
 }
+
+// DrainTimeout bounds the drain of the NATS connection when a Service
+// stops (or fails to start), after which it is closed.
+const DrainTimeout = 5 * time.Second
 
 // drain drains nc and waits until it is closed or timeout passes.
 func drain(nc *nats.Conn, timeout time.Duration) error {
