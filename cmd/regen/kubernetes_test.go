@@ -180,8 +180,10 @@ func checkNATSURLs(t *testing.T, where string, b k8sBundle, cfg config.Config) {
 }
 
 // checkTemplatesVolume checks that --templates is a mounted volume of the
-// generated ConfigMap, and that its files load with the graph engine laid
-// out as the kubelet mounts a ConfigMap (symlinks through ..data).
+// generated ConfigMap, that its files are copies of examples/templates
+// (kustomize reads no file outside its directory) and that they load
+// with the graph engine laid out as the kubelet mounts a ConfigMap
+// (symlinks through ..data).
 func checkTemplatesVolume(t *testing.T, b k8sBundle, d regenDeployment) {
 	t.Helper()
 	where := d.obj.where()
@@ -217,7 +219,11 @@ func checkTemplatesVolume(t *testing.T, b k8sBundle, d regenDeployment) {
 	must(t, os.Symlink(filepath.Base(data), filepath.Join(dir, "..data")))
 	for _, f := range files {
 		name := filepath.Base(f)
-		must(t, os.WriteFile(filepath.Join(data, name), []byte(readRepoFile(t, k8sDir+f)), 0o644))
+		content := readRepoFile(t, k8sDir+f)
+		if content != readRepoFile(t, "examples/templates/"+name) {
+			t.Errorf("%s%s differs from examples/templates/%s: copy it again", k8sDir, f, name)
+		}
+		must(t, os.WriteFile(filepath.Join(data, name), []byte(content), 0o644))
 		must(t, os.Symlink(filepath.Join("..data", name), filepath.Join(dir, name)))
 	}
 	set, err := graph.LoadTemplates(dir)
