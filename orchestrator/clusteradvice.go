@@ -131,8 +131,9 @@ func (c *clusterAdvisor) level(p wire.Priority) *forecast.Holt {
 }
 
 // finishedBetween sums per level what the replicas finished between
-// snapshots a and b. A replica not in a counts from its first snapshot
-// on; one whose count went down restarted and counts from zero.
+// snapshots a and b, and under "" (a level of no priority: the single
+// consumer) over every level. A replica not in a counts from its first
+// snapshot on; one whose count went down restarted and counts from zero.
 func finishedBetween(a, b []ReplicaCapacity) map[wire.Priority]int64 {
 	before := map[string]map[wire.Priority]int64{}
 	for _, r := range a {
@@ -145,11 +146,12 @@ func finishedBetween(a, b []ReplicaCapacity) map[wire.Priority]int64 {
 			continue
 		}
 		for p, n := range r.Finished {
-			if d := n - was[p]; d >= 0 {
-				out[p] += d
-			} else {
-				out[p] += n
+			d := n - was[p]
+			if d < 0 {
+				d = n
 			}
+			out[p] += d
+			out[""] += d
 		}
 	}
 	return out
