@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/app"
 	"github.com/regen-dev/regen/internal/config"
 	"github.com/regen-dev/regen/internal/testkit"
 )
@@ -21,8 +22,8 @@ func TestStatsShowsTheClusterAdvice(t *testing.T) {
 		c.Orchestrator.HealthCheckInterval = 100 * time.Millisecond
 		c.StatsInterval = 100 * time.Millisecond
 	}
-	startReplicaWith(t, srv, "advice-a", fast)
-	startReplicaWith(t, srv, "advice-b", fast)
+	svcs := map[string]*app.Service{"advice-a": startReplicaWith(t, srv, "advice-a", fast),
+		"advice-b": startReplicaWith(t, srv, "advice-b", fast)}
 	ctx := testkit.Context(t, 60*time.Second)
 	var out bytes.Buffer
 	if err := publishCmd(ctx, []string{"--nats-url", srv.ClientURL(), "--synthetic", "300"}, &out, &out); err != nil {
@@ -58,6 +59,15 @@ func TestStatsShowsTheClusterAdvice(t *testing.T) {
 		}
 	}
 	t.Logf("stats:\n%s", table.String())
+	stopped := time.Now()
+	if err := svcs[a.Leader].Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, 30*time.Second, "the other replica's advice", func() bool {
+		b, err := readAdvice(ctx, js)
+		return err == nil && b != nil && b.Replica != a.Leader && b.Leader == b.Replica
+	})
+	t.Logf("the other replica advised %s after the leader stopped", time.Since(stopped).Round(time.Millisecond))
 }
 
 // statsJSON runs `regen stats --json` against srv.
