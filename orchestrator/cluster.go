@@ -24,16 +24,41 @@ type Cluster interface {
 }
 
 // capacityTracker keeps this replica's Capacity between health checks.
+// Its mutex also covers taking a cost report, so that Capacity never
+// sees the report's events twice or not at all.
 type capacityTracker struct {
 	mu       sync.Mutex
 	drain    float64
 	busy     float64
-	finished map[wire.Priority]int64
+	finished map[wire.Priority]int64 // events of the reports taken so far
 	bound    string
 }
 
-// update records one health interval: its window, cost report and bound.
-func (c *capacityTracker) update(w windowStats, rep wire.CostReportData, bound string) {
+// report takes the interval's cost report and adds its events to the
+// finished counts.
+func (c *capacityTracker) report(take func() wire.CostReportData) wire.CostReportData {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rep := take()
+	c.finished = addPriorityEvents(c.finished, rep.ByPriority)
+	return rep
+}
+
+// addPriorityEvents adds the events of by (priority → totals) to to.
+func addPriorityEvents(to map[wire.Priority]int64, by map[string]wire.CostTotals) map[wire.Priority]int64 {
+	if to == nil {
+		to = map[wire.Priority]int64{}
+	}
+	for p, t := range by {
+		if wire.Priority(p).Valid() {
+			to[wire.Priority(p)] += t.Events
+		}
+	}
+	return to
+}
+
+// interval records one health interval's window and bound.
+func (c *capacityTracker) interval(w windowStats, bound string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if w.Removed > 0 && w.Busy > 0 {
@@ -43,27 +68,30 @@ func (c *capacityTracker) update(w windowStats, rep wire.CostReportData, bound s
 	if w.Span > 0 {
 		c.busy = min(1, w.Busy.Seconds()/w.Span.Seconds())
 	}
-	if c.finished == nil {
-		c.finished = map[wire.Priority]int64{}
-	}
-	for p, t := range rep.ByPriority {
-		if wire.Priority(p).Valid() {
-			c.finished[wire.Priority(p)] += t.Events
-		}
-	}
 	c.bound = bound
 }
 
-func (c *capacityTracker) get() Capacity {
+// get is the Capacity, the finished counts including live (the events
+// per priority since the last report).
+func (c *capacityTracker) get(live func() map[string]int64) Capacity {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Capacity{DrainRate: c.drain, BusyFraction: c.busy, Finished: maps.Clone(c.finished), Bound: c.bound}
+	finished := maps.Clone(c.finished)
+	for p, n := range live() {
+		if wire.Priority(p).Valid() {
+			if finished == nil {
+				finished = map[wire.Priority]int64{}
+			}
+			finished[wire.Priority(p)] += n
+		}
+	}
+	return Capacity{DrainRate: c.drain, BusyFraction: c.busy, Finished: finished, Bound: c.bound}
 }
 
-// Capacity is this replica's draining as of its last health check, for
-// the registry that the leader's cluster advice reads. Safe from any
-// goroutine.
-func (o *Orchestrator) Capacity() Capacity { return o.capacity.get() }
+// Capacity is this replica's draining: its rates as of its last health
+// check, the events it finished up to now. For the registry that the
+// leader's cluster advice reads; safe from any goroutine.
+func (o *Orchestrator) Capacity() Capacity { return o.capacity.get(o.cost.PriorityEvents) }
 
 // advise publishes the scaling advice of one health check: with a
 // Cluster, the cluster's (by the leader only); without, this replica's.

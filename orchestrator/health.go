@@ -75,7 +75,7 @@ func (o *Orchestrator) healthCheck(ctx context.Context, h *healthState) {
 	pending, perr := o.pending(ctx, o.cfg.HealthCheckInterval)
 	mem := readMemory(defaultMemPaths)
 	o.publish(o.metricData(w, now.s, pending, perr, mem))
-	rep := o.costReport()
+	rep := o.capacity.report(o.costReport)
 	o.publish(rep)
 	bound, reason := costBound(rep, cores())
 	in := healthInput{w: w, pending: pending, pendingKnown: perr == nil, target: o.cfg.TargetCycle,
@@ -83,7 +83,7 @@ func (o *Orchestrator) healthCheck(ctx context.Context, h *healthState) {
 	for _, f := range evaluateHealth(in) {
 		o.report(ctx, f)
 	}
-	o.capacity.update(w, rep, bound)
+	o.capacity.interval(w, bound)
 	o.advise(ctx, h, w, pending, perr == nil, bound, reason)
 	h.last, h.prevPending, h.pendingKnown, h.bound = now, pending, perr == nil, bound
 }
