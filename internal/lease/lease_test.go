@@ -70,7 +70,7 @@ func TestLeaseTakeoverAfterCrash(t *testing.T) {
 	if a.Leader() {
 		t.Fatal("a still leads after its renewals ended")
 	}
-	if took > ttl+ttl/3+500*time.Millisecond {
+	if took > ttl+ttl/3+time.Second { // scheduling slack on a loaded machine
 		t.Fatalf("takeover took %s, want within TTL (%s) + TTL/3", took, ttl)
 	}
 	t.Logf("takeover %s after the leader stopped renewing (TTL %s)", took.Round(time.Millisecond), ttl)
