@@ -193,30 +193,37 @@ type clusterAdvice struct {
 // by a rate limit or a target, more replicas do not help, and the
 // recommendation is the current count.
 func (c *clusterAdvisor) advise(s ClusterSnapshot, arrivals map[wire.Priority]float64, drain, perReplica float64) clusterAdvice {
-	current := len(s.Replicas)
 	a := clusterAdvice{ClusterDrainRate: drain, Forecast: c.forecast()}
-	a.Current, a.DrainRate = current, perReplica
-	var pending uint64
-	var arrival, smoothed float64
+	a.Current, a.DrainRate = len(s.Replicas), perReplica
+	var smoothed float64
+	a.Levels, a.Pending, smoothed = c.levelAdvice(s.Levels, drain)
 	for _, l := range s.Levels {
-		pending += l.Pending
-		arrival += arrivals[l.Priority]
+		a.ArrivalRate += arrivals[l.Priority]
+	}
+	a.PredictedDrainS = math.Inf(1)
+	if d := drainSeconds(a.Pending, drain, smoothed); d != nil {
+		a.PredictedDrainS = *d
+	}
+	need := (a.Forecast.ArrivalRate + float64(a.Pending)/c.target.Seconds()) / perReplica
+	a.Recommended = max(1, int(math.Ceil(need-1e-9)))
+	a.Reason = c.reason(a.advice, smoothed, drain)
+	return a.withClusterBound(s.Replicas)
+}
+
+// levelAdvice is each level's advice, highest first, its drain time
+// counting the levels above it; and the total pending and smoothed
+// arrival rate.
+func (c *clusterAdvisor) levelAdvice(levels []LevelPending, drain float64) (out []wire.LevelAdvice, pending uint64,
+	smoothed float64) {
+	for _, l := range levels {
 		h := c.level(l.Priority)
+		pending += l.Pending
 		smoothed += max(0, h.Level())
-		a.Levels = append(a.Levels, wire.LevelAdvice{Priority: l.Priority, Pending: l.Pending,
+		out = append(out, wire.LevelAdvice{Priority: l.Priority, Pending: l.Pending,
 			ArrivalRate: max(0, h.Level()), ForecastRate: max(0, h.Forecast(c.horizon)),
 			PredictedDrainS: drainSeconds(pending, drain, smoothed)})
 	}
-	a.Pending, a.ArrivalRate = pending, arrival
-	a.PredictedDrainS = math.Inf(1)
-	if d := drainSeconds(pending, drain, smoothed); d != nil {
-		a.PredictedDrainS = *d
-	}
-	need := (a.Forecast.ArrivalRate + float64(pending)/c.target.Seconds()) / perReplica
-	a.Recommended = max(1, int(math.Ceil(need-1e-9)))
-	a.Reason = c.reason(a.advice, smoothed, drain)
-	a = a.withClusterBound(s.Replicas)
-	return a
+	return out, pending, smoothed
 }
 
 // forecast is the total arrival forecast at the horizon.

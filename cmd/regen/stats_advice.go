@@ -75,6 +75,12 @@ func adviceTable(w io.Writer, a *statsAdvice, now time.Time) error {
 	if a == nil {
 		return nil
 	}
+	adviceSummary(w, a, now)
+	return adviceLevels(w, a.Levels)
+}
+
+// adviceSummary writes the advice's recommendation, drain and forecast.
+func adviceSummary(w io.Writer, a *statsAdvice, now time.Time) {
 	fmt.Fprintf(w, "\nCLUSTER ADVICE (by %s, %s ago; leader now: %s)\n", a.Replica, roundDur(now.Sub(a.At)),
 		orDash(a.Leader))
 	fmt.Fprintf(w, "  replicas: %d recommended, %d live (%s)\n", a.RecommendedReplicas, a.CurrentReplicasEstimate, a.Reason)
@@ -89,12 +95,16 @@ func adviceTable(w io.Writer, a *statsAdvice, now time.Time) error {
 		fmt.Fprintf(w, "  forecast error: %.1f/s mean absolute (%.0f%%) over %d forecasts\n",
 			f.Error, 100*f.ErrorRatio, f.ErrorSamples)
 	}
-	if len(a.Levels) == 0 {
+}
+
+// adviceLevels writes one row per level of the advice.
+func adviceLevels(w io.Writer, levels []wire.LevelAdvice) error {
+	if len(levels) == 0 {
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  LEVEL\tPENDING\tARRIVAL/S\tFORECAST/S\tPREDICTED DRAIN")
-	for _, l := range a.Levels {
+	for _, l := range levels {
 		fmt.Fprintf(tw, "  %s\t%d\t%.1f\t%.1f\t%s\n", orDash(string(l.Priority)), l.Pending, l.ArrivalRate,
 			l.ForecastRate, drainText(l.PredictedDrainS))
 	}
