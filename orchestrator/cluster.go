@@ -104,7 +104,7 @@ func (o *Orchestrator) advise(ctx context.Context, h *healthState, w windowStats
 		return
 	}
 	if h.cluster == nil {
-		h.cluster = newClusterAdvisor(o.cfg.TargetCycle, o.cfg.ScaleHorizon())
+		h.cluster = newClusterAdvisor(o.cfg.TargetCycle, o.cfg.ScaleHorizon(), o.cfg.HealthCheckInterval)
 	}
 	if err := o.adviseCluster(ctx, h.cluster); err != nil && ctx.Err() == nil {
 		o.log.WarnContext(ctx, "no cluster scaling advice", slog.Any("error", err))

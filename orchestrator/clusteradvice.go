@@ -65,19 +65,27 @@ type ClusterSnapshot struct {
 
 // clusterAdvisor turns successive cluster snapshots into cluster advice:
 // it measures each level's arrival rate from two snapshots (pending
-// change plus what the replicas finished in between) and forecasts it.
+// change plus what the replicas finished in between) and forecasts it
+// (forecast.Auto: Holt's linear trend, Holt-Winters once a daily season
+// forecasts better).
 // Not safe for concurrent use (the health loop owns it).
 type clusterAdvisor struct {
 	target, horizon time.Duration
-	fc              forecast.Config
+	season          int // snapshots per day: Holt-Winters' season
 	prev            *ClusterSnapshot
-	levels          map[wire.Priority]*forecast.Holt
-	total           *forecast.Holt
+	levels          map[wire.Priority]*forecast.Auto
+	total           *forecast.Auto
 }
 
-func newClusterAdvisor(target, horizon time.Duration) *clusterAdvisor {
-	return &clusterAdvisor{target: target, horizon: horizon, levels: map[wire.Priority]*forecast.Holt{},
-		total: forecast.NewHolt(forecast.Config{})}
+// daySeason is the season of the forecasts: a day.
+const daySeason = 24 * time.Hour
+
+// newClusterAdvisor returns an advisor for snapshots every interval
+// (Holt-Winters takes over from Holt when a daily pattern shows).
+func newClusterAdvisor(target, horizon, interval time.Duration) *clusterAdvisor {
+	season := int(daySeason / max(interval, time.Millisecond))
+	return &clusterAdvisor{target: target, horizon: horizon, season: season,
+		levels: map[wire.Priority]*forecast.Auto{}, total: forecast.NewAuto(forecast.Config{}, season)}
 }
 
 // observe takes the snapshot s and returns the advice for it; ok is false
@@ -121,10 +129,10 @@ func (c *clusterAdvisor) arrivals(a, b ClusterSnapshot) map[wire.Priority]float6
 	return out
 }
 
-func (c *clusterAdvisor) level(p wire.Priority) *forecast.Holt {
+func (c *clusterAdvisor) level(p wire.Priority) *forecast.Auto {
 	h, ok := c.levels[p]
 	if !ok {
-		h = forecast.NewHolt(c.fc)
+		h = forecast.NewAuto(forecast.Config{}, c.season)
 		c.levels[p] = h
 	}
 	return h
@@ -229,7 +237,8 @@ func (c *clusterAdvisor) levelAdvice(levels []LevelPending, drain float64) (out 
 // forecast is the total arrival forecast at the horizon.
 func (c *clusterAdvisor) forecast() wire.ArrivalForecast {
 	e := c.total.Error()
-	return wire.ArrivalForecast{ArrivalRate: max(0, c.total.Forecast(c.horizon)), Level: c.total.Level(),
+	return wire.ArrivalForecast{ArrivalRate: max(0, c.total.Forecast(c.horizon)), Method: c.total.Method(),
+		Level: c.total.Level(),
 		Trend: c.total.Trend(), HorizonS: c.horizon.Seconds(), Error: e.MAE, ErrorRatio: e.WAPE, ErrorSamples: e.N}
 }
 

@@ -63,7 +63,7 @@ const simInterval = 10.0 // seconds between the leader's snapshots
 // recommends more than the current replicas, or until limit seconds.
 func firstScaleUp(t *testing.T, q *queueSim, horizon time.Duration, limit float64) (at, pending float64, a clusterAdvice) {
 	t.Helper()
-	adv := newClusterAdvisor(30*time.Second, horizon)
+	adv := newClusterAdvisor(30*time.Second, horizon, simInterval*time.Second)
 	for q.t < limit {
 		if a, ok := adv.observe(q.snapshot()); ok && a.Recommended > a.Current {
 			return q.t, q.pending, a
@@ -125,7 +125,7 @@ func TestClusterAdviceStepPredictsTheDrain(t *testing.T) {
 		return 150
 	}
 	q := &queueSim{replicas: 3, capacity: 100, rate: step}
-	adv := newClusterAdvisor(30*time.Second, 30*time.Second)
+	adv := newClusterAdvisor(30*time.Second, 30*time.Second, simInterval*time.Second)
 	const settled = 460.0 // six intervals after the step down
 	checked, worst := 0, 0.0
 	for ; q.t <= 800; q.advance(simInterval) {
@@ -159,7 +159,7 @@ func TestClusterAdviceStepPredictsTheDrain(t *testing.T) {
 func TestClusterAdviceForecastError(t *testing.T) {
 	t.Parallel()
 	q := &queueSim{replicas: 3, capacity: 100, rate: func(t float64) float64 { return 50 + 100*math.Floor(t/200) }}
-	adv := newClusterAdvisor(30*time.Second, 30*time.Second)
+	adv := newClusterAdvisor(30*time.Second, 30*time.Second, simInterval*time.Second)
 	var atStep, later wire.ArrivalForecast
 	for ; q.t <= 400; q.advance(simInterval) {
 		a, ok := adv.observe(q.snapshot())
@@ -180,7 +180,7 @@ func TestClusterAdviceForecastError(t *testing.T) {
 
 func TestClusterAdviceBound(t *testing.T) {
 	t.Parallel()
-	adv := newClusterAdvisor(30*time.Second, 0)
+	adv := newClusterAdvisor(30*time.Second, 0, 10*time.Second)
 	at := time.Unix(0, 0)
 	snap := func(sec int, pending uint64, finished int64, bound string) ClusterSnapshot {
 		var rs []ReplicaCapacity

@@ -271,7 +271,7 @@ type ScalingAdviceData struct {
 }
 
 // ArrivalForecast is the arrival rate forecast of a cluster scaling
-// advice (Holt's linear trend over the rate measured each interval).
+// advice (over the rate measured each interval).
 type ArrivalForecast struct {
 	// ArrivalRate is the rate forecast HorizonS ahead (events/s, ≥ 0).
 	ArrivalRate float64 `json:"arrival_rate"`
@@ -286,7 +286,10 @@ type ArrivalForecast struct {
 	HorizonS float64 `json:"horizon_s"`
 	// Level is the smoothed rate now and Trend its slope (events/s per s).
 	Level float64 `json:"level"`
-	Trend float64 `json:"trend"`
+	// Method is the forecaster: "holt" (Holt's linear trend), or
+	// "holt_winters" once a daily season forecasts better.
+	Method string  `json:"method"`
+	Trend  float64 `json:"trend"`
 }
 
 // LevelAdvice is one priority level of a cluster scaling advice.

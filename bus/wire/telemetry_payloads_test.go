@@ -36,7 +36,7 @@ var readmeValues = map[wire.TelemetryType][]string{
 	wire.PerformanceAlert: {"stalled", "error", "memory_pressure", "critical", "heap_over_limit",
 		"near_cgroup_limit", "dlq_near_limit", "warning"},
 	wire.ScalingAdvice: {"backlog_growing", "drain_exceeds_target", "cpu", "rate_limit", "target", "replica", "cluster",
-		"forecast_exceeds_capacity", "sufficient"},
+		"forecast_exceeds_capacity", "sufficient", "holt", "holt_winters"},
 	wire.CostReport:          {"decode", "model", "render", "validate", "deploy", "ack"},
 	wire.TuningChanged:       {"concurrency"},
 	wire.BreakerStateChanged: {"closed", "open", "half-open"},

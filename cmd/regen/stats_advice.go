@@ -90,8 +90,8 @@ func adviceSummary(w io.Writer, a *statsAdvice, now time.Time) {
 	fmt.Fprintf(w, "  drain: %.1f/s per replica, %.1f/s together; pending %d, predicted drain %s\n",
 		a.DrainRate, a.ClusterDrainRate, a.Pending, drainText(a.PredictedDrainS))
 	if f := a.Forecast; f != nil {
-		fmt.Fprintf(w, "  arrivals: %.1f/s measured, %.1f/s smoothed, trend %+.3f/s²; forecast %.1f/s in %s\n",
-			a.ArrivalRate, f.Level, f.Trend, f.ArrivalRate, secondsText(f.HorizonS))
+		fmt.Fprintf(w, "  arrivals: %.1f/s measured, %.1f/s smoothed, trend %+.3f/s²; forecast (%s) %.1f/s in %s\n",
+			a.ArrivalRate, f.Level, f.Trend, f.Method, f.ArrivalRate, secondsText(f.HorizonS))
 		fmt.Fprintf(w, "  forecast error: %.1f/s mean absolute (%.0f%%) over %d forecasts\n",
 			f.Error, 100*f.ErrorRatio, f.ErrorSamples)
 	}

@@ -65,3 +65,27 @@ func TestHoltWintersNotReady(t *testing.T) {
 		t.Fatal("a forecaster with one observation forecasts nothing")
 	}
 }
+
+// Auto forecasts with Holt until the season shows, then with
+// Holt-Winters; without a season it is Holt.
+func TestAutoSwitchesToTheSeason(t *testing.T) {
+	t.Parallel()
+	a := forecast.NewAuto(forecast.Config{}, len(pattern))
+	plain := forecast.NewAuto(forecast.Config{}, 0)
+	var methods []string
+	for i := range 40 {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		a.Observe(at, seasonal(i, 0))
+		plain.Observe(at, seasonal(i, 0))
+		if m := a.Method(); len(methods) == 0 || methods[len(methods)-1] != m {
+			methods = append(methods, m)
+		}
+	}
+	if len(methods) != 2 || methods[0] != forecast.MethodHolt || methods[1] != forecast.MethodHoltWinters {
+		t.Fatalf("methods = %v, want holt then holt_winters", methods)
+	}
+	near(t, "seasonal forecast", a.Forecast(time.Minute), seasonal(40, 0), 1e-6)
+	if plain.Method() != forecast.MethodHolt || plain.Error() == a.Error() {
+		t.Fatalf("without a season: %s, error %+v", plain.Method(), plain.Error())
+	}
+}
