@@ -77,13 +77,21 @@ type clusterAdvisor struct {
 	total           *forecast.Auto
 }
 
-// daySeason is the season of the forecasts: a day.
-const daySeason = 24 * time.Hour
+// The season of the forecasts is a day, of at most maxSeason snapshots
+// (a shorter health interval forecasts with Holt alone: the memory of two
+// days of readings per level is not worth it).
+const (
+	daySeason = 24 * time.Hour
+	maxSeason = 4096
+)
 
 // newClusterAdvisor returns an advisor for snapshots every interval
 // (Holt-Winters takes over from Holt when a daily pattern shows).
 func newClusterAdvisor(target, horizon, interval time.Duration) *clusterAdvisor {
 	season := int(daySeason / max(interval, time.Millisecond))
+	if season > maxSeason {
+		season = 0
+	}
 	return &clusterAdvisor{target: target, horizon: horizon, season: season,
 		levels: map[wire.Priority]*forecast.Auto{}, total: forecast.NewAuto(forecast.Config{}, season)}
 }
