@@ -208,3 +208,28 @@ func TestClusterAdviceBound(t *testing.T) {
 		t.Fatalf("CPU-bound advice %+v, want more replicas", a)
 	}
 }
+
+// A daily pattern (four readings a day here: one every 6h) with nothing
+// pending: the advisor moves from Holt to Holt-Winters once the season
+// forecasts better, and then forecasts the next reading's rate.
+func TestClusterAdviceDailyPattern(t *testing.T) {
+	t.Parallel()
+	const step = 6 * time.Hour
+	day := []float64{20, 80, 140, 60} // arrivals/s in each quarter of the day
+	adv := newClusterAdvisor(30*time.Second, step, step)
+	var finished int64
+	var last clusterAdvice
+	for i := range 40 {
+		finished += int64(day[i%len(day)] * step.Seconds())
+		s := ClusterSnapshot{At: time.Unix(0, 0).Add(time.Duration(i) * step),
+			Levels:   []LevelPending{{Priority: wire.PriorityNormal}},
+			Replicas: []ReplicaCapacity{{Replica: "r", Capacity: Capacity{DrainRate: 500, Finished: map[wire.Priority]int64{wire.PriorityNormal: finished}}}}}
+		if a, ok := adv.observe(s); ok {
+			last = a
+		}
+	}
+	f := last.Forecast
+	if f.Method != "holt_winters" || math.Abs(f.ArrivalRate-day[40%len(day)]) > 1 || f.ErrorRatio > 0.01 {
+		t.Fatalf("forecast %+v, want holt_winters forecasting %v/s", f, day[0])
+	}
+}
