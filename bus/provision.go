@@ -50,6 +50,10 @@ type ProvisionConfig struct {
 	// ReplicasBucket without being refreshed (15s: 3 x the default
 	// publish interval).
 	ReplicaTTL time.Duration
+	// LeaderTTL is how long the leadership lease in LeaderBucket lives
+	// without a renewal: a crashed leader is replaced within it (3m: 3 x
+	// the default health interval). Every replica's lease must use it.
+	LeaderTTL time.Duration
 	// ObjectStore, when set, is the object-store bucket to create.
 	ObjectStore string
 	// Storage is file (default) or memory.
@@ -73,6 +77,7 @@ const (
 	DLQMaxBytesDefault   = 1 << 30
 	MaxAckPendingDefault = 4096
 	ReplicaTTLDefault    = 15 * time.Second
+	LeaderTTLDefault     = 3 * time.Minute
 )
 
 // WithDefaults fills zero fields with their defaults.
@@ -88,6 +93,7 @@ func (c ProvisionConfig) WithDefaults() ProvisionConfig {
 	c.Consumer = cmp.Or(c.Consumer, wire.ConsumerDefault)
 	c.AckWait = cmp.Or(c.AckWait, wire.AckWaitDefault)
 	c.ReplicaTTL = cmp.Or(c.ReplicaTTL, ReplicaTTLDefault)
+	c.LeaderTTL = cmp.Or(c.LeaderTTL, LeaderTTLDefault)
 	c.MaxDeliver = cmp.Or(c.MaxDeliver, wire.MaxDeliverDefault)
 	c.MaxAckPending = cmp.Or(c.MaxAckPending, MaxAckPendingDefault)
 	return c
@@ -240,6 +246,8 @@ func provisionBuckets(ctx context.Context, js jetstream.JetStream, cfg Provision
 		{Bucket: wire.ModelBucket, Description: "regen source model, one key per node", Replicas: cfg.Replicas, Storage: cfg.Storage},
 		{Bucket: wire.ArtifactBucket, Description: "regen deployed artifacts: hash and revision", Replicas: cfg.Replicas, Storage: cfg.Storage},
 		{Bucket: wire.ReplicasBucket, Description: "regen live replicas: stats snapshots", TTL: cfg.ReplicaTTL,
+			Replicas: cfg.Replicas, Storage: cfg.Storage},
+		{Bucket: wire.LeaderBucket, Description: "regen leadership lease", TTL: cfg.LeaderTTL, History: 1,
 			Replicas: cfg.Replicas, Storage: cfg.Storage},
 		{Bucket: wire.AttemptsBucket, Description: "regen deferrals and failures per unsettled event", TTL: AttemptsTTL,
 			Replicas: cfg.Replicas, Storage: cfg.Storage},

@@ -76,8 +76,8 @@ func scalingAdvice(in adviceInput) (advice, bool) {
 	return a, true
 }
 
-// telemetry returns the scaling_advice data; predicted_drain_s is null
-// when the backlog grows.
+// telemetry returns the scaling_advice data of one replica's advice
+// (scope replica); predicted_drain_s is null when the backlog grows.
 func (a advice) telemetry() wire.ScalingAdviceData {
 	var drainS *float64
 	if !math.IsInf(a.PredictedDrainS, 1) {
@@ -85,7 +85,7 @@ func (a advice) telemetry() wire.ScalingAdviceData {
 	}
 	return wire.ScalingAdviceData{RecommendedReplicas: a.Recommended, CurrentReplicasEstimate: a.Current,
 		PredictedDrainS: drainS, Pending: a.Pending, ArrivalRate: a.ArrivalRate,
-		DrainRate: a.DrainRate, Reason: a.Reason, Bound: a.Bound, BoundReason: a.BoundReason}
+		DrainRate: a.DrainRate, Reason: a.Reason, Bound: a.Bound, BoundReason: a.BoundReason, Scope: scopeReplica}
 }
 
 // withBound is a bounded by bound (costBound) for reason: bound by a rate

@@ -74,6 +74,10 @@ type Config struct {
 	// TuneCooldown is the tuner's analysis window and the least time
 	// between two changes (30s).
 	TuneCooldown time.Duration `yaml:"tune_cooldown" json:"tune_cooldown"`
+	// ScaleLead is how far ahead the cluster scaling advice forecasts the
+	// arrivals: about the time a new replica takes to start helping
+	// (0: 2 × HealthCheckInterval; see ScaleHorizon).
+	ScaleLead time.Duration `yaml:"scale_lead" json:"scale_lead"`
 	// MemoryLimit is the heap size in bytes above which the health loop
 	// raises a critical performance_alert (0: no limit; the cgroup memory
 	// limit is watched regardless).
@@ -140,6 +144,12 @@ func (c Config) TuneBounds() (lo, hi int) {
 	return c.TuneMin, hi
 }
 
+// ScaleHorizon is how far ahead the cluster advice looks: ScaleLead, 0
+// resolved to 2 × HealthCheckInterval.
+func (c Config) ScaleHorizon() time.Duration {
+	return cmp.Or(c.ScaleLead, 2*c.HealthCheckInterval)
+}
+
 // Validate reports every invalid field at once, each named as in the
 // config file (e.g. "max_concurrent").
 func (c Config) Validate() error {
@@ -178,7 +188,8 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// validateTuning checks the tuner's bounds and the memory limit.
+// validateTuning checks the tuner's bounds, the scale lead and the
+// memory limit.
 func (c Config) validateTuning() []error {
 	var errs []error
 	lo, hi := c.TuneBounds()
@@ -190,6 +201,9 @@ func (c Config) validateTuning() []error {
 	case c.AdaptiveOptimization && (c.MaxConcurrent < lo || c.MaxConcurrent > hi):
 		errs = append(errs, fmt.Errorf("max_concurrent: must be within tune_min..tune_max (%d..%d) when adaptive, got %d",
 			lo, hi, c.MaxConcurrent))
+	}
+	if c.ScaleLead < 0 {
+		errs = append(errs, fmt.Errorf("scale_lead: must be 0 (2 x health_check_interval) or positive, got %s", c.ScaleLead))
 	}
 	if c.MemoryLimit < 0 {
 		errs = append(errs, fmt.Errorf("memory_limit: must be 0 (off) or a byte count, got %d", c.MemoryLimit))

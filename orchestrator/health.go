@@ -63,18 +63,19 @@ type healthState struct {
 	last         mark
 	prevPending  uint64
 	pendingKnown bool
-	bound        string // what bounded the replica over the last interval (costBound)
+	bound        string          // what bounded the replica over the last interval (costBound)
+	cluster      *clusterAdvisor // with Deps.Cluster: the cluster advice's state
 }
 
 // healthCheck publishes one performance_metric and one cost_report, then
-// a warning or alert per rule that fires, then scaling advice if the
-// backlog needs it.
+// a warning or alert per rule that fires, then the scaling advice (see
+// advise).
 func (o *Orchestrator) healthCheck(ctx context.Context, h *healthState) {
 	w, now := o.windowSince(h.last)
 	pending, perr := o.pending(ctx, o.cfg.HealthCheckInterval)
 	mem := readMemory(defaultMemPaths)
 	o.publish(o.metricData(w, now.s, pending, perr, mem))
-	rep := o.costReport()
+	rep := o.capacity.report(o.costReport)
 	o.publish(rep)
 	bound, reason := costBound(rep, cores())
 	in := healthInput{w: w, pending: pending, pendingKnown: perr == nil, target: o.cfg.TargetCycle,
@@ -82,9 +83,8 @@ func (o *Orchestrator) healthCheck(ctx context.Context, h *healthState) {
 	for _, f := range evaluateHealth(in) {
 		o.report(ctx, f)
 	}
-	if perr == nil && h.pendingKnown {
-		o.adviseScaling(w, pending, h.prevPending, bound, reason)
-	}
+	o.capacity.interval(w, bound)
+	o.advise(ctx, h, w, pending, perr == nil, bound, reason)
 	h.last, h.prevPending, h.pendingKnown, h.bound = now, pending, perr == nil, bound
 }
 

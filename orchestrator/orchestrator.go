@@ -41,6 +41,11 @@ type Deps struct {
 	// RateLimits paces the engine and deployer calls (default: none; an
 	// empty one is dropped, so that no limit costs nothing).
 	RateLimits RateLimiter
+	// Cluster makes the scaling advice cluster-wide: each health interval
+	// every replica reads the cluster, and only the leader publishes the
+	// advice (scope cluster); no replica advises for itself. Default:
+	// none, and the replica advises for itself (scope replica).
+	Cluster Cluster
 }
 
 // Orchestrator runs regeneration cycles. Start and Stop may be called from
@@ -59,6 +64,7 @@ type Orchestrator struct {
 	lastExec    atomic.Pointer[ParallelExecution]
 	cost        *cost.Tally // the events' costs since the last cost_report
 	workers     sync.Pool   // of *worker: cycles reuse their workers' state
+	capacity    capacityTracker
 
 	mu  sync.Mutex
 	run *run

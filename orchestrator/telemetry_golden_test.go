@@ -214,7 +214,30 @@ func adviceCases(t *testing.T, b goldenBundle) []goldenCase {
 	} {
 		out = append(out, goldenCase{"scaling advice", wire.ScalingAdvice, legacyAdviceBound(a), a.telemetry()})
 	}
-	return out
+	return append(out, clusterAdviceCase())
+}
+
+// clusterAdviceCase is a cluster scaling_advice; its map is written out
+// here (the cluster scope has no map-literal past).
+func clusterAdviceCase() goldenCase {
+	drain := 12.5
+	a := clusterAdvice{advice: advice{Recommended: 3, Current: 2, PredictedDrainS: drain, Pending: 250,
+		ArrivalRate: 40, DrainRate: 30, Reason: adviceForecast},
+		ClusterDrainRate: 60, Forecast: wire.ArrivalForecast{ArrivalRate: 70, Level: 40, Trend: 1, HorizonS: 30, Method: "holt",
+			Error: 2.5, ErrorRatio: 0.0625, ErrorSamples: 4},
+		Levels: []wire.LevelAdvice{{Priority: wire.PriorityCritical, Pending: 0, PredictedDrainS: new(0.0)},
+			{Priority: wire.PriorityNormal, Pending: 250, ArrivalRate: 40, ForecastRate: 70, PredictedDrainS: &drain},
+			{Priority: wire.PriorityLow}}}
+	legacy := map[string]any{"recommended_replicas": 3, "current_replicas_estimate": 2, "predicted_drain_s": 12.5,
+		"pending": 250, "arrival_rate": 40, "drain_rate": 30, "reason": "forecast_exceeds_capacity",
+		"scope": "cluster", "cluster_drain_rate": 60,
+		"forecast": map[string]any{"arrival_rate": 70, "level": 40, "trend": 1, "horizon_s": 30, "method": "holt", "error": 2.5,
+			"error_ratio": 0.0625, "error_samples": 4},
+		"levels": []any{
+			map[string]any{"priority": "critical", "pending": 0, "arrival_rate": 0, "forecast_rate": 0, "predicted_drain_s": 0},
+			map[string]any{"priority": "normal", "pending": 250, "arrival_rate": 40, "forecast_rate": 70, "predicted_drain_s": 12.5},
+			map[string]any{"priority": "low", "pending": 0, "arrival_rate": 0, "forecast_rate": 0, "predicted_drain_s": nil}}}
+	return goldenCase{"cluster scaling advice", wire.ScalingAdvice, legacy, a.telemetry()}
 }
 
 // costCases are an empty cost_report and one over a recorded event.
@@ -425,7 +448,7 @@ func legacyAdvice(a advice) map[string]any {
 	}
 	return map[string]any{"recommended_replicas": a.Recommended, "current_replicas_estimate": a.Current,
 		"predicted_drain_s": drainS, "pending": a.Pending, "arrival_rate": a.ArrivalRate,
-		"drain_rate": a.DrainRate, "reason": a.Reason}
+		"drain_rate": a.DrainRate, "reason": a.Reason, "scope": "replica"}
 }
 
 // legacyAdviceBound is legacyAdvice with the bound, when there is one.

@@ -18,6 +18,10 @@ const (
 	// ReplicasBucket is the KV bucket where every replica publishes its
 	// stats snapshot (one key per replica, expiring with the bucket TTL).
 	ReplicasBucket = "REGEN_REPLICAS"
+	// LeaderBucket is the KV bucket of the leadership lease (one key,
+	// expiring with the bucket TTL unless its holder renews it): the
+	// leader computes the cluster's scaling advice.
+	LeaderBucket = "REGEN_LEADER"
 )
 
 // ChangeSubject is regen.changes.<priority>.<change_type>.

@@ -235,23 +235,75 @@ type MemoryPressureData struct {
 	Severity string `json:"severity"`
 }
 
-// ScalingAdviceData is the data of scaling_advice: the backlog would not
-// drain within the target cycle.
+// ScalingAdviceData is the data of scaling_advice. With scope "replica"
+// one replica's advice: the backlog would not drain within the target
+// cycle. With scope "cluster" the leader's advice for the whole cluster,
+// published every health interval, with its arrival forecast and each
+// priority level.
 type ScalingAdviceData struct {
+	// ArrivalRate is the measured arrival rate (events/s).
 	ArrivalRate float64 `json:"arrival_rate"`
 	// Bound is what bounded the replica over the interval: "cpu" (more
 	// replicas help), "rate_limit" or "target" (they do not: the
 	// recommendation is then the current count), omitted when none;
 	// BoundReason says why.
-	Bound                   string  `json:"bound,omitempty"`
-	BoundReason             string  `json:"bound_reason,omitempty"`
+	Bound       string `json:"bound,omitempty"`
+	BoundReason string `json:"bound_reason,omitempty"`
+	// ClusterDrainRate is what every live replica drains together while
+	// busy (events/s; cluster scope).
+	ClusterDrainRate        float64 `json:"cluster_drain_rate,omitempty"`
 	CurrentReplicasEstimate int     `json:"current_replicas_estimate"`
-	DrainRate               float64 `json:"drain_rate"`
-	Pending                 uint64  `json:"pending"`
+	// DrainRate is what one replica drains while busy (events/s; the mean
+	// over the replicas in cluster scope).
+	DrainRate float64 `json:"drain_rate"`
+	// Forecast is the arrival forecast the advice looks ahead with
+	// (cluster scope).
+	Forecast *ArrivalForecast `json:"forecast,omitempty"`
+	// Levels are the priority levels, highest first (cluster scope).
+	Levels  []LevelAdvice `json:"levels,omitempty"`
+	Pending uint64        `json:"pending"`
 	// PredictedDrainS is null when the backlog grows.
 	PredictedDrainS     *float64 `json:"predicted_drain_s"`
 	Reason              string   `json:"reason"`
 	RecommendedReplicas int      `json:"recommended_replicas"`
+	// Scope is "replica" or "cluster".
+	Scope string `json:"scope,omitempty"`
+}
+
+// ArrivalForecast is the arrival rate forecast of a cluster scaling
+// advice (over the rate measured each interval).
+type ArrivalForecast struct {
+	// ArrivalRate is the rate forecast HorizonS ahead (events/s, ≥ 0).
+	ArrivalRate float64 `json:"arrival_rate"`
+	// Error is the mean absolute error of the recent one-step forecasts
+	// (events/s), ErrorRatio the same over the mean rate (WAPE), and
+	// ErrorSamples how many forecasts they cover.
+	Error        float64 `json:"error"`
+	ErrorRatio   float64 `json:"error_ratio"`
+	ErrorSamples int     `json:"error_samples"`
+	// HorizonS is how far ahead ArrivalRate looks: the time a new
+	// replica takes to help (scale_lead).
+	HorizonS float64 `json:"horizon_s"`
+	// Level is the smoothed rate now and Trend its slope (events/s per s).
+	Level float64 `json:"level"`
+	// Method is the forecaster: "holt" (Holt's linear trend), or
+	// "holt_winters" once a daily season forecasts better.
+	Method string  `json:"method"`
+	Trend  float64 `json:"trend"`
+}
+
+// LevelAdvice is one priority level of a cluster scaling advice.
+type LevelAdvice struct {
+	// ArrivalRate is the level's smoothed arrival rate, ForecastRate the
+	// rate forecast at the horizon (events/s).
+	ArrivalRate  float64 `json:"arrival_rate"`
+	ForecastRate float64 `json:"forecast_rate"`
+	Pending      uint64  `json:"pending"`
+	// PredictedDrainS is the time to drain this level and every level
+	// above it with all the replicas (they are served first); null when
+	// they do not drain.
+	PredictedDrainS *float64 `json:"predicted_drain_s"`
+	Priority        Priority `json:"priority"`
 }
 
 // TuningChangedData is the data of tuning_changed: the adaptive tuner

@@ -35,7 +35,8 @@ var readmeValues = map[wire.TelemetryType][]string{
 	wire.PerformanceWarning:    {"cycle_over_target", "warning", "low_success_rate", "interval"},
 	wire.PerformanceAlert: {"stalled", "error", "memory_pressure", "critical", "heap_over_limit",
 		"near_cgroup_limit", "dlq_near_limit", "warning"},
-	wire.ScalingAdvice:       {"backlog_growing", "drain_exceeds_target", "cpu", "rate_limit", "target"},
+	wire.ScalingAdvice: {"backlog_growing", "drain_exceeds_target", "cpu", "rate_limit", "target", "replica", "cluster",
+		"forecast_exceeds_capacity", "sufficient", "holt", "holt_winters"},
 	wire.CostReport:          {"decode", "model", "render", "validate", "deploy", "ack"},
 	wire.TuningChanged:       {"concurrency"},
 	wire.BreakerStateChanged: {"closed", "open", "half-open"},
@@ -94,8 +95,8 @@ func checkRow(t *testing.T, typ wire.TelemetryType, tokens []string, fields map[
 }
 
 // payloadFields maps each telemetry type to the JSON names of its
-// payloads' fields, nested structs of this package included, each to the
-// struct it is in.
+// payloads' fields, nested structs of this package included (also behind
+// pointers and in slices), each to the struct it is in.
 func payloadFields() map[wire.TelemetryType]map[string]string {
 	out := map[wire.TelemetryType]map[string]string{}
 	for _, p := range payloads {
@@ -117,7 +118,7 @@ func collectFields(rt reflect.Type, into map[string]string) {
 		}
 		into[cmp.Or(name, f.Name)] = rt.Name()
 		ft := f.Type
-		if ft.Kind() == reflect.Pointer {
+		for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
 			ft = ft.Elem()
 		}
 		if ft.Kind() == reflect.Struct && ft.PkgPath() == wirePkg {

@@ -101,7 +101,7 @@ var (
 		wire.PerformanceWarning:    {"rule"},
 		wire.PerformanceAlert:      {"rule", "severity"},
 		wire.BreakerStateChanged:   {"component", "from", "to"},
-		wire.ScalingAdvice:         {"recommended_replicas", "predicted_drain_s", "pending", "reason"},
+		wire.ScalingAdvice:         {"scope", "recommended_replicas", "current_replicas_estimate", "predicted_drain_s", "pending", "reason"},
 		wire.TuningChanged:         {"knob", "old", "new", "reason"},
 		wire.RateLimited:           {"limit", "action", "delay_ms", "event_id"},
 		wire.ConsumerPaused:        {"consumer", "pause_until"},

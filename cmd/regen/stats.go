@@ -26,6 +26,8 @@ type clusterStats struct {
 	Totals   observe.Totals         `json:"totals"`
 	// Levels are the priority levels' consumers (priority_levels only).
 	Levels []levelState `json:"levels,omitempty"`
+	// Advice is the last cluster scaling advice (absent when none).
+	Advice *statsAdvice `json:"advice,omitempty"`
 }
 
 // statsCmd prints every live replica's stats and the totals: a table on a
@@ -58,6 +60,9 @@ func statsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cs.Levels, err = readLevels(ctx, js, *consumer); err != nil {
 		return err
 	}
+	if cs.Advice, err = readAdvice(ctx, js); err != nil {
+		return err
+	}
 	if *asJSON || !logging.IsTerminal(stdout) {
 		enc := json.NewEncoder(stdout)
 		return enc.Encode(cs)
@@ -65,7 +70,10 @@ func statsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := statsTable(stdout, cs, time.Now()); err != nil {
 		return err
 	}
-	return levelsTable(stdout, cs.Levels)
+	if err := levelsTable(stdout, cs.Levels); err != nil {
+		return err
+	}
+	return adviceTable(stdout, cs.Advice, time.Now())
 }
 
 // statsTable writes one row per replica and a TOTAL row.

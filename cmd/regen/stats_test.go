@@ -20,6 +20,12 @@ import (
 // startReplica starts a replica named replica on srv; t.Cleanup stops it.
 func startReplica(t *testing.T, srv *testkit.Server, replica string) *app.Service {
 	t.Helper()
+	return startReplicaWith(t, srv, replica, func(*config.Config) {})
+}
+
+// startReplicaWith is startReplica with mod applied to the config last.
+func startReplicaWith(t *testing.T, srv *testkit.Server, replica string, mod func(*config.Config)) *app.Service {
+	t.Helper()
 	cfg := config.Default()
 	cfg.NATS.URL = srv.ClientURL()
 	cfg.Templates = "../../examples/templates"
@@ -28,6 +34,7 @@ func startReplica(t *testing.T, srv *testkit.Server, replica string) *app.Servic
 	cfg.Orchestrator.MaxConcurrent = 2
 	cfg.Orchestrator.BatchSize = 16
 	cfg.Orchestrator.Replica = replica
+	mod(&cfg)
 	svc, err := app.Start(testkit.Context(t, 30*time.Second), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("start %s: %v", replica, err)

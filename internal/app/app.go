@@ -18,6 +18,7 @@ import (
 	"github.com/regen-dev/regen/bus/wire"
 	"github.com/regen-dev/regen/internal/config"
 	"github.com/regen-dev/regen/internal/console"
+	"github.com/regen-dev/regen/internal/lease"
 	"github.com/regen-dev/regen/internal/observe"
 	"github.com/regen-dev/regen/internal/ratelimit"
 	"github.com/regen-dev/regen/orchestrator"
@@ -44,6 +45,8 @@ type Service struct {
 	graph           *graph.Engine // nil with the exec engine
 	// limits are the replica's rate limiters (empty without rate_limits).
 	limits *ratelimit.Set
+	// lease is the leadership lease of the cluster scaling advice.
+	lease *lease.Lease
 	// done closes when the loop ends by itself or the connection closes
 	// for good (lost says why); status is the connection's CLOSED listener.
 	done   chan struct{}
@@ -128,6 +131,7 @@ func provisionConfig(cfg config.Config) bus.ProvisionConfig {
 		// of it), so the server never gives up on an event by itself.
 		Consumer: cfg.Consumer.Name, AckWait: cfg.Orchestrator.AckWait, MaxDeliver: -1,
 		MaxAckPending: cfg.Consumer.MaxAckPending, ReplicaTTL: 3 * cfg.StatsInterval,
+		LeaderTTL:       max(3*cfg.Orchestrator.HealthCheckInterval, time.Second),
 		TelemetryMaxAge: cfg.Telemetry.MaxAge, TelemetryMaxBytes: cfg.Telemetry.MaxBytes,
 		DLQMaxBytes: cfg.DLQ.MaxBytes, DLQMaxMsgs: cfg.DLQ.MaxMsgs, DLQMaxAge: cfg.DLQ.MaxAge}
 	if cfg.Orchestrator.PriorityLevels {
@@ -179,6 +183,7 @@ func (s *Service) Stop(ctx context.Context) error {
 }
 
 func (s *Service) teardown() {
+	s.stopLease()
 	if s.graph != nil {
 		s.graph.Close()
 	}

@@ -54,10 +54,15 @@ func (s *Service) build(ctx context.Context) (*orchestrator.Orchestrator, error)
 	if err != nil {
 		return nil, fmt.Errorf("attempts bucket: %w", err)
 	}
+	cluster, err := s.startCluster(ctx)
+	if err != nil {
+		return nil, err
+	}
 	engine, deployer := s.injectFaults(eng, dep)
 	return orchestrator.New(s.cfg.Orchestrator, orchestrator.Deps{Source: src, Engine: engine, Deployer: deployer,
 		Telemetry: s.tel, DeadLetters: s.deadLetters(), EngineGuard: engGuard, DeployGuard: depGuard,
-		Attempts: bus.NewAttempts(attempts), Logger: s.log, Observer: s.metrics, RateLimits: s.limits})
+		Attempts: bus.NewAttempts(attempts), Logger: s.log, Observer: s.metrics, RateLimits: s.limits,
+		Cluster: cluster})
 }
 
 // source is the single consumer's Source, or with priority_levels the

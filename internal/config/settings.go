@@ -270,6 +270,7 @@ func orchestratorSettings(o *orchestrator.Config) []setting {
 		intS("tune_min", "tune-min", "lowest concurrency the adaptive tuner may set", &o.TuneMin),
 		intS("tune_max", "tune-max", "highest concurrency the adaptive tuner may set (0: max(4 x max_concurrent, 64))", &o.TuneMax),
 		durS("tune_cooldown", "tune-cooldown", "tuner analysis window and least time between changes", &o.TuneCooldown),
+		durS("scale_lead", "scale-lead", "how far ahead the cluster scaling advice forecasts arrivals (0: 2 x health_check_interval)", &o.ScaleLead),
 		intS("memory_limit", "memory-limit", "heap bytes above which the health loop alerts critical (0: off)", &o.MemoryLimit),
 		durS("ack_wait", "ack-wait", "consumer ack wait", &o.AckWait),
 		intS("max_deliver", "max-deliver", "deliveries before dead-lettering", &o.MaxDeliver),

@@ -207,3 +207,22 @@ func TestTallyCarriesCPUWhileEventsAreInFlight(t *testing.T) {
 	near(t, "last process cpu", last.ProcessCPUSeconds, 1)
 	near(t, "last total cpu", last.Total.CPUSeconds, 3)
 }
+
+// PriorityEvents counts the events merged since the last report, and
+// starts again after one.
+func TestTallyPriorityEvents(t *testing.T) {
+	t.Parallel()
+	tally := cost.NewTally(time.Unix(0, 0), 0)
+	sh := cost.NewSheet()
+	var rec cost.Recorder
+	sh.Add(&rec, cost.Event{Priority: "high"}, cost.Event{Priority: "high"})
+	sh.Add(&rec, cost.Event{Priority: "low"})
+	tally.Merge(sh)
+	if got := tally.PriorityEvents(); got["high"] != 2 || got["low"] != 1 || len(got) != 2 {
+		t.Fatalf("priority events = %v, want high 2, low 1", got)
+	}
+	rep := tally.Report(time.Unix(1, 0), 0, false)
+	if rep.ByPriority["high"].Events != 2 || len(tally.PriorityEvents()) != 0 {
+		t.Fatalf("after the report: %v, report %v", tally.PriorityEvents(), rep.ByPriority)
+	}
+}

@@ -82,6 +82,18 @@ type acc struct {
 	stages                      [numStages]float64
 }
 
+// PriorityEvents counts the events per priority (None for none) since
+// the last report: the next report's by_priority events so far.
+func (t *Tally) PriorityEvents() map[string]int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[string]int64, len(t.sheet.groups[byPriority]))
+	for name, a := range t.sheet.groups[byPriority] {
+		out[name] = a.events
+	}
+	return out
+}
+
 // NewTally starts a tally at now, with the process CPU time cpu at now.
 func NewTally(now time.Time, cpu time.Duration) *Tally {
 	return &Tally{since: now, cpuSince: cpu, sheet: NewSheet()}

@@ -16,4 +16,7 @@ type Orchestrator interface {
 	IsRunning() bool
 }
 
-var _ Orchestrator = (*orchestrator.Orchestrator)(nil)
+var (
+	_ Orchestrator   = (*orchestrator.Orchestrator)(nil)
+	_ CapacityReader = (*orchestrator.Orchestrator)(nil)
+)

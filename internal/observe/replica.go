@@ -29,6 +29,15 @@ type ReplicaStats struct {
 	Breakers map[string]string `json:"breakers"`
 	// LastExecution is the last finished cycle (absent before the first).
 	LastExecution *orchestrator.ParallelExecution `json:"last_execution,omitempty"`
+	// Capacity is what the replica drains, for the leader's cluster
+	// scaling advice (absent when the orchestrator does not say).
+	Capacity *orchestrator.Capacity `json:"capacity,omitempty"`
+}
+
+// CapacityReader is an Orchestrator that reports its Capacity
+// (*orchestrator.Orchestrator is one); the snapshot then carries it.
+type CapacityReader interface {
+	Capacity() orchestrator.Capacity
 }
 
 // Totals sums the replicas' snapshots.
@@ -84,12 +93,17 @@ func Sum(rs []ReplicaStats) Totals {
 
 // snapshot reads o into a ReplicaStats.
 func snapshot(o Orchestrator, id identity, now time.Time) ReplicaStats {
-	return ReplicaStats{
+	rs := ReplicaStats{
 		Replica: id.replica, Host: id.host, PID: id.pid, Version: id.version,
 		StartedAt: id.startedAt, UpdatedAt: now.UTC(), UptimeS: now.Sub(id.startedAt).Seconds(),
 		Running: o.IsRunning(), Concurrency: o.Concurrency(), BatchSize: o.BatchSize(), InFlight: o.InFlight(),
 		Stats: o.Stats(), Breakers: o.Breakers(), LastExecution: o.LastExecution(),
 	}
+	if c, ok := o.(CapacityReader); ok {
+		cp := c.Capacity()
+		rs.Capacity = &cp
+	}
+	return rs
 }
 
 // identity is what does not change while a replica runs.
