@@ -120,10 +120,7 @@
     chart($('chart-eps'), [s.series.map((p) => p.eps)], 'events/s', 'Events per second');
     chart($('chart-cycle'), [s.series.map((p) => p.p50_ms), s.series.map((p) => p.p95_ms)], 'ms', 'Cycle time p50 / p95');
     renderLevels(s);
-    const a = s.advice;
-    $('advice').textContent = a ? `Scaling advice (${time(a.at)}, ${a.replica}): ${a.recommended_replicas} replicas recommended` +
-      ` (${a.reason}; pending ${fmt(a.pending)}, arrival ${fmt(a.arrival_rate, 1)}/s, drain ${fmt(a.drain_rate, 1)}/s` +
-      `${a.predicted_drain_s === null || a.predicted_drain_s === undefined ? ', the backlog grows' : ', drains in ' + dur(a.predicted_drain_s)}).` : '';
+    $('advice').textContent = adviceText(s.advice);
     const chips = [];
     for (const [comp, states] of Object.entries(s.breakers || {}))
       for (const [st, n] of Object.entries(states)) chips.push(el('li', {class: 'st-' + st}, `${comp}: ${st} × ${n}`));
@@ -225,6 +222,19 @@
     if (!s.trace_id) return null;
     if (!s.trace_url) return el('span', {class: 'mono trace'}, s.trace_id);
     return el('a', {class: 'mono trace', href: s.trace_url, target: '_blank', rel: 'noopener', 'aria-label': 'Trace ' + s.trace_id}, s.trace_id);
+  }
+
+  // adviceText is the last scaling_advice in words: the cluster's (from
+  // the leaseholder, with its arrival forecast) or one replica's.
+  function adviceText(a) {
+    if (!a) return '';
+    const scope = a.scope === 'cluster' ? 'cluster, from ' + a.replica : a.replica;
+    let t = `Scaling advice (${scope}, ${time(a.at)}): ${a.recommended_replicas} replicas recommended of ${a.current_replicas_estimate}` +
+      ` (${a.reason}${a.bound ? ', bound: ' + a.bound : ''}; pending ${fmt(a.pending)}, arrival ${fmt(a.arrival_rate, 1)}/s, drain ${fmt(a.cluster_drain_rate || a.drain_rate, 1)}/s` +
+      `${a.predicted_drain_s === null || a.predicted_drain_s === undefined ? ', the backlog grows' : ', drains in ' + dur(a.predicted_drain_s)}).`;
+    const f = a.forecast;
+    if (f) t += ` Forecast (${f.method}): ${fmt(f.arrival_rate, 1)}/s in ${dur(f.horizon_s)}, trend ${fmt(f.trend, 2)}/s², error ${fmt(100 * f.error_ratio, 0)}% over ${f.error_samples}.`;
+    return t;
   }
 
   async function showStory(id) {
