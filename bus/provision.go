@@ -59,6 +59,17 @@ type ProvisionConfig struct {
 	// layout's consumers are deleted first, as a work-queue stream
 	// refuses overlapping consumers. Every replica must agree.
 	Levels []wire.Priority
+	// Region, when set, is this region's name (its JetStream domain):
+	// publishes land in IngestStream, and REGEN_CHANGES sources it and the
+	// ingest stream of every peer (docs/scale-out.md). Empty: one region,
+	// REGEN_CHANGES captures regen.changes.> itself.
+	Region string
+	// Peers are the other regions' JetStream domains (with Region only).
+	Peers []string
+	// IngestMaxAge bounds how long IngestStream keeps events
+	// (IngestMaxAgeDefault), and so the longest outage a region catches
+	// up from.
+	IngestMaxAge time.Duration
 }
 
 // Defaults for ProvisionConfig; the consumer's name, AckWait and
@@ -90,6 +101,7 @@ func (c ProvisionConfig) WithDefaults() ProvisionConfig {
 	c.ReplicaTTL = cmp.Or(c.ReplicaTTL, ReplicaTTLDefault)
 	c.MaxDeliver = cmp.Or(c.MaxDeliver, wire.MaxDeliverDefault)
 	c.MaxAckPending = cmp.Or(c.MaxAckPending, MaxAckPendingDefault)
+	c.IngestMaxAge = cmp.Or(c.IngestMaxAge, IngestMaxAgeDefault)
 	return c
 }
 
@@ -151,14 +163,19 @@ func retryProvision(ctx context.Context, fn func(context.Context) error) error {
 	return err
 }
 
-// streamConfigs are the stream configurations Provision applies:
-// REGEN_CHANGES, REGEN_TELEMETRY and REGEN_DLQ.
+// streamConfigs are the stream configurations Provision applies, in
+// order: REGEN_CHANGES (and, in a region, REGEN_INGEST after it, which
+// takes the subjects REGEN_CHANGES gives up), REGEN_TELEMETRY and REGEN_DLQ.
 func streamConfigs(cfg ProvisionConfig) []jetstream.StreamConfig {
 	cfg = cfg.WithDefaults()
-	return []jetstream.StreamConfig{
+	changes := []jetstream.StreamConfig{
 		{Name: wire.ChangesStream, Subjects: []string{wire.ChangesSubjects}, Retention: jetstream.WorkQueuePolicy,
 			Duplicates: cfg.Dedupe, Replicas: cfg.Replicas, Storage: cfg.Storage,
-			Description: "regen change events (work queue)"},
+			Description: "regen change events (work queue)"}}
+	if cfg.regional() {
+		changes = regionStreams(cfg)
+	}
+	return append(changes, []jetstream.StreamConfig{
 		{Name: wire.TelemetryStream, Subjects: []string{wire.TelemetrySubject}, Retention: jetstream.LimitsPolicy,
 			MaxAge: cfg.TelemetryMaxAge, MaxBytes: cfg.TelemetryMaxBytes, MaxMsgs: -1, Replicas: cfg.Replicas,
 			Storage: cfg.Storage, Discard: jetstream.DiscardOld, Description: "regen telemetry for late observers"},
@@ -168,7 +185,7 @@ func streamConfigs(cfg ProvisionConfig) []jetstream.StreamConfig {
 		{Name: wire.DLQStream, Subjects: []string{wire.DLQSubjects}, Retention: jetstream.LimitsPolicy,
 			MaxBytes: cfg.DLQMaxBytes, MaxMsgs: cfg.DLQMaxMsgs, MaxAge: cfg.DLQMaxAge, Discard: jetstream.DiscardNew,
 			Replicas: cfg.Replicas, Storage: cfg.Storage, Description: "regen dead letters"},
-	}
+	}...)
 }
 
 func provisionStreams(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig) error {

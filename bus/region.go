@@ -1,0 +1,79 @@
+package bus
+
+import (
+	"strings"
+	"time"
+
+	"github.com/regen-dev/regen/bus/wire"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// IngestStream is the stream that captures the change events published in
+// a region (subjects regen.changes.>) when ProvisionConfig.Region is set.
+// It keeps them for IngestMaxAge (limits retention) so that the other
+// regions, whose REGEN_CHANGES source it, can catch up after an outage.
+const IngestStream = "REGEN_INGEST"
+
+// IngestMaxAgeDefault is the default ProvisionConfig.IngestMaxAge: the
+// longest outage after which a region still catches up on its peers'
+// events (7 days).
+const IngestMaxAgeDefault = 7 * 24 * time.Hour
+
+// JSAPIPrefix is the API prefix of JetStream domain domain,
+// $JS.<domain>.API, by which a stream sources from another domain.
+func JSAPIPrefix(domain string) string { return "$JS." + domain + ".API" }
+
+// regional reports whether cfg places the deployment in a region.
+func (c ProvisionConfig) regional() bool { return c.Region != "" }
+
+// regionStreams are REGEN_CHANGES and REGEN_INGEST of a region: the
+// ingest stream captures the region's own publishes; REGEN_CHANGES, the
+// work queue the replicas consume, has no subjects of its own and
+// sources the local ingest stream and every peer's, so that every region
+// processes every event, each source in its origin's order.
+func regionStreams(cfg ProvisionConfig) []jetstream.StreamConfig {
+	changes := jetstream.StreamConfig{Name: wire.ChangesStream, Retention: jetstream.WorkQueuePolicy,
+		Duplicates: cfg.Dedupe, Replicas: cfg.Replicas, Storage: cfg.Storage, Sources: regionSources(cfg),
+		Description: "regen change events of every region (work queue, sourced from REGEN_INGEST)"}
+	ingest := jetstream.StreamConfig{Name: IngestStream, Subjects: []string{wire.ChangesSubjects},
+		Retention: jetstream.LimitsPolicy, MaxAge: cfg.IngestMaxAge, Discard: jetstream.DiscardOld,
+		Duplicates: cfg.Dedupe, Replicas: cfg.Replicas, Storage: cfg.Storage,
+		Description: "regen change events published in region " + cfg.Region}
+	return []jetstream.StreamConfig{changes, ingest}
+}
+
+// regionSources are the local ingest stream and each peer's, the peers'
+// without artifact_stale: a derived re-render names a model revision of
+// the region that published it, and every region derives its own.
+func regionSources(cfg ProvisionConfig) []*jetstream.StreamSource {
+	out := []*jetstream.StreamSource{{Name: IngestStream}}
+	for _, peer := range cfg.Peers {
+		out = append(out, &jetstream.StreamSource{Name: IngestStream,
+			External:          &jetstream.ExternalStream{APIPrefix: JSAPIPrefix(peer)},
+			SubjectTransforms: peerFilters()})
+	}
+	return out
+}
+
+// peerFilters select every change type but artifact_stale, at any level
+// (an unknown level is dead-lettered by each region's stray sweep).
+func peerFilters() []jetstream.SubjectTransformConfig {
+	var out []jetstream.SubjectTransformConfig
+	for _, t := range wire.ChangeTypes {
+		if t != wire.ArtifactStale {
+			out = append(out, jetstream.SubjectTransformConfig{
+				Source: strings.TrimSuffix(wire.ChangesSubjects, ">") + "*." + string(t)})
+		}
+	}
+	return out
+}
+
+// RegionLocalSubjects are the subjects that must not cross a leafnode
+// between regions (deny_imports and deny_exports of the leafnode
+// remote): a region's publishes reach its peers only through its ingest
+// stream, and its telemetry, dead letters, JetStream advisories (the
+// reaper acts on its own REGEN_CHANGES sequences) and object-store
+// chunks stay in it. nats-server itself denies $JS.API.>, $KV.> and
+// $OBJ.> between different JetStream domains.
+var RegionLocalSubjects = []string{"regen.>", "telemetry.>", "$JS.EVENT.>", "$O.>"}
