@@ -71,9 +71,14 @@ func peerFilters() []jetstream.SubjectTransformConfig {
 
 // RegionLocalSubjects are the subjects that must not cross a leafnode
 // between regions (deny_imports and deny_exports of the leafnode
-// remote): a region's publishes reach its peers only through its ingest
-// stream, and its telemetry, dead letters, JetStream advisories (the
-// reaper acts on its own REGEN_CHANGES sequences) and object-store
-// chunks stay in it. nats-server itself denies $JS.API.>, $KV.> and
-// $OBJ.> between different JetStream domains.
-var RegionLocalSubjects = []string{"regen.>", "telemetry.>", "$JS.EVENT.>", "$O.>"}
+// remote). A region's publishes reach its peers only through its ingest
+// stream; its telemetry and dead letters stay in it; so do acks and
+// JetStream advisories, whose subjects name a stream and consumer but no
+// domain: every region has a REGEN_CHANGES with the same consumers, and
+// an ack from one region would settle the other's message of that
+// sequence (and the reaper acts on advisories by sequence). Object-store
+// chunks ($O.>) stay in their region too. nats-server itself denies
+// $JS.API.>, $KV.> and $OBJ.> between different JetStream domains;
+// sourcing uses $JS.<domain>.API.>, $JSC.>, $JS.FC.> and the $JS.S.>
+// delivery subjects, which must cross.
+var RegionLocalSubjects = []string{"regen.>", "telemetry.>", "$JS.ACK.>", "$JS.EVENT.>", "$O.>"}

@@ -1,0 +1,269 @@
+//go:build faults
+
+package faultsuite
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/regen-dev/regen/bus/wire"
+	"github.com/regen-dev/regen/internal/testkit"
+)
+
+// region is one region of TestRegions: a JetStream domain of one or
+// more servers, its replicas, its deploy root and a client.
+type region struct {
+	name   string // the JetStream domain, also the cluster name
+	prefix string // the node-name prefix of its events: "e" or "w"
+	nodes  []*natsNode
+	root   string
+	js     jetstream.JetStream
+}
+
+// startRegions starts the hub region east and the region west, whose
+// servers join east's by leafnodes; servers per region, clustered when
+// more than one.
+func startRegions(t *testing.T, servers int) (east, west *region) {
+	t.Helper()
+	east = newRegion(t, "east", "e", servers, true)
+	west = newRegion(t, "west", "w", servers, false)
+	var leafPorts []int
+	for _, n := range east.nodes {
+		leafPorts = append(leafPorts, n.leafPort)
+	}
+	east.configure(t, nil)
+	west.configure(t, leafPorts)
+	for _, r := range []*region{east, west} {
+		r.start(t)
+		r.js = connect(t, clusterURL(r.nodes))
+	}
+	return east, west
+}
+
+func newRegion(t *testing.T, name, prefix string, servers int, hub bool) *region {
+	t.Helper()
+	r := &region{name: name, prefix: prefix, root: t.TempDir()}
+	for i := range servers {
+		n := newNATSNode(t, fmt.Sprintf("%s%d", prefix, i+1), natsOpts{})
+		if servers > 1 {
+			n.routePort = freePort(t)
+		}
+		if hub {
+			n.leafPort = freePort(t)
+		}
+		r.nodes = append(r.nodes, n)
+	}
+	return r
+}
+
+// configure writes every node's config: the region's domain and
+// cluster, and leafnode remotes to the hub's leaf ports.
+func (r *region) configure(t *testing.T, hubLeafPorts []int) {
+	t.Helper()
+	var routes []int
+	for _, n := range r.nodes {
+		if n.routePort != 0 {
+			routes = append(routes, n.routePort)
+		}
+	}
+	for _, n := range r.nodes {
+		n.writeConf(t, natsOpts{routes: routes, cluster: r.name, domain: r.name, leafRemotes: hubLeafPorts})
+	}
+}
+
+// start starts every server of the region (again, after a kill: same
+// ports and stores) and waits until each answers JetStream requests.
+func (r *region) start(t *testing.T) {
+	t.Helper()
+	for _, n := range r.nodes {
+		n.start(t)
+	}
+	for _, n := range r.nodes {
+		n.waitJetStream(t, time.Minute)
+	}
+}
+
+// kill kills every server of the region with -9.
+func (r *region) kill() {
+	for _, n := range r.nodes {
+		n.proc.kill()
+	}
+}
+
+// startReplicas starts two replicas in the region, with peer as the
+// other region.
+func (r *region) startReplicas(t *testing.T, peer string) {
+	t.Helper()
+	extra := append([]string{"--region", r.name, "--region-peers", peer,
+		"--replicas", strconv.Itoa(len(r.nodes))}, crashFlags...)
+	for i := range 2 {
+		startReplica(t, fmt.Sprintf("%s-r%d", r.name, i+1), replicaOpts{natsURL: clusterURL(r.nodes), root: r.root, extra: extra})
+	}
+}
+
+// regionEvent is node_added for node <prefix><i> (one artifact,
+// types/<prefix><i>_<hash>.go), the events round the four levels.
+func regionEvent(prefix string) func(int) *nats.Msg {
+	return func(i int) *nats.Msg {
+		msg := nats.NewMsg(wire.ChangeSubject(wire.Priorities[i%len(wire.Priorities)], wire.NodeAdded))
+		id := fmt.Sprintf("ev-%s-%d", prefix, i)
+		msg.Data = fmt.Appendf(nil, `{"id":%q,"change_type":"node_added","subject":"http://example.org/fault/%s%d",`+
+			`"properties":{"rdfs:comment":"node %s%d"}}`, id, prefix, i, prefix, i)
+		msg.Header.Set(nats.MsgIdHdr, id)
+		return msg
+	}
+}
+
+// publish publishes the region's events [from, to) in the region.
+func (r *region) publish(t *testing.T, from, to int) {
+	t.Helper()
+	ctx, cancel := ctxFor(2 * time.Minute)
+	defer cancel()
+	if err := publishRangeOf(ctx, r.js, regionEvent(r.prefix), from, to); err != nil {
+		t.Fatalf("publish in %s: %v", r.name, err)
+	}
+}
+
+var regionArtifactRE = regexp.MustCompile(`^([a-z])(\d+)_[0-9a-f]+\.go$`)
+
+// artifacts counts the artifacts under the region's root by the prefix
+// of their node ("e", "w").
+func (r *region) artifacts() map[string]int {
+	out := map[string]int{}
+	entries, _ := os.ReadDir(filepath.Join(r.root, "types"))
+	for _, e := range entries {
+		if m := regionArtifactRE.FindStringSubmatch(e.Name()); m != nil {
+			out[m[1]]++
+		}
+	}
+	return out
+}
+
+// complete reports whether the region holds want artifacts per prefix
+// and its REGEN_CHANGES is drained.
+func (r *region) complete(want map[string]int) bool {
+	return maps.Equal(r.artifacts(), want) && drained(r.js)
+}
+
+// TestRegions: two regions (JetStream domains east and west, west's
+// servers leafnodes of east's), each with its own REGEN_INGEST, a
+// REGEN_CHANGES sourcing both ingest streams, two replicas and a deploy
+// root. Events are published in both; mid-run every server of east is
+// killed with -9. West must keep deploying its own events, including
+// ones published during the outage; once east is back, both regions
+// must hold every event's artifact, the same bytes, each deployed once
+// per region.
+func TestRegions(t *testing.T) {
+	n := envInt(t, "FAULT_REGION_EVENTS", 1000)
+	servers := envInt(t, "FAULT_REGION_SERVERS", 1)
+	figure(t, "servers_per_region", servers)
+	figure(t, "events_per_region_before_outage", n)
+	begin := time.Now()
+	east, west := startRegions(t, servers)
+	east.startReplicas(t, west.name)
+	west.startReplicas(t, east.name)
+	waitProvisioned(t, east.js)
+	waitProvisioned(t, west.js)
+	figure(t, "seconds_to_provisioned", time.Since(begin).Seconds())
+	east.publish(t, 0, n)
+	west.publish(t, 0, n)
+	testkit.WaitFor(t, time.Minute, "east mid-run", func() bool { a := east.artifacts(); return a["e"]+a["w"] >= n/2 })
+	killed, during := regionOutage(t, east, west, n)
+	east.start(t)
+	back := time.Now()
+	figure(t, "seconds_outage", back.Sub(killed).Seconds())
+	want := map[string]int{"e": n, "w": 2 * n}
+	for _, r := range []*region{west, east} {
+		if !poll(3*time.Minute, func() bool { return r.complete(want) }) {
+			t.Fatalf("%s after the outage: artifacts %v, want %v; consumer %+v", r.name, r.artifacts(), want, ciSummary(consumerInfo(r.js)))
+		}
+		figure(t, r.name+"_seconds_to_complete_after_return", time.Since(back).Seconds())
+	}
+	checkRegions(t, east, west, 3*n)
+	t.Logf("REGIONS: %d server(s) per region, %d events; east killed %.1fs; west deployed %d of its own during it; both complete %.1fs after east returned; 0 lost, 0 deployed twice",
+		servers, 3*n, back.Sub(killed).Seconds(), during, time.Since(back).Seconds())
+}
+
+// regionOutage kills east, checks that west deploys its own events
+// (n before and n published during the outage) with east down, and
+// returns when east was killed and how many of its own events west
+// deployed since.
+func regionOutage(t *testing.T, east, west *region, n int) (time.Time, int) {
+	t.Helper()
+	atKill := west.artifacts()
+	east.kill()
+	killed := time.Now()
+	figure(t, "east_deployed_at_kill", sum(east.artifacts()))
+	figure(t, "west_own_deployed_at_kill", atKill["w"])
+	figure(t, "west_east_events_deployed_at_kill", atKill["e"])
+	west.publish(t, n, 2*n)
+	testkit.WaitFor(t, 2*time.Minute, "west deploys its own events with east down", func() bool { return west.artifacts()["w"] == 2*n })
+	figure(t, "west_own_deployed_during_outage", 2*n-atKill["w"])
+	figure(t, "west_seconds_to_own_events_during_outage", time.Since(killed).Seconds())
+	figure(t, "west_own_events_per_second_during_outage", rate(2*n-atKill["w"], time.Since(killed)))
+	return killed, 2*n - atKill["w"]
+}
+
+func sum(m map[string]int) int {
+	total := 0
+	for _, v := range m {
+		total += v
+	}
+	return total
+}
+
+// checkRegions checks each region for duplicate deploys (its own
+// REGEN_TELEMETRY: telemetry does not cross regions) and dead letters,
+// and that both deployed the same files with the same bytes.
+func checkRegions(t *testing.T, east, west *region, total int) {
+	t.Helper()
+	for _, r := range []*region{east, west} {
+		per := testkit.DeploysPerEvent(t, r.js)
+		dupes := 0
+		for id, c := range per {
+			if c > 1 {
+				dupes++
+				t.Errorf("%s: event %s deployed %d times", r.name, id, c)
+			}
+		}
+		figure(t, r.name+"_events_with_deploy_telemetry", len(per))
+		figure(t, r.name+"_duplicate_deploys", dupes)
+		if len(per) > total {
+			t.Errorf("%s: %d events have deploy telemetry, only %d were published", r.name, len(per), total)
+		}
+		checkDLQEmpty(t, r.js)
+	}
+	e, w := treeDigests(t, east.root), treeDigests(t, west.root)
+	if !maps.Equal(e, w) || len(e) != total {
+		t.Errorf("the regions' trees differ: east %d files, west %d, want %d each, same bytes", len(e), len(w), total)
+	}
+}
+
+// treeDigests maps every file under root/types to its SHA-256.
+func treeDigests(t *testing.T, root string) map[string][sha256.Size]byte {
+	t.Helper()
+	out := map[string][sha256.Size]byte{}
+	dir := filepath.Join(root, "types")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = sha256.Sum256(b)
+	}
+	return out
+}
