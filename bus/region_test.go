@@ -18,7 +18,10 @@ import (
 
 // regionServer starts a JetStream server of domain name and returns
 // its JetStream and its leafnode port (0 without one): listen opens a
-// leafnode port; hub, when set, is the leafnode URL of the region it joins.
+// leafnode port; hub, when set, is the leafnode URL of the region it
+// joins, and regionServer waits until it is connected (a source whose
+// peer cannot answer waits for its consumer past the server's shutdown,
+// which goleak would see).
 func regionServer(t *testing.T, name string, listen bool, hub *url.URL) (jetstream.JetStream, int) {
 	t.Helper()
 	opts := &server.Options{JetStream: true, JetStreamDomain: name, ServerName: name}
@@ -30,6 +33,9 @@ func regionServer(t *testing.T, name string, listen bool, hub *url.URL) (jetstre
 			DenyImports: bus.RegionLocalSubjects, DenyExports: bus.RegionLocalSubjects}}
 	}
 	srv := testkit.StartNATS(t, opts)
+	if hub != nil {
+		testkit.WaitFor(t, 10*time.Second, name+" joined its hub", func() bool { return srv.NumLeafNodes() == 1 })
+	}
 	_, js := testkit.Client(t, srv.ClientURL())
 	return js, opts.LeafNode.Port // the port the server chose
 }
@@ -111,4 +117,20 @@ func TestRegionSourcesItsPeersIngestAcrossALeafnode(t *testing.T) {
 	if e, w := streamMsgs(east, bus.IngestStream), streamMsgs(west, bus.IngestStream); e != 1 || w != 3 {
 		t.Fatalf("REGEN_INGEST: east %d, west %d messages; want 1 and 3", e, w)
 	}
+}
+
+func TestRegionProvisionMigratesASingleRegionDeployment(t *testing.T) {
+	t.Parallel()
+	js, _ := regionServer(t, "east", false, nil)
+	if err := bus.Provision(testkit.Context(t, 30*time.Second), js, bus.ProvisionConfig{Levels: wire.Priorities}); err != nil {
+		t.Fatal(err)
+	}
+	if ack := publishChange(t, js, "before", wire.NodeAdded); ack.Stream != wire.ChangesStream {
+		t.Fatalf("one region: publish stored in %s", ack.Stream)
+	}
+	provisionRegion(t, js, "east")
+	if ack := publishChange(t, js, "after", wire.NodeAdded); ack.Stream != bus.IngestStream {
+		t.Fatalf("in a region: publish stored in %s, want %s", ack.Stream, bus.IngestStream)
+	}
+	testkit.WaitFor(t, 10*time.Second, "both events in REGEN_CHANGES", func() bool { return changesMsgs(js) == 2 })
 }

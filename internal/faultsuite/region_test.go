@@ -124,6 +124,19 @@ func regionEvent(prefix string) func(int) *nats.Msg {
 	}
 }
 
+// publishBoth publishes events [0, n) in both regions at once.
+func publishBoth(t *testing.T, east, west *region, n int) {
+	t.Helper()
+	ctx, cancel := ctxFor(2 * time.Minute)
+	defer cancel()
+	errs := make(chan error, 1)
+	go func() { errs <- publishRangeOf(ctx, east.js, regionEvent(east.prefix), 0, n) }()
+	west.publish(t, 0, n)
+	if err := <-errs; err != nil {
+		t.Fatalf("publish in east: %v", err)
+	}
+}
+
 // publish publishes the region's events [from, to) in the region.
 func (r *region) publish(t *testing.T, from, to int) {
 	t.Helper()
@@ -165,7 +178,7 @@ func (r *region) complete(want map[string]int) bool {
 // per region.
 func TestRegions(t *testing.T) {
 	n := envInt(t, "FAULT_REGION_EVENTS", 1000)
-	servers := envInt(t, "FAULT_REGION_SERVERS", 1)
+	servers := envInt(t, "FAULT_REGION_SERVERS", 3)
 	figure(t, "servers_per_region", servers)
 	figure(t, "events_per_region_before_outage", n)
 	begin := time.Now()
@@ -175,13 +188,17 @@ func TestRegions(t *testing.T) {
 	waitProvisioned(t, east.js)
 	waitProvisioned(t, west.js)
 	figure(t, "seconds_to_provisioned", time.Since(begin).Seconds())
-	east.publish(t, 0, n)
-	west.publish(t, 0, n)
-	testkit.WaitFor(t, time.Minute, "east mid-run", func() bool { a := east.artifacts(); return a["e"]+a["w"] >= n/2 })
+	publishBoth(t, east, west, n)
+	testkit.WaitFor(t, time.Minute, "east mid-run", func() bool { return sum(east.artifacts()) >= n/2 })
 	killed, during := regionOutage(t, east, west, n)
 	east.start(t)
 	back := time.Now()
 	figure(t, "seconds_outage", back.Sub(killed).Seconds())
+	testkit.WaitFor(t, 2*time.Minute, "east sources west's events of the outage", func() bool {
+		si := streamInfo(east.js, wire.ChangesStream)
+		return si != nil && si.State.LastSeq >= uint64(3*n)
+	})
+	figure(t, "east_seconds_to_source_the_outage_events", time.Since(back).Seconds())
 	want := map[string]int{"e": n, "w": 2 * n}
 	for _, r := range []*region{west, east} {
 		if !poll(3*time.Minute, func() bool { return r.complete(want) }) {
