@@ -32,7 +32,7 @@ type natsNode struct {
 type natsOpts struct {
 	host       string // listen host (127.0.0.1 unless a test needs another)
 	syncAlways bool
-	routes     []int // cluster route ports of every node (empty: no cluster)
+	routes     []int  // cluster route ports of every node (empty: no cluster)
 	cluster    string // cluster name (regen-faults)
 	domain     string // JetStream domain (none)
 	// leafRemotes are the leafnode ports of the hub region this node
