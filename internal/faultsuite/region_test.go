@@ -3,6 +3,7 @@
 package faultsuite
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"maps"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +30,7 @@ type region struct {
 	nodes  []*natsNode
 	root   string
 	js     jetstream.JetStream
+	acked  atomic.Int64 // events of the paced publisher acknowledged
 }
 
 // startRegions starts the hub region east and the region west, whose
@@ -124,7 +127,8 @@ func regionEvent(prefix string) func(int) *nats.Msg {
 	}
 }
 
-// publishBoth publishes events [0, n) in both regions at once.
+// publishBoth publishes events [0, n) in both regions at once; east's
+// count in east.acked.
 func publishBoth(t *testing.T, east, west *region, n int) {
 	t.Helper()
 	ctx, cancel := ctxFor(2 * time.Minute)
@@ -135,6 +139,40 @@ func publishBoth(t *testing.T, east, west *region, n int) {
 	if err := <-errs; err != nil {
 		t.Fatalf("publish in east: %v", err)
 	}
+	east.acked.Add(int64(n))
+}
+
+// publisher is a paced publish running in a goroutine.
+type publisher struct {
+	done chan error // receives the publish's outcome, once
+}
+
+// paced publishes the region's events [from, to) in chunks of 10 every
+// 50ms (200 events/s), each chunk retried until acknowledged or ctx ends
+// (the region's servers may be down), counting the acknowledged events
+// in r.acked.
+func (r *region) paced(ctx context.Context, from, to int) publisher {
+	p := publisher{done: make(chan error, 1)}
+	go func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for lo := from; lo < to; lo += 10 {
+			hi := min(lo+10, to)
+			if err := publishChunk(ctx, r.js, regionEvent(r.prefix), lo, hi); err != nil {
+				p.done <- err
+				return
+			}
+			r.acked.Add(int64(hi - lo))
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				p.done <- ctx.Err()
+				return
+			}
+		}
+		p.done <- nil
+	}()
+	return p
 }
 
 // publish publishes the region's events [from, to) in the region.
@@ -171,16 +209,17 @@ func (r *region) complete(want map[string]int) bool {
 // TestRegions: two regions (JetStream domains east and west, west's
 // servers leafnodes of east's), each with its own REGEN_INGEST, a
 // REGEN_CHANGES sourcing both ingest streams, two replicas and a deploy
-// root. Events are published in both; mid-run every server of east is
-// killed with -9. West must keep deploying its own events, including
-// ones published during the outage; once east is back, both regions
-// must hold every event's artifact, the same bytes, each deployed once
-// per region.
+// root. Events are published in both, east's still being published when
+// every server of east is killed with -9 mid-run. West must keep
+// deploying its own events, including ones published during the outage;
+// once east is back (its publisher retrying what the kill cut off),
+// both regions must hold every event's artifact, the same bytes, each
+// deployed once per region.
 func TestRegions(t *testing.T) {
 	n := envInt(t, "FAULT_REGION_EVENTS", 1000)
 	servers := envInt(t, "FAULT_REGION_SERVERS", 3)
 	figure(t, "servers_per_region", servers)
-	figure(t, "events_per_region_before_outage", n)
+	figure(t, "events_per_region", 2*n)
 	begin := time.Now()
 	east, west := startRegions(t, servers)
 	east.startReplicas(t, west.name)
@@ -189,46 +228,80 @@ func TestRegions(t *testing.T) {
 	waitProvisioned(t, west.js)
 	figure(t, "seconds_to_provisioned", time.Since(begin).Seconds())
 	publishBoth(t, east, west, n)
-	testkit.WaitFor(t, time.Minute, "east mid-run", func() bool { return sum(east.artifacts()) >= n/2 })
-	killed, during := regionOutage(t, east, west, n)
+	ctx, cancel := ctxFor(3 * time.Minute)
+	defer cancel()
+	eastPub := east.paced(ctx, n, 2*n)
+	testkit.WaitFor(t, time.Minute, "east mid-publish", func() bool { return east.acked.Load() >= int64(n+n/2) })
+	killed, out := regionOutage(t, east, west, n)
 	east.start(t)
 	back := time.Now()
 	figure(t, "seconds_outage", back.Sub(killed).Seconds())
-	testkit.WaitFor(t, 2*time.Minute, "east sources west's events of the outage", func() bool {
-		si := streamInfo(east.js, wire.ChangesStream)
-		return si != nil && si.State.LastSeq >= uint64(3*n)
-	})
-	figure(t, "east_seconds_to_source_the_outage_events", time.Since(back).Seconds())
-	want := map[string]int{"e": n, "w": 2 * n}
+	if err := <-eastPub.done; err != nil {
+		t.Fatalf("publish in east: %v", err)
+	}
+	figure(t, "east_seconds_to_publish_the_rest_after_return", time.Since(back).Seconds())
+	afterReturn(t, east, west, n, back)
+	checkRegions(t, east, west, 4*n)
+	t.Logf("REGIONS: %d server(s) per region, %d events; east killed %.1fs, %d of its events published after it; "+
+		"west deployed %d of its own during the outage, %d of east's only after; both complete %.1fs after east returned; 0 lost, 0 deployed twice",
+		servers, 4*n, back.Sub(killed).Seconds(), 2*n-out.eastAcked, out.ownDeployed, 2*n-out.eastInWest, time.Since(back).Seconds())
+}
+
+// outage is what regionOutage saw.
+type outage struct {
+	eastAcked   int // east's events acknowledged before the kill
+	ownDeployed int // west's own events deployed with east down
+	eastInWest  int // east's events west deployed by the end of the outage
+}
+
+// regionOutage kills east, checks that west deploys its own events
+// (n before and n published during the outage) with east down, and
+// returns when east was killed and what west did meanwhile.
+func regionOutage(t *testing.T, east, west *region, n int) (time.Time, outage) {
+	t.Helper()
+	atKill := west.artifacts()
+	east.kill()
+	killed := time.Now()
+	out := outage{eastAcked: int(east.acked.Load())}
+	figure(t, "east_deployed_at_kill", sum(east.artifacts()))
+	figure(t, "east_events_acked_at_kill", out.eastAcked)
+	figure(t, "west_own_deployed_at_kill", atKill["w"])
+	figure(t, "west_east_events_deployed_at_kill", atKill["e"])
+	west.publish(t, n, 2*n)
+	testkit.WaitFor(t, 2*time.Minute, "west deploys its own events with east down", func() bool { return west.artifacts()["w"] == 2*n })
+	out.ownDeployed = 2*n - atKill["w"]
+	figure(t, "west_own_deployed_during_outage", out.ownDeployed)
+	figure(t, "west_seconds_to_own_events_during_outage", time.Since(killed).Seconds())
+	figure(t, "west_own_events_per_second_during_outage", rate(out.ownDeployed, time.Since(killed)))
+	testkit.WaitFor(t, time.Minute, "west drained with east down", func() bool { return drained(west.js) })
+	// What west holds of east's events now is what it had sourced
+	// before the kill.
+	out.eastInWest = west.artifacts()["e"]
+	figure(t, "west_east_events_deployed_with_east_down", out.eastInWest-atKill["e"])
+	return killed, out
+}
+
+// afterReturn waits until each region's REGEN_CHANGES has every event
+// (east's own, sourced again from its REGEN_INGEST, and the peer's) and
+// both regions hold every artifact with REGEN_CHANGES drained, timing
+// each from back. West's source of east resumes at its next retry: the
+// server backs off 10s more per failed attempt, up to 2 minutes.
+func afterReturn(t *testing.T, east, west *region, n int, back time.Time) {
+	t.Helper()
+	for _, r := range []*region{east, west} {
+		testkit.WaitFor(t, 3*time.Minute, r.name+" sources every event", func() bool {
+			si := streamInfo(r.js, wire.ChangesStream)
+			return si != nil && si.State.LastSeq >= uint64(4*n)
+		})
+		figure(t, r.name+"_seconds_to_source_every_event", time.Since(back).Seconds())
+	}
+	want := map[string]int{"e": 2 * n, "w": 2 * n}
 	for _, r := range []*region{west, east} {
 		if !poll(3*time.Minute, func() bool { return r.complete(want) }) {
 			t.Fatalf("%s after the outage: artifacts %v, want %v; consumer %+v", r.name, r.artifacts(), want, ciSummary(consumerInfo(r.js)))
 		}
 		figure(t, r.name+"_seconds_to_complete_after_return", time.Since(back).Seconds())
 	}
-	checkRegions(t, east, west, 3*n)
-	t.Logf("REGIONS: %d server(s) per region, %d events; east killed %.1fs; west deployed %d of its own during it; both complete %.1fs after east returned; 0 lost, 0 deployed twice",
-		servers, 3*n, back.Sub(killed).Seconds(), during, time.Since(back).Seconds())
-}
-
-// regionOutage kills east, checks that west deploys its own events
-// (n before and n published during the outage) with east down, and
-// returns when east was killed and how many of its own events west
-// deployed since.
-func regionOutage(t *testing.T, east, west *region, n int) (time.Time, int) {
-	t.Helper()
-	atKill := west.artifacts()
-	east.kill()
-	killed := time.Now()
-	figure(t, "east_deployed_at_kill", sum(east.artifacts()))
-	figure(t, "west_own_deployed_at_kill", atKill["w"])
-	figure(t, "west_east_events_deployed_at_kill", atKill["e"])
-	west.publish(t, n, 2*n)
-	testkit.WaitFor(t, 2*time.Minute, "west deploys its own events with east down", func() bool { return west.artifacts()["w"] == 2*n })
-	figure(t, "west_own_deployed_during_outage", 2*n-atKill["w"])
-	figure(t, "west_seconds_to_own_events_during_outage", time.Since(killed).Seconds())
-	figure(t, "west_own_events_per_second_during_outage", rate(2*n-atKill["w"], time.Since(killed)))
-	return killed, 2*n - atKill["w"]
 }
 
 func sum(m map[string]int) int {
