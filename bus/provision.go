@@ -164,8 +164,8 @@ func retryProvision(ctx context.Context, fn func(context.Context) error) error {
 }
 
 // streamConfigs are the stream configurations Provision applies, in
-// order: REGEN_CHANGES (and, in a region, REGEN_INGEST after it, which
-// takes the subjects REGEN_CHANGES gives up), REGEN_TELEMETRY and REGEN_DLQ.
+// order: REGEN_CHANGES (in a region, REGEN_INGEST and then REGEN_CHANGES,
+// see regionStreams), REGEN_TELEMETRY and REGEN_DLQ.
 func streamConfigs(cfg ProvisionConfig) []jetstream.StreamConfig {
 	cfg = cfg.WithDefaults()
 	changes := []jetstream.StreamConfig{
@@ -189,13 +189,31 @@ func streamConfigs(cfg ProvisionConfig) []jetstream.StreamConfig {
 }
 
 func provisionStreams(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig) error {
+	var later []jetstream.StreamConfig
 	for _, sc := range streamConfigs(cfg) {
-		err := createOrUpdate(
-			func() error { _, err := js.CreateStream(ctx, sc); return err },
-			func() error { _, err := js.UpdateStream(ctx, sc); return err })
-		if err != nil {
-			return fmt.Errorf("stream %s: %w", sc.Name, err)
+		err := provisionStream(ctx, js, sc)
+		if sc.Name == IngestStream && isSubjectOverlap(err) {
+			later = append(later, sc) // REGEN_CHANGES gives its subjects up first
+			continue
 		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, sc := range later {
+		if err := provisionStream(ctx, js, sc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func provisionStream(ctx context.Context, js jetstream.JetStream, sc jetstream.StreamConfig) error {
+	err := createOrUpdate(
+		func() error { _, err := js.CreateStream(ctx, sc); return err },
+		func() error { _, err := js.UpdateStream(ctx, sc); return err })
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", sc.Name, err)
 	}
 	return nil
 }

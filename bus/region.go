@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"errors"
 	"strings"
 	"time"
 
@@ -27,11 +28,16 @@ func JSAPIPrefix(domain string) string { return "$JS." + domain + ".API" }
 // regional reports whether cfg places the deployment in a region.
 func (c ProvisionConfig) regional() bool { return c.Region != "" }
 
-// regionStreams are REGEN_CHANGES and REGEN_INGEST of a region: the
+// regionStreams are REGEN_INGEST and REGEN_CHANGES of a region: the
 // ingest stream captures the region's own publishes; REGEN_CHANGES, the
 // work queue the replicas consume, has no subjects of its own and
 // sources the local ingest stream and every peer's, so that every region
-// processes every event, each source in its origin's order.
+// processes every event, each source in its origin's order. The ingest
+// stream comes first so that REGEN_CHANGES finds it on its first attempt
+// to source it (the server retries a failed one only after a backoff of
+// 10s and more); provisionStreams creates it after REGEN_CHANGES when
+// REGEN_CHANGES still captures regen.changes.> (a deployment moving to
+// regions), which makes it overlap.
 func regionStreams(cfg ProvisionConfig) []jetstream.StreamConfig {
 	changes := jetstream.StreamConfig{Name: wire.ChangesStream, Retention: jetstream.WorkQueuePolicy,
 		Duplicates: cfg.Dedupe, Replicas: cfg.Replicas, Storage: cfg.Storage, Sources: regionSources(cfg),
@@ -40,7 +46,16 @@ func regionStreams(cfg ProvisionConfig) []jetstream.StreamConfig {
 		Retention: jetstream.LimitsPolicy, MaxAge: cfg.IngestMaxAge, Discard: jetstream.DiscardOld,
 		Duplicates: cfg.Dedupe, Replicas: cfg.Replicas, Storage: cfg.Storage,
 		Description: "regen change events published in region " + cfg.Region}
-	return []jetstream.StreamConfig{changes, ingest}
+	return []jetstream.StreamConfig{ingest, changes}
+}
+
+// errCodeSubjectOverlap is JetStream's "subjects overlap with an existing
+// stream" (JSStreamSubjectOverlapErr).
+const errCodeSubjectOverlap = 10065
+
+func isSubjectOverlap(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeSubjectOverlap
 }
 
 // regionSources are the local ingest stream and each peer's, the peers'

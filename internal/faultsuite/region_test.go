@@ -114,6 +114,39 @@ func (r *region) startReplicas(t *testing.T, peer string) {
 	}
 }
 
+// waitSourcing waits until REGEN_CHANGES sources both ingest streams.
+func (r *region) waitSourcing(t *testing.T) {
+	t.Helper()
+	active := func() bool {
+		si := streamInfo(r.js, wire.ChangesStream)
+		if si == nil || len(si.Sources) != 2 {
+			return false
+		}
+		for _, src := range si.Sources {
+			if src.Error != nil || src.Active < 0 || src.Active > 5*time.Second {
+				return false
+			}
+		}
+		return true
+	}
+	if !poll(time.Minute, active) {
+		t.Fatalf("%s: REGEN_CHANGES does not source both regions: %s", r.name, r.sourcing())
+	}
+}
+
+// sourcing describes REGEN_CHANGES's messages and sources.
+func (r *region) sourcing() string {
+	si := streamInfo(r.js, wire.ChangesStream)
+	if si == nil {
+		return "no stream info"
+	}
+	out := fmt.Sprintf("msgs %d last seq %d;", si.State.Msgs, si.State.LastSeq)
+	for _, src := range si.Sources {
+		out += fmt.Sprintf(" source %s (external %v): lag %d active %s error %v;", src.Name, src.External != nil, src.Lag, src.Active, src.Error)
+	}
+	return out
+}
+
 // regionEvent is node_added for node <prefix><i> (one artifact,
 // types/<prefix><i>_<hash>.go), the events round the four levels.
 func regionEvent(prefix string) func(int) *nats.Msg {
@@ -224,8 +257,10 @@ func TestRegions(t *testing.T) {
 	east, west := startRegions(t, servers)
 	east.startReplicas(t, west.name)
 	west.startReplicas(t, east.name)
-	waitProvisioned(t, east.js)
-	waitProvisioned(t, west.js)
+	for _, r := range []*region{east, west} {
+		waitProvisioned(t, r.js)
+		r.waitSourcing(t)
+	}
 	figure(t, "seconds_to_provisioned", time.Since(begin).Seconds())
 	publishBoth(t, east, west, n)
 	ctx, cancel := ctxFor(3 * time.Minute)
@@ -268,7 +303,10 @@ func regionOutage(t *testing.T, east, west *region, n int) (time.Time, outage) {
 	figure(t, "west_own_deployed_at_kill", atKill["w"])
 	figure(t, "west_east_events_deployed_at_kill", atKill["e"])
 	west.publish(t, n, 2*n)
-	testkit.WaitFor(t, 2*time.Minute, "west deploys its own events with east down", func() bool { return west.artifacts()["w"] == 2*n })
+	if !poll(2*time.Minute, func() bool { return west.artifacts()["w"] == 2*n }) {
+		t.Fatalf("west with east down: artifacts %v, want w=%d; REGEN_CHANGES %s; consumer %+v",
+			west.artifacts(), 2*n, west.sourcing(), ciSummary(consumerInfo(west.js)))
+	}
 	out.ownDeployed = 2*n - atKill["w"]
 	figure(t, "west_own_deployed_during_outage", out.ownDeployed)
 	figure(t, "west_seconds_to_own_events_during_outage", time.Since(killed).Seconds())
