@@ -276,10 +276,11 @@ func TestRegions(t *testing.T) {
 	}
 	figure(t, "east_seconds_to_publish_the_rest_after_return", time.Since(back).Seconds())
 	afterReturn(t, east, west, n, back)
-	checkRegions(t, east, west, 4*n)
+	complete := time.Since(back)
+	dupes := checkRegions(t, east, west, 4*n)
 	t.Logf("REGIONS: %d server(s) per region, %d events; east killed %.1fs, %d of its events published after it; "+
-		"west deployed %d of its own during the outage, %d of east's only after; both complete %.1fs after east returned; 0 lost, 0 deployed twice",
-		servers, 4*n, back.Sub(killed).Seconds(), 2*n-out.eastAcked, out.ownDeployed, 2*n-out.eastInWest, time.Since(back).Seconds())
+		"west deployed %d of its own during the outage, %d of east's only after; both complete %.1fs after east returned; 0 lost, %d deployed twice",
+		servers, 4*n, back.Sub(killed).Seconds(), 2*n-out.eastAcked, out.ownDeployed, 2*n-out.eastInWest, complete.Seconds(), dupes)
 }
 
 // outage is what regionOutage saw.
@@ -352,9 +353,11 @@ func sum(m map[string]int) int {
 
 // checkRegions checks each region for duplicate deploys (its own
 // REGEN_TELEMETRY: telemetry does not cross regions) and dead letters,
-// and that both deployed the same files with the same bytes.
-func checkRegions(t *testing.T, east, west *region, total int) {
+// and that both deployed the same files with the same bytes; it returns
+// the duplicates of both regions.
+func checkRegions(t *testing.T, east, west *region, total int) int {
 	t.Helper()
+	all := 0
 	for _, r := range []*region{east, west} {
 		per := testkit.DeploysPerEvent(t, r.js)
 		dupes := 0
@@ -364,6 +367,7 @@ func checkRegions(t *testing.T, east, west *region, total int) {
 				t.Errorf("%s: event %s deployed %d times", r.name, id, c)
 			}
 		}
+		all += dupes
 		figure(t, r.name+"_events_with_deploy_telemetry", len(per))
 		figure(t, r.name+"_duplicate_deploys", dupes)
 		if len(per) > total {
@@ -375,6 +379,7 @@ func checkRegions(t *testing.T, east, west *region, total int) {
 	if !maps.Equal(e, w) || len(e) != total {
 		t.Errorf("the regions' trees differ: east %d files, west %d, want %d each, same bytes", len(e), len(w), total)
 	}
+	return all
 }
 
 // treeDigests maps every file under root/types to its SHA-256.
