@@ -63,6 +63,17 @@ type ProvisionConfig struct {
 	// layout's consumers are deleted first, as a work-queue stream
 	// refuses overlapping consumers. Every replica must agree.
 	Levels []wire.Priority
+	// Region, when set, is this region's name (its JetStream domain):
+	// publishes land in IngestStream, and REGEN_CHANGES sources it and the
+	// ingest stream of every peer (docs/scale-out.md). Empty: one region,
+	// REGEN_CHANGES captures regen.changes.> itself.
+	Region string
+	// Peers are the other regions' JetStream domains (with Region only).
+	Peers []string
+	// IngestMaxAge bounds how long IngestStream keeps events
+	// (IngestMaxAgeDefault), and so the longest outage a region catches
+	// up from.
+	IngestMaxAge time.Duration
 }
 
 // Defaults for ProvisionConfig; the consumer's name, AckWait and
@@ -96,6 +107,7 @@ func (c ProvisionConfig) WithDefaults() ProvisionConfig {
 	c.LeaderTTL = cmp.Or(c.LeaderTTL, LeaderTTLDefault)
 	c.MaxDeliver = cmp.Or(c.MaxDeliver, wire.MaxDeliverDefault)
 	c.MaxAckPending = cmp.Or(c.MaxAckPending, MaxAckPendingDefault)
+	c.IngestMaxAge = cmp.Or(c.IngestMaxAge, IngestMaxAgeDefault)
 	return c
 }
 
@@ -157,14 +169,19 @@ func retryProvision(ctx context.Context, fn func(context.Context) error) error {
 	return err
 }
 
-// streamConfigs are the stream configurations Provision applies:
-// REGEN_CHANGES, REGEN_TELEMETRY and REGEN_DLQ.
+// streamConfigs are the stream configurations Provision applies, in
+// order: REGEN_CHANGES (in a region, REGEN_INGEST and then REGEN_CHANGES,
+// see regionStreams), REGEN_TELEMETRY and REGEN_DLQ.
 func streamConfigs(cfg ProvisionConfig) []jetstream.StreamConfig {
 	cfg = cfg.WithDefaults()
-	return []jetstream.StreamConfig{
+	changes := []jetstream.StreamConfig{
 		{Name: wire.ChangesStream, Subjects: []string{wire.ChangesSubjects}, Retention: jetstream.WorkQueuePolicy,
 			Duplicates: cfg.Dedupe, Replicas: cfg.Replicas, Storage: cfg.Storage,
-			Description: "regen change events (work queue)"},
+			Description: "regen change events (work queue)"}}
+	if cfg.regional() {
+		changes = regionStreams(cfg)
+	}
+	return append(changes, []jetstream.StreamConfig{
 		{Name: wire.TelemetryStream, Subjects: []string{wire.TelemetrySubject}, Retention: jetstream.LimitsPolicy,
 			MaxAge: cfg.TelemetryMaxAge, MaxBytes: cfg.TelemetryMaxBytes, MaxMsgs: -1, Replicas: cfg.Replicas,
 			Storage: cfg.Storage, Discard: jetstream.DiscardOld, Description: "regen telemetry for late observers"},
@@ -174,17 +191,35 @@ func streamConfigs(cfg ProvisionConfig) []jetstream.StreamConfig {
 		{Name: wire.DLQStream, Subjects: []string{wire.DLQSubjects}, Retention: jetstream.LimitsPolicy,
 			MaxBytes: cfg.DLQMaxBytes, MaxMsgs: cfg.DLQMaxMsgs, MaxAge: cfg.DLQMaxAge, Discard: jetstream.DiscardNew,
 			Replicas: cfg.Replicas, Storage: cfg.Storage, Description: "regen dead letters"},
-	}
+	}...)
 }
 
 func provisionStreams(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig) error {
+	var later []jetstream.StreamConfig
 	for _, sc := range streamConfigs(cfg) {
-		err := createOrUpdate(
-			func() error { _, err := js.CreateStream(ctx, sc); return err },
-			func() error { _, err := js.UpdateStream(ctx, sc); return err })
-		if err != nil {
-			return fmt.Errorf("stream %s: %w", sc.Name, err)
+		err := provisionStream(ctx, js, sc)
+		if sc.Name == IngestStream && isSubjectOverlap(err) {
+			later = append(later, sc) // REGEN_CHANGES gives its subjects up first
+			continue
 		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, sc := range later {
+		if err := provisionStream(ctx, js, sc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func provisionStream(ctx context.Context, js jetstream.JetStream, sc jetstream.StreamConfig) error {
+	err := createOrUpdate(
+		func() error { _, err := js.CreateStream(ctx, sc); return err },
+		func() error { _, err := js.UpdateStream(ctx, sc); return err })
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", sc.Name, err)
 	}
 	return nil
 }

@@ -133,7 +133,8 @@ func provisionConfig(cfg config.Config) bus.ProvisionConfig {
 		MaxAckPending: cfg.Consumer.MaxAckPending, ReplicaTTL: 3 * cfg.StatsInterval,
 		LeaderTTL:       max(3*cfg.Orchestrator.HealthCheckInterval, time.Second),
 		TelemetryMaxAge: cfg.Telemetry.MaxAge, TelemetryMaxBytes: cfg.Telemetry.MaxBytes,
-		DLQMaxBytes: cfg.DLQ.MaxBytes, DLQMaxMsgs: cfg.DLQ.MaxMsgs, DLQMaxAge: cfg.DLQ.MaxAge}
+		DLQMaxBytes: cfg.DLQ.MaxBytes, DLQMaxMsgs: cfg.DLQ.MaxMsgs, DLQMaxAge: cfg.DLQ.MaxAge,
+		Region: cfg.Region.Name, Peers: cfg.Region.Peers, IngestMaxAge: cfg.Region.IngestMaxAge}
 	if cfg.Orchestrator.PriorityLevels {
 		pc.Levels = wire.Priorities
 	}

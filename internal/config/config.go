@@ -38,7 +38,10 @@ type Config struct {
 	DLQ DLQ `yaml:"dlq"`
 	// Telemetry bounds the REGEN_TELEMETRY stream.
 	Telemetry Telemetry `yaml:"telemetry"`
-	Log       Log       `yaml:"log"`
+	// Region places the deployment in one of several regions (none by
+	// default).
+	Region Region `yaml:"region"`
+	Log    Log    `yaml:"log"`
 	// HTTP is the address of the metrics/probe server ("" = off).
 	HTTP string `yaml:"http"`
 	// Pprof serves /debug/pprof/ on the HTTP server (off by default).
@@ -191,6 +194,7 @@ func Default() Config {
 		Consumer:       Consumer{Name: wire.ConsumerDefault, MaxAckPending: bus.MaxAckPendingDefault, Dedupe: bus.DedupeDefault},
 		DLQ:            DLQ{MaxBytes: bus.DLQMaxBytesDefault, AlertRatio: bus.DLQAlertRatioDefault},
 		Telemetry:      Telemetry{MaxBytes: bus.TelemetryMaxBytesDefault, MaxAge: bus.TelemetryMaxAgeDefault},
+		Region:         Region{IngestMaxAge: bus.IngestMaxAgeDefault},
 		Log:            Log{Level: "info", Format: "auto"},
 		StatsInterval:  observe.StatsIntervalDefault,
 		SignalDebounce: SignalDebounceDefault,
@@ -248,6 +252,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateNATS()...)
 	errs = append(errs, c.validateStorage()...)
 	errs = append(errs, c.validateRateLimits()...)
+	errs = append(errs, c.validateRegion()...)
 	if err := tracing.CheckTraceURL(c.ConsoleTraceURL); err != nil {
 		errs = append(errs, fmt.Errorf("console_trace_url: %w", err))
 	}

@@ -185,7 +185,7 @@ func EnvVars() []string {
 // settings lists every flag/env setting bound to the fields of c.
 func settings(c *Config) []setting {
 	return slices.Concat(natsSettings(c), storageSettings(c), serviceSettings(c), validationSettings(&c.Validation),
-		orchestratorSettings(&c.Orchestrator), breakerSettings(&c.Breaker))
+		orchestratorSettings(&c.Orchestrator), breakerSettings(&c.Breaker), regionSettings(c))
 }
 
 // natsSettings: the connection, the embedded server and the consumer.

@@ -56,20 +56,25 @@ func waitProvisioned(t *testing.T, js jetstream.JetStream) {
 // retrying a chunk's failures (the server may be restarting) until ctx
 // ends.
 func publishRange(ctx context.Context, js jetstream.JetStream, from, to int) error {
+	return publishRangeOf(ctx, js, eventMsg, from, to)
+}
+
+// publishRangeOf is publishRange of the events msg(i).
+func publishRangeOf(ctx context.Context, js jetstream.JetStream, msg func(int) *nats.Msg, from, to int) error {
 	const chunk = 1000
 	for lo := from; lo < to; lo += chunk {
-		if err := publishChunk(ctx, js, lo, min(lo+chunk, to)); err != nil {
+		if err := publishChunk(ctx, js, msg, lo, min(lo+chunk, to)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func publishChunk(ctx context.Context, js jetstream.JetStream, lo, hi int) error {
+func publishChunk(ctx context.Context, js jetstream.JetStream, msg func(int) *nats.Msg, lo, hi int) error {
 	for {
 		futs := make([]jetstream.PubAckFuture, 0, hi-lo)
 		for i := lo; i < hi; i++ {
-			f, err := js.PublishMsgAsync(eventMsg(i))
+			f, err := js.PublishMsgAsync(msg(i))
 			if err != nil {
 				break
 			}

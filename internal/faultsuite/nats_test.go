@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/internal/testkit"
 )
 
@@ -22,6 +23,7 @@ import (
 type natsNode struct {
 	name, host      string
 	port, routePort int
+	leafPort        int // leafnode listener (0: none)
 	store, conf     string
 	proc            *process
 }
@@ -30,7 +32,12 @@ type natsNode struct {
 type natsOpts struct {
 	host       string // listen host (127.0.0.1 unless a test needs another)
 	syncAlways bool
-	routes     []int // cluster route ports of every node (empty: no cluster)
+	routes     []int  // cluster route ports of every node (empty: no cluster)
+	cluster    string // cluster name (regen-faults)
+	domain     string // JetStream domain (none)
+	// leafRemotes are the leafnode ports of the hub region this node
+	// joins, with deny lists (bus.RegionLocalSubjects) both ways.
+	leafRemotes []int
 }
 
 func newNATSNode(t *testing.T, name string, o natsOpts) *natsNode {
@@ -50,18 +57,55 @@ func (n *natsNode) writeConf(t *testing.T, o natsOpts) {
 	if o.syncAlways {
 		sync = "\n  sync_interval: always"
 	}
+	if o.domain != "" {
+		sync += "\n  domain: " + o.domain
+	}
 	fmt.Fprintf(&b, "jetstream {\n  store_dir: %q%s\n}\n", n.store, sync)
 	if len(o.routes) > 0 {
 		var routes []string
 		for _, p := range o.routes {
 			routes = append(routes, fmt.Sprintf("%q", fmt.Sprintf("nats-route://127.0.0.1:%d", p)))
 		}
-		fmt.Fprintf(&b, "cluster {\n  name: regen-faults\n  listen: \"127.0.0.1:%d\"\n  routes: [%s]\n}\n",
-			n.routePort, strings.Join(routes, ", "))
+		fmt.Fprintf(&b, "cluster {\n  name: %s\n  listen: \"127.0.0.1:%d\"\n  routes: [%s]\n}\n",
+			cmp.Or(o.cluster, "regen-faults"), n.routePort, strings.Join(routes, ", "))
 	}
+	b.WriteString(n.leafConf(o))
 	if err := os.WriteFile(n.conf, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// leafConf is the leafnodes block: a listener when the node has a leaf
+// port, remotes to the hub's leaf ports.
+func (n *natsNode) leafConf(o natsOpts) string {
+	if n.leafPort == 0 && len(o.leafRemotes) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("leafnodes {\n")
+	if n.leafPort != 0 {
+		fmt.Fprintf(&b, "  listen: \"127.0.0.1:%d\"\n", n.leafPort)
+	}
+	if len(o.leafRemotes) > 0 {
+		var urls []string
+		for _, p := range o.leafRemotes {
+			urls = append(urls, fmt.Sprintf("%q", fmt.Sprintf("nats-leaf://127.0.0.1:%d", p)))
+		}
+		deny := quoteAll(bus.RegionLocalSubjects)
+		fmt.Fprintf(&b, "  reconnect: \"250ms\"\n  remotes: [{\n    urls: [%s]\n    deny_imports: [%s]\n    deny_exports: [%s]\n  }]\n",
+			strings.Join(urls, ", "), deny, deny)
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// quoteAll is ss quoted and comma-separated, for a config list.
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
 }
 
 // startNATS starts one standalone JetStream server and waits until it

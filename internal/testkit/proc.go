@@ -65,7 +65,10 @@ func Client(t testing.TB, url string, opts ...nats.Option) (*nats.Conn, jetstrea
 }
 
 // ReadTelemetry calls fn for every telemetry event of type typ stored in
-// REGEN_TELEMETRY, oldest first, until none is left or ctx ends.
+// REGEN_TELEMETRY, oldest first, until none is left or ctx ends. It stops
+// at the message that says none is pending, or when a fetch waited a
+// second for nothing: a fetch that does not wait can come back empty
+// from a replicated stream with messages left.
 func ReadTelemetry(ctx context.Context, js jetstream.JetStream, typ wire.TelemetryType, fn func(wire.TelemetryRecord)) error {
 	c, err := js.OrderedConsumer(ctx, wire.TelemetryStream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{wire.TelemetrySubjectFor(typ)}})
@@ -73,23 +76,33 @@ func ReadTelemetry(ctx context.Context, js jetstream.JetStream, typ wire.Telemet
 		return fmt.Errorf("telemetry consumer: %w", err)
 	}
 	for ctx.Err() == nil {
-		batch, err := c.FetchNoWait(1000)
+		batch, err := c.Fetch(1000, jetstream.FetchMaxWait(time.Second))
 		if err != nil {
 			return fmt.Errorf("telemetry fetch: %w", err)
 		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			var ev wire.TelemetryRecord
-			if json.Unmarshal(m.Data(), &ev) == nil {
-				fn(ev)
-			}
-		}
-		if n == 0 {
+		if n, pending := readBatch(batch, fn); n == 0 || pending == 0 {
 			return nil
 		}
 	}
 	return errors.Join(errors.New("telemetry read timed out"), ctx.Err())
+}
+
+// readBatch calls fn for each telemetry record of batch and returns how
+// many messages it held and how many the last one said were pending
+// (1 when it could not say).
+func readBatch(batch jetstream.MessageBatch, fn func(wire.TelemetryRecord)) (n int, pending uint64) {
+	pending = 1
+	for m := range batch.Messages() {
+		n++
+		if md, err := m.Metadata(); err == nil {
+			pending = md.NumPending
+		}
+		var ev wire.TelemetryRecord
+		if json.Unmarshal(m.Data(), &ev) == nil {
+			fn(ev)
+		}
+	}
+	return n, pending
 }
 
 // DeploysPerEvent counts the stored deployment_completed events per event
