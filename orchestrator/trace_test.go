@@ -1,36 +1,20 @@
 package orchestrator
 
 import (
-	"context"
 	"testing"
 
+	"github.com/regen-dev/regen/internal/testkit"
 	"github.com/regen-dev/regen/internal/tracing"
 
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 )
-
-// installTracer makes the default tracer export to an in-memory exporter
-// for the test, restoring the previous one at its end. Not for parallel
-// tests: the tracer is global.
-func installTracer(t *testing.T) *tracetest.InMemoryExporter {
-	t.Helper()
-	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	prev := tracing.SetDefault(tracing.New(tp))
-	t.Cleanup(func() {
-		tracing.SetDefault(prev)
-		_ = tp.Shutdown(context.Background())
-	})
-	return exp
-}
 
 // Every message of a group gets its own delivery span; the group's one
 // engine call and deploy run under the first one's, and the others link
 // to it. Not parallel: it sets the default tracer.
 func TestGroupedDeliveriesAreTracedAndLinked(t *testing.T) {
-	exp := installTracer(t)
+	exp := testkit.InstallTracer(t)
 	b := setupGroup(t, func(*Config) {})
 	checkCounts(t, b.cycle(nodeMsg(1, "A"), nodeMsg(2, "A"), nodeMsg(3, "A")), counts{succeeded: 3, deployments: 1})
 	spans := exp.GetSpans()

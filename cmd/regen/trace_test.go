@@ -14,32 +14,16 @@ import (
 	"github.com/regen-dev/regen/internal/tracing"
 
 	"go.opentelemetry.io/otel/attribute"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 )
-
-// installTracer makes the default tracer export to an in-memory exporter
-// for the test, restoring the previous one at its end. The tracer is
-// global: a test calling it must not be parallel.
-func installTracer(t *testing.T) *tracetest.InMemoryExporter {
-	t.Helper()
-	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	prev := tracing.SetDefault(tracing.New(tp))
-	t.Cleanup(func() {
-		tracing.SetDefault(prev)
-		_ = tp.Shutdown(context.Background())
-	})
-	return exp
-}
 
 // One event published by `regen publish` and deployed by a replica is one
 // connected trace: the publish span is the root, the delivery span its
 // child with the messaging attributes, the stages under it (checkStages); its deployment_completed telemetry
 // carries the trace id. Not parallel: it sets the default tracer.
 func TestPublishThroughDeployIsOneTrace(t *testing.T) {
-	exp := installTracer(t)
+	exp := testkit.InstallTracer(t)
 	srv := testkit.StartServer(t)
 	startReplica(t, srv, "trace-a")
 	const id = "trace-1"
@@ -177,7 +161,7 @@ func TestPublishRefusesAnInvalidOTELEnvironment(t *testing.T) {
 // TRACEPARENT in the environment makes the publish spans children of the
 // trace it names. Not parallel: it sets the default tracer.
 func TestPublishContinuesTheTraceOfTRACEPARENT(t *testing.T) {
-	installTracer(t)
+	testkit.InstallTracer(t)
 	const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	env := map[string]string{"TRACEPARENT": parent}
 	ctx := inputTrace(context.Background(), func(k string) string { return env[k] })

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -21,13 +20,7 @@ import (
 // whose delivery is that publish span's child. Not parallel: it sets the
 // default tracer.
 func TestDerivedReRendersLinkToTheirCause(t *testing.T) {
-	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	prev := tracing.SetDefault(tracing.New(tp))
-	t.Cleanup(func() {
-		tracing.SetDefault(prev)
-		_ = tp.Shutdown(context.Background())
-	})
+	exp := testkit.InstallTracer(t)
 	b := setup(t, func(c *config.Config) { c.Templates = "../../examples/gopkg/templates" })
 	b.start(t)
 	publish(t, b.js, append(readEvents(t, "testdata/foaf.jsonl"), domainChanges(3)...))
