@@ -76,7 +76,7 @@ func spanByID(spans tracetest.SpanStubs, id trace.SpanID) tracetest.SpanStub {
 func spanAttr(s tracetest.SpanStub, k attribute.Key) string {
 	for _, kv := range s.Attributes {
 		if kv.Key == k {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""
