@@ -111,7 +111,23 @@ func (l *Lease) runOnce(ctx context.Context) {
 	} else {
 		rev, err = l.kv.Update(ctx, l.cfg.Key, []byte(l.cfg.Holder), rev)
 	}
+	if casFailed(err) {
+		rev, err = l.adopt(ctx, err)
+	}
 	l.settle(ctx, sent, rev, err)
+}
+
+// adopt renews the lease when the key that failed a compare-and-set
+// (casErr) holds this contender's own name: its own write whose reply was
+// lost (a timed-out Update the server applied), or its own earlier
+// process (a restart under the same replica name). Anyone else's key
+// gives casErr back.
+func (l *Lease) adopt(ctx context.Context, casErr error) (uint64, error) {
+	e, err := l.kv.Get(ctx, l.cfg.Key)
+	if err != nil || string(e.Value()) != l.cfg.Holder {
+		return 0, casErr
+	}
+	return l.kv.Update(ctx, l.cfg.Key, []byte(l.cfg.Holder), e.Revision())
 }
 
 // settle records the outcome of a request sent at sent.
@@ -156,11 +172,6 @@ func (l *Lease) Leader() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.rev != 0 && time.Now().Before(l.validUntil)
-}
-
-// Holder returns the current holder's name ("" when nobody holds it).
-func (l *Lease) Holder(ctx context.Context) (string, error) {
-	return CurrentHolder(ctx, l.kv, l.cfg.Key)
 }
 
 // CurrentHolder returns who holds the lease under key in kv ("" when

@@ -74,7 +74,7 @@ func TestLeaseTakeoverAfterCrash(t *testing.T) {
 		t.Fatalf("takeover took %s, want within TTL (%s) + TTL/3", took, ttl)
 	}
 	t.Logf("takeover %s after the leader stopped renewing (TTL %s)", took.Round(time.Millisecond), ttl)
-	if h, err := c.Holder(b.ctx); err != nil || h != "c" {
+	if h, err := lease.CurrentHolder(b.ctx, b.kv, ""); err != nil || h != "c" {
 		t.Fatalf("holder = %q, %v; want c", h, err)
 	}
 }
@@ -98,7 +98,33 @@ func TestLeaseReleasedOnStop(t *testing.T) {
 	if a.Leader() {
 		t.Fatal("a leads after Stop")
 	}
+	if _, holder := revision(b); holder == "a" {
+		t.Fatal("the key still names a after Stop: not released")
+	}
 	testkit.WaitFor(t, ttl, "c takes over", c.Leader)
+}
+
+// A contender finding its own name in the key (its earlier process, or
+// its own write whose reply was lost) takes the lease at once instead of
+// waiting for the key to expire.
+func TestLeaseAdoptsItsOwnKey(t *testing.T) {
+	t.Parallel()
+	tb := testkit.Setup(t)
+	kv, err := tb.JS.CreateKeyValue(tb.Ctx, jetstream.KeyValueConfig{Bucket: "LEASE_ADOPT", TTL: time.Minute, History: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put, err := kv.Put(tb.Ctx, lease.KeyDefault, []byte("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := lease.New(kv, lease.Config{Holder: "a", TTL: time.Minute, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	a.Start(tb.Ctx)
+	t.Cleanup(func() { _ = a.Stop(context.Background()) })
+	testkit.WaitFor(t, 10*time.Second, "a adopts its key (it expires only in a minute)", a.Leader)
+	if e, err := kv.Get(tb.Ctx, lease.KeyDefault); err != nil || e.Revision() <= put || string(e.Value()) != "a" {
+		t.Fatalf("key after adoption: %v, %v (put at revision %d)", e, err, put)
+	}
 }
 
 // A holder whose key was taken over (its compare-and-set fails) steps
