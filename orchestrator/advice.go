@@ -85,7 +85,7 @@ func (a advice) telemetry() wire.ScalingAdviceData {
 	}
 	return wire.ScalingAdviceData{RecommendedReplicas: a.Recommended, CurrentReplicasEstimate: a.Current,
 		PredictedDrainS: drainS, Pending: a.Pending, ArrivalRate: a.ArrivalRate,
-		DrainRate: a.DrainRate, Reason: a.Reason, Bound: a.Bound, BoundReason: a.BoundReason, Scope: scopeReplica}
+		DrainRate: a.DrainRate, Reason: a.Reason, Bound: a.Bound, BoundReason: a.BoundReason, Scope: wire.AdviceScopeReplica}
 }
 
 // withBound is a bounded by bound (costBound) for reason: bound by a rate

@@ -56,7 +56,7 @@ func TestHealthClusterAdviceOnlyFromTheLeader(t *testing.T) {
 	testkit.WaitFor(t, waitLimit, "cluster advice", func() bool { return len(tels[0].ofType(wire.ScalingAdvice)) > 1 })
 	testkit.WaitFor(t, waitLimit, "health checks on b", func() bool { return len(tels[1].ofType(wire.PerformanceMetric)) > 5 })
 	d := tels[0].ofType(wire.ScalingAdvice)[1].Data.(wire.ScalingAdviceData)
-	if d.Scope != scopeCluster || d.CurrentReplicasEstimate != 2 || d.Forecast == nil || len(d.Levels) != 1 {
+	if d.Scope != wire.AdviceScopeCluster || d.CurrentReplicasEstimate != 2 || d.Forecast == nil || len(d.Levels) != 1 {
 		t.Fatalf("leader's advice %+v", d)
 	}
 	if n := len(tels[1].ofType(wire.ScalingAdvice)); n != 0 {

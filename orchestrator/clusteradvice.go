@@ -19,11 +19,6 @@ const (
 	adviceSufficient = "sufficient"
 )
 
-// Advice scopes.
-const (
-	scopeReplica = "replica"
-	scopeCluster = "cluster"
-)
 
 // Capacity is what one replica reports of its draining, for the leader's
 // cluster advice (in its REGEN_REPLICAS snapshot). Updated every health
@@ -222,7 +217,7 @@ func (c *clusterAdvisor) advise(s ClusterSnapshot, arrivals map[wire.Priority]fl
 	}
 	need := (a.Forecast.ArrivalRate + float64(a.Pending)/c.target.Seconds()) / perReplica
 	a.Recommended = max(1, int(math.Ceil(need-1e-9)))
-	a.Reason = c.reason(a.advice, smoothed, drain)
+	a.Reason = c.reason(a.advice)
 	return a.withClusterBound(s.Replicas)
 }
 
@@ -251,9 +246,9 @@ func (c *clusterAdvisor) forecast() wire.ArrivalForecast {
 }
 
 // reason says why the advice recommends what it does.
-func (c *clusterAdvisor) reason(a advice, arrival, drain float64) string {
+func (c *clusterAdvisor) reason(a advice) string {
 	switch {
-	case a.Pending > 0 && arrival >= drain:
+	case math.IsInf(a.PredictedDrainS, 1):
 		return adviceBacklogGrowing
 	case a.PredictedDrainS > c.target.Seconds():
 		return adviceDrainTooSlow
@@ -307,6 +302,6 @@ func (a clusterAdvice) withClusterBound(rs []ReplicaCapacity) clusterAdvice {
 func (a clusterAdvice) telemetry() wire.ScalingAdviceData {
 	d := a.advice.telemetry()
 	f := a.Forecast
-	d.Scope, d.ClusterDrainRate, d.Forecast, d.Levels = scopeCluster, a.ClusterDrainRate, &f, a.Levels
+	d.Scope, d.ClusterDrainRate, d.Forecast, d.Levels = wire.AdviceScopeCluster, a.ClusterDrainRate, &f, a.Levels
 	return d
 }

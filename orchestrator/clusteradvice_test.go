@@ -199,7 +199,7 @@ func TestClusterAdviceBound(t *testing.T) {
 		a.Reason != adviceBacklogGrowing || !math.IsInf(a.PredictedDrainS, 1) || a.Levels[1].PredictedDrainS != nil {
 		t.Fatalf("advice %+v, want the current 2 replicas (rate-limit bound) for a growing backlog", a)
 	}
-	if d := a.telemetry(); d.Scope != scopeCluster || d.PredictedDrainS != nil || len(d.Levels) != 2 ||
+	if d := a.telemetry(); d.Scope != wire.AdviceScopeCluster || d.PredictedDrainS != nil || len(d.Levels) != 2 ||
 		d.Forecast == nil || d.ClusterDrainRate != 20 {
 		t.Fatalf("telemetry %+v", d)
 	}

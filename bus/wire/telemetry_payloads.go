@@ -266,9 +266,16 @@ type ScalingAdviceData struct {
 	PredictedDrainS     *float64 `json:"predicted_drain_s"`
 	Reason              string   `json:"reason"`
 	RecommendedReplicas int      `json:"recommended_replicas"`
-	// Scope is "replica" or "cluster".
+	// Scope is AdviceScopeReplica or AdviceScopeCluster.
 	Scope string `json:"scope,omitempty"`
 }
+
+// The scopes of a scaling advice: one replica's own view, or the
+// cluster's, published by the leaseholder alone.
+const (
+	AdviceScopeReplica = "replica"
+	AdviceScopeCluster = "cluster"
+)
 
 // ArrivalForecast is the arrival rate forecast of a cluster scaling
 // advice (over the rate measured each interval).

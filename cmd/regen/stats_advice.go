@@ -17,8 +17,8 @@ import (
 
 // statsAdvice is the cluster scaling advice in `regen stats`: the last
 // scaling_advice of scope cluster stored in REGEN_TELEMETRY (only the
-// lease holder publishes one; a replica without a lease publishes scope
-// replica, which is not shown), and who holds the lease now.
+// lease holder publishes one; the other replicas publish none), and who
+// holds the lease now.
 type statsAdvice struct {
 	// At is when it was published, Replica by whom (the leader then).
 	At      time.Time `json:"at"`
@@ -49,7 +49,7 @@ func readAdvice(ctx context.Context, js jetstream.JetStream) (*statsAdvice, erro
 	if err := json.Unmarshal(msg.Data, &ev); err != nil {
 		return nil, fmt.Errorf("last scaling advice: %w", err)
 	}
-	if ev.Data.Scope != "cluster" {
+	if ev.Data.Scope != wire.AdviceScopeCluster {
 		return nil, nil
 	}
 	a := &statsAdvice{At: ev.Timestamp, Replica: ev.Replica, ScalingAdviceData: ev.Data}

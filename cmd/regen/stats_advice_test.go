@@ -41,7 +41,7 @@ func TestStatsShowsTheClusterAdvice(t *testing.T) {
 	}
 	publishers := map[string]int{}
 	err := testkit.ReadTelemetry(ctx, js, wire.ScalingAdvice, func(r wire.TelemetryRecord) {
-		if r.Data["scope"] != "cluster" {
+		if r.Data["scope"] != wire.AdviceScopeCluster {
 			t.Errorf("scaling_advice of scope %v from %s", r.Data["scope"], r.Replica)
 		}
 		publishers[r.Replica]++
