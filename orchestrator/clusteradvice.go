@@ -229,9 +229,10 @@ func (c *clusterAdvisor) levelAdvice(levels []LevelPending, drain float64) (out 
 	for _, l := range levels {
 		h := c.level(l.Priority)
 		pending += l.Pending
-		smoothed += max(0, h.Level())
+		now := max(0, h.Now())
+		smoothed += now
 		out = append(out, wire.LevelAdvice{Priority: l.Priority, Pending: l.Pending,
-			ArrivalRate: max(0, h.Level()), ForecastRate: max(0, h.Forecast(c.horizon)),
+			ArrivalRate: now, ForecastRate: max(0, h.Forecast(c.horizon)),
 			PredictedDrainS: drainSeconds(pending, drain, smoothed)})
 	}
 	return out, pending, smoothed
@@ -241,7 +242,7 @@ func (c *clusterAdvisor) levelAdvice(levels []LevelPending, drain float64) (out 
 func (c *clusterAdvisor) forecast() wire.ArrivalForecast {
 	e := c.total.Error()
 	return wire.ArrivalForecast{ArrivalRate: max(0, c.total.Forecast(c.horizon)), Method: c.total.Method(),
-		Level: c.total.Level(),
+		Level: c.total.Now(),
 		Trend: c.total.Trend(), HorizonS: c.horizon.Seconds(), Error: e.MAE, ErrorRatio: e.WAPE, ErrorSamples: e.N}
 }
 

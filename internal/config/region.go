@@ -35,8 +35,10 @@ func (c Config) validateRegion() []error {
 	if r.Name == "" && len(r.Peers) > 0 {
 		errs = append(errs, fmt.Errorf("region.peers: set without region.name"))
 	}
-	if err := checkDomain(r.Name); r.Name != "" && err != nil {
-		errs = append(errs, fmt.Errorf("region.name: %w", err))
+	if r.Name != "" {
+		if err := checkDomain(r.Name); err != nil {
+			errs = append(errs, fmt.Errorf("region.name: %w", err))
+		}
 	}
 	seen := map[string]bool{r.Name: true}
 	for _, p := range r.Peers {

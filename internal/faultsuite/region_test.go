@@ -359,20 +359,7 @@ func checkRegions(t *testing.T, east, west *region, total int) int {
 	t.Helper()
 	all := 0
 	for _, r := range []*region{east, west} {
-		per := testkit.DeploysPerEvent(t, r.js)
-		dupes := 0
-		for id, c := range per {
-			if c > 1 {
-				dupes++
-				t.Errorf("%s: event %s deployed %d times", r.name, id, c)
-			}
-		}
-		all += dupes
-		figure(t, r.name+"_events_with_deploy_telemetry", len(per))
-		figure(t, r.name+"_duplicate_deploys", dupes)
-		if len(per) > total {
-			t.Errorf("%s: %d events have deploy telemetry, only %d were published", r.name, len(per), total)
-		}
+		all += countDuplicates(t, r.js, total, r.name+"_")
 		checkDLQEmpty(t, r.js)
 	}
 	e, w := treeDigests(t, east.root), treeDigests(t, west.root)

@@ -43,21 +43,30 @@ func ciSummary(ci *jetstream.ConsumerInfo) map[string]any {
 // only undercount).
 func checkNoDuplicates(t *testing.T, js jetstream.JetStream, n int) {
 	t.Helper()
+	countDuplicates(t, js, n, "")
+}
+
+// countDuplicates is checkNoDuplicates with its figures and errors named
+// by prefix (a region's "east_"); it returns how many events were deployed
+// more than once.
+func countDuplicates(t *testing.T, js jetstream.JetStream, n int, prefix string) int {
+	t.Helper()
 	per := testkit.DeploysPerEvent(t, js)
 	dupes := 0
 	for id, c := range per {
 		if c > 1 {
 			dupes++
 			if dupes <= 10 {
-				t.Errorf("event %s deployed %d times", id, c)
+				t.Errorf("%sevent %s deployed %d times", prefix, id, c)
 			}
 		}
 	}
-	figure(t, "events_with_deploy_telemetry", len(per))
-	figure(t, "duplicate_deploys", dupes)
+	figure(t, prefix+"events_with_deploy_telemetry", len(per))
+	figure(t, prefix+"duplicate_deploys", dupes)
 	if len(per) > n {
-		t.Errorf("%d events have deploy telemetry, only %d were published", len(per), n)
+		t.Errorf("%s%d events have deploy telemetry, only %d were published", prefix, len(per), n)
 	}
+	return dupes
 }
 
 // checkDLQEmpty fails the test if anything was dead-lettered.

@@ -62,6 +62,15 @@ func (a *Auto) Forecast(ahead time.Duration) float64 {
 	return a.holt.Forecast(ahead)
 }
 
+// Now is the smoothed value now of the forecaster in use: Holt's level,
+// or Holt-Winters' level with the season of the last observation.
+func (a *Auto) Now() float64 {
+	if a.seasonal() {
+		return a.winters.Now()
+	}
+	return a.holt.Level()
+}
+
 // Level is the smoothed value of the forecaster in use.
 func (a *Auto) Level() float64 {
 	if a.seasonal() {

@@ -120,6 +120,15 @@ func (h *HoltWinters) Forecast(ahead time.Duration) float64 {
 // Level is the deseasonalised value at the last observation.
 func (h *HoltWinters) Level() float64 { return h.level }
 
+// Now is the smoothed value at the last observation with its season:
+// what the series runs at now (Level until Ready).
+func (h *HoltWinters) Now() float64 {
+	if !h.Ready() {
+		return h.level
+	}
+	return h.level + h.season[(h.n-1)%h.cfg.Season]
+}
+
 // Trend is the slope in units per second (0 before two observations).
 func (h *HoltWinters) Trend() float64 {
 	if h.step <= 0 {

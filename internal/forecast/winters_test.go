@@ -33,6 +33,7 @@ func TestHoltWintersExactOnTrendPlusSeason(t *testing.T) {
 		near(t, "forecast", h.Forecast(time.Duration(k)*time.Minute), seasonal(n-1+k, 0.5), 1e-9)
 	}
 	near(t, "trend per second", h.Trend(), 0.5/60, 1e-12)
+	near(t, "now, with its season", h.Now(), seasonal(n-1, 0.5), 1e-9)
 	if e := h.Error(); e.N != forecast.WindowDefault || e.MAE > 1e-9 {
 		t.Fatalf("error = %+v, want exact forecasts", e)
 	}

@@ -65,44 +65,52 @@ func Client(t testing.TB, url string, opts ...nats.Option) (*nats.Conn, jetstrea
 }
 
 // ReadTelemetry calls fn for every telemetry event of type typ stored in
-// REGEN_TELEMETRY, oldest first, until none is left or ctx ends. It stops
-// at the message that says none is pending, or when a fetch waited a
-// second for nothing: a fetch that does not wait can come back empty
-// from a replicated stream with messages left.
+// REGEN_TELEMETRY when it is called, oldest first, or until ctx ends. It
+// reads up to the last message of the type at the start (a fetch that
+// does not wait can come back empty from a replicated stream with
+// messages left, so an empty fetch is no end).
 func ReadTelemetry(ctx context.Context, js jetstream.JetStream, typ wire.TelemetryType, fn func(wire.TelemetryRecord)) error {
-	c, err := js.OrderedConsumer(ctx, wire.TelemetryStream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{wire.TelemetrySubjectFor(typ)}})
+	subject := wire.TelemetrySubjectFor(typ)
+	st, err := js.Stream(ctx, wire.TelemetryStream)
+	if err != nil {
+		return fmt.Errorf("telemetry stream: %w", err)
+	}
+	last, err := st.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("last %s: %w", typ, err)
+	}
+	c, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
 	if err != nil {
 		return fmt.Errorf("telemetry consumer: %w", err)
 	}
 	for ctx.Err() == nil {
-		batch, err := c.Fetch(1000, jetstream.FetchMaxWait(time.Second))
+		batch, err := c.FetchNoWait(1000)
 		if err != nil {
 			return fmt.Errorf("telemetry fetch: %w", err)
 		}
-		if n, pending := readBatch(batch, fn); n == 0 || pending == 0 {
+		if readBatch(batch, fn) >= last.Sequence {
 			return nil
 		}
 	}
 	return errors.Join(errors.New("telemetry read timed out"), ctx.Err())
 }
 
-// readBatch calls fn for each telemetry record of batch and returns how
-// many messages it held and how many the last one said were pending
-// (1 when it could not say).
-func readBatch(batch jetstream.MessageBatch, fn func(wire.TelemetryRecord)) (n int, pending uint64) {
-	pending = 1
+// readBatch calls fn for each telemetry record of batch and returns the
+// stream sequence of its last message (0 for none).
+func readBatch(batch jetstream.MessageBatch, fn func(wire.TelemetryRecord)) (seq uint64) {
 	for m := range batch.Messages() {
-		n++
 		if md, err := m.Metadata(); err == nil {
-			pending = md.NumPending
+			seq = md.Sequence.Stream
 		}
 		var ev wire.TelemetryRecord
 		if json.Unmarshal(m.Data(), &ev) == nil {
 			fn(ev)
 		}
 	}
-	return n, pending
+	return seq
 }
 
 // DeploysPerEvent counts the stored deployment_completed events per event
