@@ -141,5 +141,12 @@ func (s *Source) Pending(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("consumer info: %w", err)
 	}
-	return info.NumPending + uint64(info.NumAckPending), nil
+	return Backlog(info), nil
+}
+
+// Backlog is a consumer's pending work: the messages not yet delivered
+// plus those awaiting ack (num_pending + num_ack_pending, the lag KEDA's
+// nats-jetstream scaler reads too).
+func Backlog(info *jetstream.ConsumerInfo) uint64 {
+	return info.NumPending + uint64(info.NumAckPending)
 }

@@ -37,7 +37,7 @@ func readLevels(ctx context.Context, js jetstream.JetStream, base string) ([]lev
 			return nil, fmt.Errorf("consumer %s: %w", name, err)
 		}
 		info := c.CachedInfo()
-		out = append(out, levelState{Priority: p, Consumer: name, Pending: info.NumPending + uint64(info.NumAckPending),
+		out = append(out, levelState{Priority: p, Consumer: name, Pending: bus.Backlog(info),
 			Paused: info.Paused})
 	}
 	return out, nil

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/regen-dev/regen/bus"
 	"github.com/regen-dev/regen/bus/wire"
 	"github.com/regen-dev/regen/internal/lease"
 	"github.com/regen-dev/regen/internal/observe"
@@ -55,7 +56,7 @@ func (c *clusterView) Snapshot(ctx context.Context) (orchestrator.ClusterSnapsho
 		}
 		info := cons.CachedInfo()
 		s.Levels = append(s.Levels, orchestrator.LevelPending{Priority: l.priority,
-			Pending: info.NumPending + uint64(info.NumAckPending)})
+			Pending: bus.Backlog(info)})
 	}
 	return s, nil
 }

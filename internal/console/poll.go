@@ -94,7 +94,7 @@ func (c *Console) readConsumer(ctx context.Context, name string) (Level, error) 
 		return Level{}, fmt.Errorf("consumer %s: %w", name, err)
 	}
 	info := cons.CachedInfo()
-	l := Level{Consumer: name, Pending: info.NumPending + uint64(info.NumAckPending), Paused: info.Paused}
+	l := Level{Consumer: name, Pending: bus.Backlog(info), Paused: info.Paused}
 	if info.Paused && info.PauseRemaining > 0 {
 		until := time.Now().Add(info.PauseRemaining).UTC()
 		l.PauseUntil = &until
