@@ -19,7 +19,6 @@ const (
 	adviceSufficient = "sufficient"
 )
 
-
 // Capacity is what one replica reports of its draining, for the leader's
 // cluster advice (in its REGEN_REPLICAS snapshot). Updated every health
 // interval.
